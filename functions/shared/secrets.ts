@@ -1,0 +1,66 @@
+/**
+ * Secrets: a plain environment variable locally (GITHUB_WEBHOOK_SECRET=...), and on AWS the ARN of a
+ * Secrets Manager secret in `<NAME>_ARN` (GITHUB_WEBHOOK_SECRET_ARN=arn:...), read once per cold start
+ * and cached. The CDK stacks never put a secret value in the environment.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+export const SECRET_NAMES = [
+  'ALERTMANAGER_WEBHOOK_TOKEN',
+  'GITHUB_WEBHOOK_SECRET',
+  'GITHUB_TOKEN',
+  'SLACK_BOT_TOKEN',
+  'GRAFANA_TOKEN',
+] as const;
+
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export interface SecretSource {
+  /** The secret's value, or undefined when it is not configured. */
+  get(name: SecretName): Promise<string | undefined>;
+}
+
+/** Looks in the environment, then in Secrets Manager for `<NAME>_ARN`. */
+export class EnvironmentSecretSource implements SecretSource {
+  private readonly cache = new Map<SecretName, Promise<string | undefined>>();
+  private client?: SecretsManagerClient;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly ttlMs = 5 * 60_000,
+  ) {}
+
+  get(name: SecretName): Promise<string | undefined> {
+    const plain = this.env[name];
+    if (plain) return Promise.resolve(plain);
+    const arn = this.env[`${name}_ARN`];
+    if (!arn) return Promise.resolve(undefined);
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    const pending = this.fetch(arn).catch((error: unknown) => {
+      this.cache.delete(name);
+      throw error;
+    });
+    this.cache.set(name, pending);
+    // Rotation: forget the value after the TTL so a rotated secret is picked up without a redeploy.
+    setTimeout(() => this.cache.delete(name), this.ttlMs).unref();
+    return pending;
+  }
+
+  private async fetch(arn: string): Promise<string | undefined> {
+    this.client ??= new SecretsManagerClient({});
+    const result = await this.client.send(new GetSecretValueCommand({ SecretId: arn }));
+    return (
+      result.SecretString ??
+      (result.SecretBinary ? Buffer.from(result.SecretBinary).toString('utf8') : undefined)
+    );
+  }
+}
+
+/** Fixed values: tests and the CLI's explicit flags. */
+export class StaticSecretSource implements SecretSource {
+  constructor(private readonly values: Partial<Record<SecretName, string>>) {}
+  get(name: SecretName): Promise<string | undefined> {
+    return Promise.resolve(this.values[name]);
+  }
+}
