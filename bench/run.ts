@@ -1,0 +1,58 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks and prints their figures against the targets.
+ * Figures depend on the machine; each benchmark says what it measured and on how many cores.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { intakeBenchmark } from './intake.js';
+
+export interface Figure {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** Human-readable target, e.g. ">= 2000". */
+  readonly target?: string;
+  readonly met?: boolean;
+}
+
+export interface Benchmark {
+  readonly name: string;
+  readonly description: string;
+  run(): Promise<readonly Figure[]>;
+}
+
+const benchmarks: readonly Benchmark[] = [intakeBenchmark];
+
+const wanted = process.argv.slice(2);
+const selected = wanted.length === 0 ? benchmarks : benchmarks.filter((b) => wanted.includes(b.name));
+if (selected.length === 0) {
+  console.error(
+    `unknown benchmark: ${wanted.join(', ')}; available: ${benchmarks.map((b) => b.name).join(', ')}`,
+  );
+  process.exit(2);
+}
+
+console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`);
+const results: Record<string, readonly Figure[]> = {};
+let missed = 0;
+for (const benchmark of selected) {
+  console.log(`\n## ${benchmark.name}: ${benchmark.description}`);
+  const figures = await benchmark.run();
+  results[benchmark.name] = figures;
+  for (const figure of figures) {
+    const verdict = figure.met === undefined ? '' : figure.met ? '  ok' : '  MISSED';
+    if (figure.met === false) missed += 1;
+    console.log(
+      `${figure.name.padEnd(36)} ${String(figure.value).padStart(12)} ${figure.unit.padEnd(8)} ${figure.target ? `target ${figure.target}` : ''}${verdict}`,
+    );
+  }
+}
+await mkdir('.bench', { recursive: true });
+await writeFile(
+  '.bench/results.json',
+  `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`,
+);
+console.log(
+  `\n${missed === 0 ? 'all targets met' : `${missed} target(s) missed`}; figures in .bench/results.json`,
+);
+process.exitCode = missed === 0 ? 0 : 1;

@@ -1,0 +1,110 @@
+/**
+ * POST /webhooks/alertmanager: authenticates Alertmanager's bearer token, validates the payload and
+ * publishes one AlertNotification. Re-sends publish again under the same event id; consumers deduplicate.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { alertmanagerPayloadSchema } from '../shared/events/alertmanager.js';
+import { toAlertNotification } from '../shared/events/alertmanager-event.js';
+import {
+  describeError,
+  type IntakeDependencies,
+  invalidPayloadResponse,
+  parseJsonBody,
+  refuseUnacceptable,
+} from '../shared/http/intake-dependencies.js';
+import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
+import { parseWith } from '../shared/validation.js';
+
+export function createAlertmanagerWebhook(deps: IntakeDependencies): WebhookHandler {
+  const { bus, secrets, clock, logger } = deps;
+
+  return async (request) => {
+    const refused = refuseUnacceptable(request);
+    if (refused) return refused;
+
+    let expected: string | undefined;
+    try {
+      expected = await secrets.get('ALERTMANAGER_WEBHOOK_TOKEN');
+    } catch (error) {
+      logger.error({ err: error }, 'could not read ALERTMANAGER_WEBHOOK_TOKEN');
+      return errorResponse(
+        503,
+        'secret_unavailable',
+        `ALERTMANAGER_WEBHOOK_TOKEN could not be read (${describeError(error)}): retry later`,
+      );
+    }
+    if (!expected) {
+      logger.error('ALERTMANAGER_WEBHOOK_TOKEN is not set; refusing Alertmanager deliveries');
+      return errorResponse(
+        503,
+        'not_configured',
+        'ALERTMANAGER_WEBHOOK_TOKEN is not set: Alertmanager deliveries are refused until it is',
+      );
+    }
+    if (!bearerTokenMatches(request.headers.authorization, expected)) {
+      logger.warn('Alertmanager delivery with a missing or wrong bearer token');
+      return unauthorized();
+    }
+
+    const body = parseJsonBody(request.body);
+    if (!body.ok) return body.response;
+    let event: ReturnType<typeof toAlertNotification>;
+    try {
+      event = toAlertNotification(
+        parseWith(alertmanagerPayloadSchema, body.value, 'Alertmanager payload'),
+        clock.now(),
+      );
+    } catch (error) {
+      const invalid = invalidPayloadResponse(error);
+      if (!invalid) throw error;
+      logger.warn({ issues: invalid.body.issues }, 'invalid Alertmanager payload');
+      return invalid;
+    }
+
+    try {
+      await bus.publish([event]);
+    } catch (error) {
+      logger.error({ err: error, eventId: event.id }, 'could not publish the alert notification');
+      // 5xx on purpose: Alertmanager retries it, and the event id stays the same.
+      return errorResponse(
+        503,
+        'publish_failed',
+        `the notification was not published (${describeError(error)}): Alertmanager will retry`,
+      );
+    }
+    const { payload } = event.detail;
+    logger.info(
+      {
+        eventId: event.id,
+        groupKey: payload.groupKey,
+        status: payload.status,
+        alerts: payload.alerts.length,
+      },
+      'alert notification published',
+    );
+    return { status: 200, body: { ok: true, eventId: event.id } };
+  };
+}
+
+/** Compares digests, not the tokens, so neither the content nor the length leaks through timing. */
+export function bearerTokenMatches(authorization: string | undefined, expected: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  const presented = match?.[1];
+  if (!presented) return false;
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function unauthorized(): WebhookResponse {
+  return {
+    ...errorResponse(
+      401,
+      'unauthorized',
+      'a valid "Authorization: Bearer <ALERTMANAGER_WEBHOOK_TOKEN>" header is required',
+    ),
+    headers: { 'www-authenticate': 'Bearer' },
+  };
+}

@@ -1,0 +1,62 @@
+/** The incident-timeline worker on Lambda: an EventBridge rule delivers AlertNotification events. */
+import type { EventBridgeEvent } from 'aws-lambda';
+import { EventBridgeBus, fromEventBridgeEvent } from '../shared/adapters/aws/eventbridge-bus.js';
+import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.js';
+import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
+import { loadRuntimeConfig } from '../shared/config.js';
+import { ConfigurationError } from '../shared/errors.js';
+import type { ToillessEvent } from '../shared/events/types.js';
+import { createLogger } from '../shared/log.js';
+import { systemClock } from '../shared/ports/clock.js';
+import { EnvironmentSecretSource } from '../shared/secrets.js';
+import { loadToillessConfig } from '../shared/stack-config.js';
+import { createEvidenceGatherer } from './evidence.js';
+import { createIncidentTimelineWorker } from './worker.js';
+
+type Worker = (event: ToillessEvent) => Promise<void>;
+
+// Built on the first event and kept for the life of the execution environment.
+let worker: Promise<Worker> | undefined;
+
+export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
+  worker ??= createWorker().catch((error: unknown) => {
+    worker = undefined; // a failed cold start (e.g. Secrets Manager throttled) is retried on the next event
+    throw error;
+  });
+  await (await worker)(fromEventBridgeEvent(event));
+};
+
+async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worker> {
+  const runtime = loadRuntimeConfig(env);
+  if (!runtime.bucket) {
+    throw new ConfigurationError(
+      'TOILLESS_BUCKET is not set: the incident timeline needs the store bucket name',
+    );
+  }
+  if (!runtime.eventBusName) {
+    throw new ConfigurationError(
+      'TOILLESS_EVENT_BUS is not set: the incident timeline needs the event bus name',
+    );
+  }
+  const logger = createLogger({ name: 'incident-timeline' });
+  const toilless = loadToillessConfig();
+  const store = new S3ObjectStore({ bucket: runtime.bucket });
+  const token = await new EnvironmentSecretSource(env).get('SLACK_BOT_TOKEN');
+  const notifier = createNotifier({
+    ...(token ? { token } : {}),
+    // SLACK_CHANNEL overrides toilless.yaml `slack.channel` for one deployment.
+    channel: env.SLACK_CHANNEL ? runtime.slackChannel : toilless.slack.channel,
+    apiUrl: runtime.slackApiUrl,
+    store,
+    logger,
+  });
+  return createIncidentTimelineWorker({
+    store,
+    bus: new EventBridgeBus({ eventBusName: runtime.eventBusName }),
+    notifier,
+    clock: systemClock,
+    logger,
+    config: toilless,
+    gatherEvidence: createEvidenceGatherer({ config: runtime, toilless, store, logger }),
+  });
+}

@@ -1,0 +1,87 @@
+/** Where people go from an incident: logs in Grafana Explore, runbooks, dashboards, traces. */
+import { logSelectorFor, type ToillessConfig } from '../shared/stack-config.js';
+import type { IncidentTimeline, TimelineLink } from './model.js';
+
+/** The uid the provisioned Loki data source has in Grafana. */
+export const LOKI_DATASOURCE_UID = 'loki';
+
+/** Evidence and log links start this long before the estimated onset. */
+export const LOOKBACK_BEFORE_ONSET_MS = 30 * 60_000;
+
+/** The incident's time range: from 30 minutes before onset to resolution (or the last update). */
+export function incidentWindow(timeline: IncidentTimeline): { readonly from: Date; readonly to: Date } {
+  return {
+    from: new Date(Date.parse(timeline.onset) - LOOKBACK_BEFORE_ONSET_MS),
+    to: new Date(timeline.resolvedAt ?? timeline.updatedAt),
+  };
+}
+
+/** An annotation's link: absolute URLs as they are, relative ones below `base` (toilless.yaml `links`). */
+export function joinLink(base: string, link: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(link)) return link;
+  return `${base.replace(/\/+$/, '')}/${link.replace(/^\/+/, '')}`;
+}
+
+/** Grafana Explore (schemaVersion 1 panes) on the Loki data source with the service's log selector. */
+export function exploreLogsUrl(config: ToillessConfig, timeline: IncidentTimeline): string {
+  const { from, to } = incidentWindow(timeline);
+  const panes = {
+    incident: {
+      datasource: LOKI_DATASOURCE_UID,
+      queries: [
+        {
+          refId: 'A',
+          datasource: { type: 'loki', uid: LOKI_DATASOURCE_UID },
+          expr: logSelectorFor(config, timeline.service),
+          queryType: 'range',
+        },
+      ],
+      range: { from: String(from.getTime()), to: String(to.getTime()) },
+    },
+  };
+  const base = config.links.grafanaUrl.replace(/\/+$/, '');
+  return `${base}/explore?schemaVersion=1&orgId=1&panes=${encodeURIComponent(JSON.stringify(panes))}`;
+}
+
+/** Each alert annotation `name` joined to `base`, once each, in alert order. */
+function annotationLinks(
+  timeline: IncidentTimeline,
+  annotation: string,
+  base: string,
+  title: (alertname: string) => string,
+): TimelineLink[] {
+  const seen = new Set<string>();
+  const links: TimelineLink[] = [];
+  for (const alert of timeline.alerts) {
+    const value = alert.annotations[annotation]?.trim();
+    if (!value) continue;
+    const url = joinLink(base, value);
+    if (seen.has(url)) continue;
+    seen.add(url);
+    links.push({ title: title(alert.alertname), url });
+  }
+  return links;
+}
+
+export function runbookLinks(config: ToillessConfig, timeline: IncidentTimeline): TimelineLink[] {
+  return annotationLinks(timeline, 'runbook_url', config.links.runbooksUrl, (name) => `Runbook (${name})`);
+}
+
+export function dashboardLinks(config: ToillessConfig, timeline: IncidentTimeline): TimelineLink[] {
+  return annotationLinks(timeline, 'dashboard_url', config.links.grafanaUrl, (name) => `Dashboard (${name})`);
+}
+
+/** The links of trace events (Tempo), once each, in timeline order. */
+export function traceLinks(timeline: IncidentTimeline): TimelineLink[] {
+  const seen = new Set<string>();
+  const links: TimelineLink[] = [];
+  for (const event of timeline.events) {
+    if (event.kind !== 'trace.error' && event.kind !== 'trace.slow') continue;
+    for (const link of event.links) {
+      if (seen.has(link.url)) continue;
+      seen.add(link.url);
+      links.push(link);
+    }
+  }
+  return links;
+}

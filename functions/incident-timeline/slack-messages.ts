@@ -1,0 +1,148 @@
+/**
+ * The incident's Slack thread, as messages: a root message that is edited on resolution, and replies
+ * with what changed. Block Kit blocks plus a text fallback, within Slack's limits.
+ */
+import type { ToillessConfig } from '../shared/stack-config.js';
+import { dashboardLinks, exploreLogsUrl, runbookLinks } from './incident-links.js';
+import type { IncidentChanges } from './lifecycle.js';
+import type { IncidentTimeline, SlackMessageDraft, TimelineEvent, TimelineLink } from './model.js';
+import { humanDuration, msBetween, utcDateTime, utcTime } from './timestamps.js';
+
+type Block = Record<string, unknown>;
+
+/** Slack limits: section text 3000 characters, header 150, 50 blocks per message. */
+const SECTION_CHARS = 3000;
+const HEADER_CHARS = 150;
+const MAX_SECTIONS = 40;
+/** The text fallback only shows in notifications: keep it short. */
+const FALLBACK_CHARS = 3000;
+
+/** The thread's root: posted when the incident opens, edited when it resolves. */
+export function rootMessage(timeline: IncidentTimeline, config: ToillessConfig): SlackMessageDraft {
+  const resolved = timeline.status === 'resolved';
+  const emoji = resolved ? ':white_check_mark:' : ':rotating_light:';
+  const status = resolved ? 'Resolved' : 'Open';
+  const alertNames = [...new Set(timeline.alerts.map((alert) => alert.alertname))].join(', ');
+  const links = [
+    { title: 'Logs in Grafana Explore', url: exploreLogsUrl(config, timeline) },
+    ...runbookLinks(config, timeline),
+    ...dashboardLinks(config, timeline),
+  ];
+  const duration = durationOf(timeline);
+  const fields = [
+    `*Status*\n${status}`,
+    `*Severity*\n${escape(timeline.severity)}`,
+    `*Service*\n${escape(timeline.service)}`,
+    `*Estimated onset*\n${utcDateTime(timeline.onset)}`,
+    `*Alerts*\n${escape(truncate(alertNames, 1900))}`,
+    duration !== undefined ? `*Duration*\n${duration}` : `*First alert*\n${utcDateTime(timeline.startedAt)}`,
+  ];
+  const origin = timeline.previousIncidentId ? ` · fired again after \`${timeline.previousIncidentId}\`` : '';
+  const blocks: Block[] = [
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: truncate(`${emoji} ${timeline.title}`, HEADER_CHARS), emoji: true },
+    },
+    { type: 'section', fields: fields.map(mrkdwn) },
+    { type: 'context', elements: [mrkdwn(truncate(links.map(slackLink).join(' · '), SECTION_CHARS))] },
+    { type: 'context', elements: [mrkdwn(`Incident \`${timeline.id}\`${origin}`)] },
+  ];
+  const text =
+    `${status} [${timeline.severity}] ${timeline.title}: estimated onset ${utcDateTime(timeline.onset)}` +
+    (duration !== undefined ? `, resolved after ${duration}` : '');
+  return { text: truncate(text, FALLBACK_CHARS), blocks };
+}
+
+/** The first reply: the timeline so far, high-relevance events only. */
+export function summaryReply(timeline: IncidentTimeline): SlackMessageDraft {
+  return eventsMessage(
+    '*Timeline so far* (high-relevance events, times in UTC)',
+    highEvents(timeline.events),
+  );
+}
+
+/** A reply saying what a later notification changed; undefined when there is nothing people need to see. */
+export function updateReply(changes: IncidentChanges): SlackMessageDraft | undefined {
+  const notes: string[] = [];
+  if (changes.severity) {
+    notes.push(`:arrow_up: Severity *${escape(changes.severity.from)}* → *${escape(changes.severity.to)}*`);
+  }
+  if (changes.truncatedAlerts !== undefined) notes.push(truncationNote(changes.truncatedAlerts));
+  const events = highEvents(changes.events);
+  if (notes.length === 0 && events.length === 0) return undefined;
+  return eventsMessage(['*Update*', ...notes].join('\n'), events);
+}
+
+/** The last reply: resolved, how long, and the whole high-relevance timeline. */
+export function finalReply(timeline: IncidentTimeline): SlackMessageDraft {
+  const duration = durationOf(timeline) ?? 'an unknown time';
+  return eventsMessage(
+    `:white_check_mark: *Resolved* after ${duration}. Final timeline (high-relevance events, times in UTC); the full postmortem draft is the timeline.md file in this thread.`,
+    highEvents(timeline.events),
+  );
+}
+
+export function truncationNote(truncatedAlerts: number): string {
+  return `:warning: ${truncatedAlerts} alert${truncatedAlerts === 1 ? ' was' : 's were'} left out of the notification (Alertmanager \`max_alerts\`): the incident stays open until a complete notification shows every alert resolved.`;
+}
+
+/** Incident duration: from the first alert's startsAt to the resolution. */
+export function durationOf(timeline: IncidentTimeline): string | undefined {
+  if (timeline.resolvedAt === undefined) return undefined;
+  return humanDuration(msBetween(timeline.startedAt, timeline.resolvedAt));
+}
+
+function highEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
+  return events.filter((event) => event.relevance === 'high');
+}
+
+function eventLine(event: TimelineEvent): string {
+  const links = event.links.map(slackLink);
+  return `\`${utcTime(event.at)}\` [${event.kind}] ${escape(event.summary)} (${event.source})${
+    links.length > 0 ? ` ${links.join(' ')}` : ''
+  }`;
+}
+
+/** A heading and one line per event, packed into as few sections as fit; what does not fit is counted. */
+function eventsMessage(heading: string, events: readonly TimelineEvent[]): SlackMessageDraft {
+  const lines = events.length > 0 ? events.map(eventLine) : ['_No high-relevance events yet._'];
+  const sections: string[] = [heading];
+  let shown = 0;
+  for (const line of lines) {
+    const piece = truncate(line, SECTION_CHARS);
+    const last = sections.length - 1;
+    const current = sections[last] as string;
+    if (current.length + 1 + piece.length <= SECTION_CHARS) {
+      sections[last] = `${current}\n${piece}`;
+    } else if (sections.length < MAX_SECTIONS) {
+      sections.push(piece);
+    } else {
+      break;
+    }
+    shown++;
+  }
+  if (events.length > 0 && shown < lines.length) {
+    sections.push(`_…and ${lines.length - shown} more events in timeline.md_`);
+  }
+  const blocks = sections.map((text) => ({ type: 'section', text: mrkdwn(text) }));
+  return { text: truncate([heading, ...lines].join('\n'), FALLBACK_CHARS), blocks };
+}
+
+function mrkdwn(text: string): Block {
+  return { type: 'mrkdwn', text };
+}
+
+function slackLink(link: TimelineLink): string {
+  // Inside <url|title> a bar or angle bracket would end the link early; & is escaped as everywhere.
+  const url = link.url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
+  return `<${url}|${escape(link.title).replace(/\|/g, '/')}>`;
+}
+
+/** Slack's three control characters in mrkdwn text. */
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

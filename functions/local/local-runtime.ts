@@ -1,0 +1,90 @@
+/**
+ * The local runtime's wiring: the same worker code as on Lambda, with the embedded adapters —
+ * a data directory for the store, an in-process bus, Slack or the outbox. Nothing here decides;
+ * it only connects ports to adapters.
+ */
+import { createAlertmanagerWebhook } from '../alertmanager-webhook/intake.js';
+import { createGitHubWebhook } from '../github-webhook/intake.js';
+import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
+import { InProcessEventBus } from '../shared/adapters/local/in-process-bus.js';
+import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../shared/config.js';
+import type { WebhookHandler } from '../shared/http/webhook.js';
+import type { Logger } from '../shared/log.js';
+import { type Clock, systemClock } from '../shared/ports/clock.js';
+import type { Notifier } from '../shared/ports/notifier.js';
+import type { SecretSource } from '../shared/secrets.js';
+import { LocalSecretSource } from './local-secrets.js';
+import { WorkerMetrics } from './worker-metrics.js';
+
+export interface LocalRuntimeOptions {
+  /** Overrides TOILLESS_DATA_DIR. */
+  readonly dataDir?: string;
+  /** The environment to read configuration and secrets from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  /** @default env, then files under <data-dir>/secrets/ */
+  readonly secrets?: SecretSource;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** Collect Node.js process metrics (off in tests that start many servers). @default true */
+  readonly processMetrics?: boolean;
+}
+
+export interface LocalRuntime {
+  readonly config: RuntimeConfig;
+  readonly store: FsObjectStore;
+  readonly bus: InProcessEventBus;
+  readonly notifier: Notifier;
+  readonly secrets: SecretSource;
+  readonly metrics: WorkerMetrics;
+  /** Webhook routes by path. */
+  readonly webhooks: Readonly<Record<string, WebhookHandler>>;
+  /** Files of generated credentials written on this start (empty when they already existed). */
+  readonly generatedSecretFiles: readonly string[];
+}
+
+export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const env = options.env ?? process.env;
+  const config = loadRuntimeConfig(
+    options.dataDir === undefined ? env : { ...env, TOILLESS_DATA_DIR: options.dataDir },
+  );
+  const logger = options.logger;
+  const clock = options.clock ?? systemClock;
+  const store = new FsObjectStore(config.dataDir);
+
+  let generatedSecretFiles: string[] = [];
+  let secrets = options.secrets;
+  if (secrets === undefined) {
+    const local = new LocalSecretSource(config.dataDir, env);
+    generatedSecretFiles = await local.ensureGenerated();
+    secrets = local;
+  }
+
+  const metrics = new WorkerMetrics({ processMetrics: options.processMetrics ?? true });
+  const bus = new InProcessEventBus({ store, logger: logger.child({ component: 'bus' }), clock });
+  const countedBus = metrics.countPublished(bus);
+  const slackToken = await secrets.get('SLACK_BOT_TOKEN');
+  const notifier = createNotifier({
+    ...(slackToken ? { token: slackToken } : {}),
+    channel: config.slackChannel,
+    apiUrl: config.slackApiUrl,
+    store,
+    logger: logger.child({ component: 'notifier' }),
+  });
+
+  const intake = { bus: countedBus, store, secrets, clock, logger: logger.child({ component: 'intake' }) };
+  return {
+    config,
+    store,
+    bus,
+    notifier,
+    secrets,
+    metrics,
+    webhooks: {
+      '/webhooks/alertmanager': createAlertmanagerWebhook(intake),
+      '/webhooks/github': createGitHubWebhook(intake),
+    },
+    generatedSecretFiles,
+  };
+}

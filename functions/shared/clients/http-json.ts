@@ -1,0 +1,114 @@
+import { UpstreamError } from '../errors.js';
+
+export interface JsonGetOptions {
+  /** The service named in errors, e.g. 'loki' or 'tempo'. */
+  readonly service: string;
+  /** Time limit for this one request (connect, headers and body), in milliseconds. */
+  readonly timeoutMs: number;
+  /** The caller's signal, e.g. the overall time budget of an incident timeline. @default none */
+  readonly signal?: AbortSignal;
+  /** Extra request headers (tenant, encoding flags). @default none */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Statuses answered without throwing, e.g. 404 for an unknown trace; their body is returned as text. @default none */
+  readonly passStatuses?: readonly number[];
+  /** The fetch to use. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+export interface JsonAnswer {
+  readonly status: number;
+  /** Parsed JSON for 2xx answers; the raw text for a passed non-2xx status. */
+  readonly body: unknown;
+}
+
+/** The longest server error text kept in an UpstreamError: proxies answer with whole HTML pages. */
+const MAX_ERROR_TEXT = 500;
+
+/**
+ * GETs a JSON document. Every failure becomes an UpstreamError naming the service: a non-2xx answer
+ * carries the status and the server's own error text (Loki and Tempo answer 400 with a plain-text
+ * reason), a timeout or cancellation says which, and a body that is not JSON says so.
+ */
+export async function getJson(url: URL, options: JsonGetOptions): Promise<JsonAnswer> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const request = `GET ${url.pathname}`;
+  const doFetch = options.fetch ?? globalThis.fetch;
+
+  let status: number;
+  let statusText: string;
+  let text: string;
+  try {
+    const response = await doFetch(url, {
+      headers: { accept: 'application/json', ...options.headers },
+      signal,
+    });
+    status = response.status;
+    statusText = response.statusText;
+    text = await response.text();
+  } catch (error) {
+    throw transportFailure(error, request, options, timeout);
+  }
+
+  if (status < 200 || status > 299) {
+    if (options.passStatuses?.includes(status)) return { status, body: text };
+    const reason = text.trim();
+    const message =
+      reason.length === 0
+        ? `${request} answered HTTP ${status} ${statusText}`.trimEnd()
+        : reason.length > MAX_ERROR_TEXT
+          ? `${reason.slice(0, MAX_ERROR_TEXT)}…`
+          : reason;
+    throw new UpstreamError(options.service, message, status);
+  }
+
+  try {
+    return { status, body: JSON.parse(text) };
+  } catch (error) {
+    throw new UpstreamError(
+      options.service,
+      `${request} answered ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
+      status,
+      { cause: error },
+    );
+  }
+}
+
+function transportFailure(
+  error: unknown,
+  request: string,
+  options: JsonGetOptions,
+  timeout: AbortSignal,
+): UpstreamError {
+  if (options.signal?.aborted) {
+    return new UpstreamError(
+      options.service,
+      `${request} was cancelled by the caller (${describe(options.signal.reason)})`,
+      undefined,
+      { cause: error },
+    );
+  }
+  if (timeout.aborted) {
+    return new UpstreamError(
+      options.service,
+      `${request} timed out after ${options.timeoutMs} ms: the service is slow or unreachable`,
+      undefined,
+      { cause: error },
+    );
+  }
+  // fetch reports connection failures as "fetch failed" and puts the reason (ECONNREFUSED...) in cause.
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return new UpstreamError(options.service, `${request} failed: ${describe(cause)}`, undefined, {
+    cause: error,
+  });
+}
+
+function describe(reason: unknown): string {
+  if (reason instanceof Error) {
+    const code = (reason as { code?: unknown }).code;
+    return typeof code === 'string' && !reason.message.includes(code)
+      ? `${code}: ${reason.message}`
+      : reason.message;
+  }
+  return String(reason);
+}

@@ -1,0 +1,72 @@
+/**
+ * What a webhook intake needs, the same on Lambda and in the local server, and the checks every
+ * intake makes before it looks at a payload.
+ */
+import { ValidationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { EventBus } from '../ports/event-bus.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { SecretSource } from '../secrets.js';
+import {
+  errorResponse,
+  MAX_WEBHOOK_BODY_BYTES,
+  type WebhookRequest,
+  type WebhookResponse,
+} from './webhook.js';
+
+export interface IntakeDependencies {
+  /** Where accepted events go. */
+  readonly bus: EventBus;
+  /** Holds delivery claims for deduplication. */
+  readonly store: ObjectStore;
+  /** The webhook secret or token, read on every request so a rotation needs no restart. */
+  readonly secrets: SecretSource;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** 405 unless POST, 413 over MAX_WEBHOOK_BODY_BYTES; undefined when the request may go on. */
+export function refuseUnacceptable(request: WebhookRequest): WebhookResponse | undefined {
+  if (request.method.toUpperCase() !== 'POST') {
+    return {
+      ...errorResponse(405, 'method_not_allowed', `${request.method} is not accepted: webhooks are POSTed`),
+      headers: { allow: 'POST' },
+    };
+  }
+  if (request.body.length > MAX_WEBHOOK_BODY_BYTES) {
+    return errorResponse(
+      413,
+      'payload_too_large',
+      `the body has ${request.body.length} bytes; at most ${MAX_WEBHOOK_BODY_BYTES} are accepted`,
+    );
+  }
+  return undefined;
+}
+
+export type JsonBody =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly response: WebhookResponse };
+
+/** Parses the body as JSON, or answers 400 malformed_json saying where it broke. */
+export function parseJsonBody(body: Buffer): JsonBody {
+  try {
+    return { ok: true, value: JSON.parse(body.toString('utf8')) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, response: errorResponse(400, 'malformed_json', `the body is not JSON: ${reason}`) };
+  }
+}
+
+/** 400 invalid_payload naming each field, for a ValidationError; undefined for any other error. */
+export function invalidPayloadResponse(error: unknown): WebhookResponse | undefined {
+  if (!(error instanceof ValidationError)) return undefined;
+  return errorResponse(400, 'invalid_payload', error.message, {
+    issues: error.issues.map((issue) => ({ path: issue.path, message: issue.message })),
+  });
+}
+
+/** One line for logs and 503 bodies: the error's message without its stack. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

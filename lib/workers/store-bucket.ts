@@ -1,0 +1,109 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface StoreBucketProps {
+  /** What happens to the buckets when the stack is deleted or they are replaced. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Days before an overwritten or deleted object version is removed. @default 30 */
+  readonly noncurrentVersionExpirationDays?: number;
+  /** Days the webhook delivery dedupe records under `webhooks/` are kept. @default 30 */
+  readonly deliveryRecordExpirationDays?: number;
+  /** An existing bucket that receives the server access logs. @default - a logs bucket is created */
+  readonly accessLogsBucket?: s3.IBucket;
+  /** Days the created access logs bucket keeps logs; only when accessLogsBucket is not given. @default 90 */
+  readonly accessLogsExpirationDays?: number;
+}
+
+/**
+ * The store behind the ObjectStore port on AWS: incidents/, deployments/, reports/ and the webhook
+ * delivery records under webhooks/. Private, TLS-only, versioned, with server access logs.
+ */
+export class StoreBucket extends Construct {
+  /** The store bucket; its name is TOILLESS_BUCKET. */
+  readonly bucket: s3.Bucket;
+  /** Where the store's server access logs go. */
+  readonly accessLogsBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: StoreBucketProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const noncurrentDays = days('noncurrentVersionExpirationDays', props.noncurrentVersionExpirationDays, 30);
+    const deliveryDays = days('deliveryRecordExpirationDays', props.deliveryRecordExpirationDays, 30);
+    if (props.accessLogsBucket && props.accessLogsExpirationDays !== undefined) {
+      throw new Error(
+        'StoreBucket: accessLogsExpirationDays only applies to the logs bucket this construct creates: set the expiration on the accessLogsBucket you pass instead.',
+      );
+    }
+
+    this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(removalPolicy, props);
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'store/',
+      removalPolicy,
+      lifecycleRules: [
+        { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: Duration.days(noncurrentDays) },
+        { id: 'ExpireDeliveryRecords', prefix: 'webhooks/', expiration: Duration.days(deliveryDays) },
+        // Expired records leave delete markers behind in a versioned bucket; drop the lone ones.
+        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+  }
+
+  /**
+   * Lets the grantee get, put (conditional puts included) and list objects whose keys match the pattern.
+   * ListBucket is granted so that a missing key reads as 404 NoSuchKey, not 403.
+   */
+  grantObjectReadWrite(grantee: iam.IGrantable, keyPattern = '*'): void {
+    const objects = this.bucket.arnForObjects(keyPattern);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+    if (grantee.grantPrincipal instanceof Construct) {
+      const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+      Validations.of(grantee.grantPrincipal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${keyPattern}]`,
+        reason: `Store objects are addressed by key at run time (${keyPattern} in the toilless store bucket); actions are limited to GetObject and PutObject.`,
+      });
+    }
+  }
+
+  private createAccessLogsBucket(removalPolicy: RemovalPolicy, props: StoreBucketProps): s3.Bucket {
+    const expirationDays = days('accessLogsExpirationDays', props.accessLogsExpirationDays, 90);
+    const logs = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Server access logging delivers only to buckets encrypted with S3-managed keys.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(expirationDays) }],
+    });
+    Validations.of(logs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the server access log destination; logging its own access would log the log writes.',
+    });
+    return logs;
+  }
+}
+
+function days(name: string, value: number | undefined, fallback: number): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 1) {
+    throw new Error(
+      `StoreBucket: ${name} ${result} is not a whole number of days: use an integer of at least 1.`,
+    );
+  }
+  return result;
+}

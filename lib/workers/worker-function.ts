@@ -1,0 +1,209 @@
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** The repository root: bundling reads package-lock.json, tsconfig.json and functions/ from here. */
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** ESM output has no `require`; bundled CommonJS dependencies call it, so the bundle recreates it. */
+const REQUIRE_BANNER =
+  "import { createRequire as __toillessCreateRequire } from 'node:module';" +
+  'const require = __toillessCreateRequire(import.meta.url);';
+
+const ENVIRONMENT_NAME = /^[A-Z][A-Z0-9_]*$/;
+const WORKER_NAME = /^[a-z][a-z0-9-]*$/;
+
+export interface WorkerFunctionProps {
+  /** The worker's folder under functions/; its handler.ts exports `handler`. */
+  readonly worker: string;
+  /** What the function does, shown in the Lambda console. @default - "toilless <worker>" */
+  readonly description?: string;
+  /** Memory in MiB (128 to 10240); CPU scales with it. @default 512 */
+  readonly memorySize?: number;
+  /** How long one invocation may run (1 s to 15 min). @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** Plain environment variables; secret values never go here, use `secrets`. @default - none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Secrets the function reads, by variable name: it gets `<NAME>_ARN` and read access, never the value. @default - none */
+  readonly secrets?: Readonly<Record<string, secretsmanager.ISecret>>;
+  /** Lowest level of application logs that Lambda keeps; the code's LOG_LEVEL follows it. @default lambda.ApplicationLogLevel.INFO */
+  readonly logLevel?: lambda.ApplicationLogLevel;
+  /** How long the function's log group keeps logs. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Concurrent executions reserved for (and capping) this function. @default - unreserved, shares the account pool */
+  readonly reservedConcurrentExecutions?: number;
+  /** Where asynchronous invocations (EventBridge rules) go after their retries fail. @default - none, failed events are dropped */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /** Retries of a failed asynchronous invocation (0 to 2). @default 2 */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * A toilless worker on Lambda: functions/<worker>/handler.ts bundled with local esbuild into one
+ * minified ESM file for nodejs22.x on arm64, with JSON logs in its own log group and X-Ray tracing.
+ */
+export class WorkerFunction extends Construct {
+  /** The Lambda function; event sources, rules and integrations attach here. */
+  readonly function: NodejsFunction;
+  /** The function's execution role. */
+  readonly role: iam.Role;
+  /** The log group the function writes to. */
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: WorkerFunctionProps) {
+    super(scope, id);
+    const entry = workerEntry(props.worker);
+    const environment = workerEnvironment(props);
+    validateSizing(props);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    // An own role instead of AWSLambdaBasicExecutionRole: it may write to this log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the toilless ${props.worker} worker`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: props.description ?? `toilless ${props.worker}`,
+      entry,
+      handler: 'handler',
+      projectRoot: REPOSITORY_ROOT,
+      depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      role: this.role,
+      environment,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+      tracing: lambda.Tracing.ACTIVE,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
+      ...(props.retryAttempts === undefined ? {} : { retryAttempts: props.retryAttempts }),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The SDK version we pin and test ships in the bundle, not the one the runtime happens to carry.
+        bundleAwsSDK: true,
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+
+    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.role);
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x on purpose: the workers also run locally and in CI on Node 20/22 and are tested there; move to a newer runtime together with the machines.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+    });
+  }
+}
+
+function workerEntry(worker: string): string {
+  if (!WORKER_NAME.test(worker)) {
+    throw new Error(
+      `WorkerFunction: worker "${worker}" is not a folder name under functions/: use lower-case letters, digits and dashes.`,
+    );
+  }
+  const entry = join(REPOSITORY_ROOT, 'functions', worker, 'handler.ts');
+  if (!existsSync(entry)) {
+    throw new Error(
+      `WorkerFunction: ${relative(REPOSITORY_ROOT, entry)} does not exist: create it (exporting \`handler\`) or fix the worker name.`,
+    );
+  }
+  return entry;
+}
+
+function workerEnvironment(props: WorkerFunctionProps): Record<string, string> {
+  const plain = props.environment ?? {};
+  const secretNames = Object.keys(props.secrets ?? {});
+  for (const name of [...Object.keys(plain), ...secretNames]) {
+    if (!ENVIRONMENT_NAME.test(name)) {
+      throw new Error(
+        `WorkerFunction ${props.worker}: "${name}" is not a valid variable name: use upper-case letters, digits and underscores.`,
+      );
+    }
+  }
+  for (const name of secretNames) {
+    const clash = [name, `${name}_ARN`].find((key) => key in plain);
+    if (clash) {
+      throw new Error(
+        `WorkerFunction ${props.worker}: ${clash} is set in both environment and secrets: remove it from environment, the secret provides ${name}_ARN.`,
+      );
+    }
+  }
+  if ('LOG_LEVEL' in plain) {
+    throw new Error(
+      `WorkerFunction ${props.worker}: LOG_LEVEL is derived from logLevel: remove it from environment and set logLevel instead.`,
+    );
+  }
+  const level = (props.logLevel ?? lambda.ApplicationLogLevel.INFO).toLowerCase();
+  const secretArns = Object.fromEntries(
+    Object.entries(props.secrets ?? {}).map(([name, secret]) => [`${name}_ARN`, secret.secretArn]),
+  );
+  return {
+    ...plain,
+    ...secretArns,
+    LOG_LEVEL: level,
+    // Stack traces point into functions/*.ts instead of the minified bundle.
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
+function validateSizing(props: WorkerFunctionProps): void {
+  const { memorySize, timeout, reservedConcurrentExecutions, retryAttempts, worker } = props;
+  if (
+    memorySize !== undefined &&
+    (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
+  ) {
+    throw new Error(
+      `WorkerFunction ${worker}: memorySize ${memorySize} is outside Lambda's 128-10240 MiB: pick a whole number in that range.`,
+    );
+  }
+  if (timeout !== undefined && (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)) {
+    throw new Error(
+      `WorkerFunction ${worker}: timeout ${timeout.toHumanString()} is outside Lambda's 1 s to 15 min: pick a value in that range.`,
+    );
+  }
+  if (
+    reservedConcurrentExecutions !== undefined &&
+    (!Number.isInteger(reservedConcurrentExecutions) || reservedConcurrentExecutions < 1)
+  ) {
+    throw new Error(
+      `WorkerFunction ${worker}: reservedConcurrentExecutions ${reservedConcurrentExecutions} would stop the function: reserve at least 1, or leave it unset.`,
+    );
+  }
+  if (
+    retryAttempts !== undefined &&
+    (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2)
+  ) {
+    throw new Error(
+      `WorkerFunction ${worker}: retryAttempts ${retryAttempts} is outside Lambda's 0-2: pick 0, 1 or 2.`,
+    );
+  }
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+
+/** The context of cdk.json, which the CLI passes to the app and an in-process App must be given. */
+export function cdkContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+  return cdkJson.context;
+}
+
+export interface NagFinding {
+  readonly rule: string;
+  readonly severity: string;
+  readonly constructs: readonly string[];
+}
+
+interface ValidationReport {
+  readonly pluginReports: ReadonlyArray<{
+    readonly pluginName: string;
+    readonly violations: ReadonlyArray<{
+      readonly ruleName: string;
+      readonly severity?: string;
+      readonly violatingConstructs?: ReadonlyArray<{ readonly constructPath: string }>;
+    }>;
+  }>;
+}
+
+/** The AWS Solutions findings left in validation-report.json once acknowledgements are applied. */
+export function unacknowledgedFindings(report: ValidationReport): NagFinding[] {
+  return report.pluginReports
+    .filter((plugin) => plugin.pluginName === 'AwsSolutions')
+    .flatMap((plugin) => plugin.violations)
+    .map((violation) => ({
+      rule: violation.ruleName,
+      severity: violation.severity ?? 'unknown',
+      constructs: (violation.violatingConstructs ?? []).map((construct) => construct.constructPath),
+    }));
+}
+
+const ASSET_HASH = /[0-9a-f]{64}/g;
+
+/** The template without what changes on every dependency or code change: asset hashes and CDK metadata. */
+export function withoutAssetHashes(template: Record<string, unknown>): unknown {
+  const copy = JSON.parse(JSON.stringify(template).replace(ASSET_HASH, '[ASSET HASH]'));
+  delete copy.Resources?.CDKMetadata;
+  delete copy.Conditions?.CDKMetadataAvailable;
+  if (copy.Conditions && Object.keys(copy.Conditions).length === 0) delete copy.Conditions;
+  return copy;
+}
+
+/** A bare stack for construct tests: no bundling, no built-in template validation, its own temp outdir. */
+export class ConstructTestStack {
+  readonly stack: Stack;
+  private readonly outdir: string;
+
+  constructor(options: { readonly awsSolutionsChecks?: boolean } = {}) {
+    this.outdir = mkdtempSync(join(tmpdir(), 'toilless-construct-'));
+    const app = new App({
+      outdir: this.outdir,
+      builtinCloudFormationValidation: false,
+      context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] },
+    });
+    if (options.awsSolutionsChecks) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    this.stack = new Stack(app, 'Test');
+  }
+
+  /** Removes the temp outdir. */
+  dispose(): void {
+    rmSync(this.outdir, { recursive: true, force: true });
+  }
+}

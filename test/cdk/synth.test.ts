@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface CommandResult {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPOSITORY_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** The environment of a machine with no AWS account: no credentials, no profile, nothing to look up. */
+function accountlessEnvironment(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(AWS_|CDK_)/.test(name) || name === 'AWS_CA_BUNDLE'),
+  );
+  return {
+    ...env,
+    // Keeps the SDK's credential chain off the instance metadata endpoint and the CLI off the network.
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(outdir, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(outdir, 'no-aws-credentials'),
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    CDK_DISABLE_VERSION_CHECK: 'true',
+  };
+}
+
+let outdir: string;
+let synth: CommandResult;
+
+beforeAll(async () => {
+  // Prepare and Act: the command an operator runs, from a clean output directory.
+  outdir = mkdtempSync(join(tmpdir(), 'toilless-synth-'));
+  synth = await run(
+    'npx',
+    ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices', '--output', join(outdir, 'cdk.out')],
+    accountlessEnvironment(),
+  );
+});
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('cdk synth', () => {
+  it('synthesizes the app without an AWS account', () => {
+    // Assess
+    expect(synth.output).not.toMatch(/Synthesis finished with errors/);
+    expect(synth.code, synth.output).toBe(0);
+    expect(existsSync(join(outdir, 'cdk.out', 'Toilless-Workers.template.json'))).toBe(true);
+  });
+
+  it('leaves the stack environment-agnostic when no account is known', () => {
+    // Prepare
+    const manifest = JSON.parse(readFileSync(join(outdir, 'cdk.out', 'manifest.json'), 'utf8'));
+
+    // Assess
+    expect(manifest.artifacts['Toilless-Workers'].environment).toBe('aws://unknown-account/unknown-region');
+  });
+
+  it('bundles each handler into an ES module that Node loads and that exports handler', async () => {
+    // Prepare
+    const template = JSON.parse(
+      readFileSync(join(outdir, 'cdk.out', 'Toilless-Workers.template.json'), 'utf8'),
+    );
+    const functions = Object.values<{ Type: string; Metadata: Record<string, string> }>(
+      template.Resources,
+    ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(2);
+
+    for (const fn of functions) {
+      const bundle = join(outdir, 'cdk.out', fn.Metadata['aws:asset:path'] ?? '', 'index.mjs');
+
+      // Act
+      const module = await import(pathToFileURL(bundle).href);
+
+      // Assess
+      expect(typeof module.handler).toBe('function');
+      expect(existsSync(`${bundle}.map`)).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,114 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StoreBucket } from '../../../lib/workers/store-bucket.js';
+import { ConstructTestStack } from '../app-fixture.js';
+
+let fixture: ConstructTestStack | undefined;
+
+afterEach(() => {
+  fixture?.dispose();
+  fixture = undefined;
+});
+
+function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
+  return fixture!.stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+describe('Store bucket', () => {
+  it('grants object access under a key pattern, acknowledged so that the AWS Solutions checks pass', () => {
+    // Prepare
+    fixture = new ConstructTestStack({ awsSolutionsChecks: true });
+    const store = new StoreBucket(fixture.stack, 'Store');
+    const role = new iam.Role(fixture.stack, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+
+    // Act
+    store.grantObjectReadWrite(role, 'webhooks/*');
+
+    // Assess
+    const template = Template.fromStack(fixture.stack);
+    const bucketArn = { 'Fn::GetAtt': [logicalIdOf(store.bucket), 'Arn'] };
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject'],
+            Resource: { 'Fn::Join': ['', [bucketArn, '/webhooks/*']] },
+          },
+          { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+        ],
+      },
+    });
+  });
+
+  it('sends server access logs to a bucket it is given instead of creating one', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+    const logs = new s3.Bucket(fixture.stack, 'SharedLogs');
+
+    // Act
+    const store = new StoreBucket(fixture.stack, 'Store', {
+      accessLogsBucket: logs,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Assess
+    const template = Template.fromStack(fixture.stack);
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(store.accessLogsBucket).toBe(logs);
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Delete',
+      Properties: { LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(logs) } } },
+    });
+  });
+
+  it('keeps delivery records and old versions for the days it is given', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+
+    // Act
+    new StoreBucket(fixture.stack, 'Store', {
+      deliveryRecordExpirationDays: 7,
+      noncurrentVersionExpirationDays: 90,
+    });
+
+    // Assess
+    const buckets = Object.values(Template.fromStack(fixture.stack).findResources('AWS::S3::Bucket'));
+    const rules: unknown[] = buckets.flatMap(
+      (bucket) => bucket.Properties.LifecycleConfiguration?.Rules ?? [],
+    );
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'webhooks/', ExpirationInDays: 7 }));
+    expect(rules).toContainEqual(
+      expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+    );
+  });
+
+  it('refuses an access log expiration for a logs bucket it does not own', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+    const logs = new s3.Bucket(fixture.stack, 'SharedLogs');
+
+    // Act
+    const act = () =>
+      new StoreBucket(fixture!.stack, 'Store', { accessLogsBucket: logs, accessLogsExpirationDays: 30 });
+
+    // Assess
+    expect(act).toThrow(/set the expiration on the accessLogsBucket you pass instead/);
+  });
+
+  it('refuses a retention that is not a whole number of days', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+
+    // Act
+    const act = () => new StoreBucket(fixture!.stack, 'Store', { deliveryRecordExpirationDays: 0.5 });
+
+    // Assess
+    expect(act).toThrow(/deliveryRecordExpirationDays 0.5 is not a whole number of days/);
+  });
+});

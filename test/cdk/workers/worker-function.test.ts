@@ -1,0 +1,163 @@
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WorkerFunction, type WorkerFunctionProps } from '../../../lib/workers/worker-function.js';
+import { ConstructTestStack } from '../app-fixture.js';
+
+let fixture: ConstructTestStack;
+
+beforeEach(() => {
+  fixture = new ConstructTestStack();
+});
+
+afterEach(() => {
+  fixture.dispose();
+});
+
+function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
+  return fixture.stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+describe('Worker function', () => {
+  it('hands each secret over as <NAME>_ARN with read access, and never its value', () => {
+    // Prepare
+    const secret = new secretsmanager.Secret(fixture.stack, 'Token');
+
+    // Act
+    const worker = new WorkerFunction(fixture.stack, 'Worker', {
+      worker: 'alertmanager-webhook',
+      environment: { SLACK_CHANNEL: '#incidents' },
+      secrets: { SLACK_BOT_TOKEN: secret },
+    });
+
+    // Assess
+    const template = Template.fromStack(fixture.stack);
+    const variables =
+      template.toJSON().Resources[logicalIdOf(worker.function)].Properties.Environment.Variables;
+    expect(variables).toEqual({
+      SLACK_CHANNEL: '#incidents',
+      SLACK_BOT_TOKEN_ARN: { Ref: logicalIdOf(secret) },
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    const statements =
+      template.toJSON().Resources[logicalIdOf(worker.role.node.findChild('DefaultPolicy'))].Properties
+        .PolicyDocument.Statement;
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Resource: { Ref: logicalIdOf(secret) },
+    });
+  });
+
+  it('sends failed asynchronous invocations to the dead-letter queue after the retries asked for', () => {
+    // Prepare
+    const queue = new sqs.Queue(fixture.stack, 'Dlq');
+
+    // Act
+    const worker = new WorkerFunction(fixture.stack, 'Worker', {
+      worker: 'github-webhook',
+      deadLetterQueue: queue,
+      retryAttempts: 1,
+      reservedConcurrentExecutions: 5,
+    });
+
+    // Assess
+    const template = Template.fromStack(fixture.stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalIdOf(queue), 'Arn'] } },
+      ReservedConcurrentExecutions: 5,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalIdOf(worker.function) },
+      MaximumRetryAttempts: 1,
+    });
+    const statements =
+      template.toJSON().Resources[logicalIdOf(worker.role.node.findChild('DefaultPolicy'))].Properties
+        .PolicyDocument.Statement;
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [logicalIdOf(queue), 'Arn'] },
+    });
+  });
+
+  it('keeps LOG_LEVEL and the Lambda application log level the same', () => {
+    // Act
+    new WorkerFunction(fixture.stack, 'Worker', {
+      worker: 'github-webhook',
+      logLevel: lambda.ApplicationLogLevel.DEBUG,
+    });
+
+    // Assess
+    Template.fromStack(fixture.stack).hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { ApplicationLogLevel: 'DEBUG', LogFormat: 'JSON' },
+      Environment: { Variables: { LOG_LEVEL: 'debug' } },
+    });
+  });
+
+  it('keeps its logs for a month in its own log group by default', () => {
+    // Act
+    const worker = new WorkerFunction(fixture.stack, 'Worker', { worker: 'github-webhook' });
+
+    // Assess
+    const template = Template.fromStack(fixture.stack);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogGroup: { Ref: logicalIdOf(worker.logGroup) } },
+    });
+  });
+
+  const refusals: ReadonlyArray<[string, Omit<WorkerFunctionProps, 'worker'> & { worker?: string }, RegExp]> =
+    [
+      ['a worker name that is not a folder name', { worker: '../lib' }, /not a folder name under functions/],
+      [
+        'a worker without functions/<worker>/handler.ts',
+        { worker: 'no-such-worker' },
+        /functions\/no-such-worker\/handler\.ts does not exist/,
+      ],
+      [
+        'a secret that is also a plain variable',
+        { environment: { SLACK_BOT_TOKEN: 'xoxb-1' }, secrets: { SLACK_BOT_TOKEN: 'secret' as never } },
+        /SLACK_BOT_TOKEN is set in both environment and secrets: remove it from environment/,
+      ],
+      [
+        'a plain <NAME>_ARN next to the secret it belongs to',
+        { environment: { SLACK_BOT_TOKEN_ARN: 'arn' }, secrets: { SLACK_BOT_TOKEN: 'secret' as never } },
+        /SLACK_BOT_TOKEN_ARN is set in both environment and secrets/,
+      ],
+      ['LOG_LEVEL in the environment', { environment: { LOG_LEVEL: 'debug' } }, /set logLevel instead/],
+      [
+        'a lower-case variable name',
+        { environment: { slackChannel: '#x' } },
+        /"slackChannel" is not a valid variable name/,
+      ],
+      [
+        'memory beyond 10240 MiB',
+        { memorySize: 20_000 },
+        /memorySize 20000 is outside Lambda's 128-10240 MiB/,
+      ],
+      [
+        'a timeout beyond 15 minutes',
+        { timeout: Duration.minutes(20) },
+        /timeout 20 minutes is outside Lambda's 1 s to 15 min/,
+      ],
+      [
+        'a reserved concurrency of 0',
+        { reservedConcurrentExecutions: 0 },
+        /would stop the function: reserve at least 1/,
+      ],
+      ['three retries', { retryAttempts: 3 }, /retryAttempts 3 is outside Lambda's 0-2/],
+    ];
+
+  it.each(refusals)('refuses %s with a sentence saying what to change', (_case, props, message) => {
+    // Act
+    const act = () => new WorkerFunction(fixture.stack, 'Worker', { worker: 'github-webhook', ...props });
+
+    // Assess
+    expect(act).toThrow(message);
+  });
+});

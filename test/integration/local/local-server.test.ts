@@ -1,0 +1,183 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
+import type { ToillessEvent } from '../../../functions/shared/events/types.js';
+import { silentLogger } from '../../../functions/shared/log.js';
+import { githubExample, signGitHubBody } from '../../support/github-examples.js';
+import { waitFor } from '../../support/wait.js';
+
+const fixture = async (name: string) =>
+  JSON.parse(await readFile(new URL(`../../fixtures/alertmanager/${name}`, import.meta.url), 'utf8')).body;
+
+describe('Local server', () => {
+  let dataDir: string;
+  let server: LocalServer;
+  let received: ToillessEvent[];
+  let token: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'toilless-server-'));
+    server = await startLocalServer({
+      port: 0,
+      dataDir,
+      logger: silentLogger,
+      env: {},
+      processMetrics: false,
+    });
+    received = [];
+    server.runtime.bus.subscribe({
+      name: 'test-recorder',
+      types: ['AlertNotification', 'GitHubDeploymentStatus'],
+      handler: async (event) => {
+        received.push(event);
+      },
+    });
+    token = (await readFile(join(dataDir, 'secrets', 'alertmanager-webhook-token'), 'utf8')).trim();
+  });
+
+  afterEach(async () => {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const postAlert = (body: unknown, bearer = token) =>
+    fetch(`${server.url}/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('answers /healthz while serving', async () => {
+    const response = await fetch(`${server.url}/healthz`);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, status: 'ok' });
+  });
+
+  it('publishes an AlertNotification for an authenticated Alertmanager delivery', async () => {
+    const payload = await fixture('firing-fastburnrate.json');
+
+    const response = await postAlert(payload);
+
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { eventId: string };
+    const event = await waitFor(async () => received[0], {
+      timeoutMs: 5_000,
+      description: 'the event to arrive',
+    });
+    expect(event.id).toBe(answer.eventId);
+    expect(event.type).toBe('AlertNotification');
+    expect(event.type === 'AlertNotification' && event.detail.payload.groupKey).toBe(payload.groupKey);
+  });
+
+  it('refuses a wrong token with 401 and publishes nothing', async () => {
+    const response = await postAlert(await fixture('firing-fastburnrate.json'), 'not-the-token');
+
+    expect(response.status).toBe(401);
+    await server.runtime.bus.idle();
+    expect(received).toEqual([]);
+  });
+
+  it('refuses a chunked body over 1 MiB with 413 without buffering it', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${server.url}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 20; i += 1) req.write(chunk);
+      req.end();
+    });
+
+    expect(status).toBe(413);
+    expect(received).toEqual([]);
+  });
+
+  it('answers unknown routes with 404 and wrong methods with 405', async () => {
+    const unknown = await fetch(`${server.url}/webhooks/pagerduty`, { method: 'POST' });
+    const wrongMethod = await fetch(`${server.url}/webhooks/alertmanager`);
+    const postMetrics = await fetch(`${server.url}/metrics`, { method: 'POST' });
+
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toBe('not_found');
+    expect(wrongMethod.status).toBe(405);
+    expect(postMetrics.status).toBe(405);
+    expect(postMetrics.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('accepts a signed GitHub delivery with the generated secret', async () => {
+    const secret = (await readFile(join(dataDir, 'secrets', 'github-webhook-secret'), 'utf8')).trim();
+    const body = JSON.stringify(
+      githubExample('deployment_status', (p) => p.deployment_status.state === 'success'),
+    );
+    const signature = signGitHubBody(secret, body);
+
+    const response = await fetch(`${server.url}/webhooks/github`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'deployment_status',
+        'x-github-delivery': '5f4c0a4e-0000-4000-8000-000000000001',
+        'x-hub-signature-256': signature,
+      },
+      body,
+    });
+
+    expect(response.status).toBe(200);
+    await waitFor(async () => received.find((event) => event.type === 'GitHubDeploymentStatus'), {
+      timeoutMs: 5_000,
+      description: 'the GitHubDeploymentStatus event',
+    });
+  });
+
+  it('counts requests by route and status, and events by type, on /metrics', async () => {
+    await postAlert(await fixture('firing-fastburnrate.json'));
+    await postAlert(await fixture('firing-fastburnrate.json'), 'wrong');
+
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+
+    expect(text).toContain('toilless_webhook_requests_total{route="/webhooks/alertmanager",status="200"} 1');
+    expect(text).toContain('toilless_webhook_requests_total{route="/webhooks/alertmanager",status="401"} 1');
+    expect(text).toContain('toilless_events_published_total{type="AlertNotification"} 1');
+  });
+
+  it('finishes an in-flight request and its delivery before close() resolves', async () => {
+    const body = JSON.stringify(await fixture('firing-fastburnrate.json'));
+    const half = Math.floor(body.length / 2);
+    let status = 0;
+    const answered = new Promise<void>((resolve, reject) => {
+      const req = request(`${server.url}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+        },
+      });
+      req.on('response', (res) => {
+        status = res.statusCode ?? 0;
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, half));
+      setTimeout(() => req.end(body.slice(half)), 300);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    await server.close();
+
+    await answered;
+    expect(status).toBe(200);
+    expect(received.map((event) => event.type)).toEqual(['AlertNotification']);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Real GitHub webhook payloads (the examples GitHub documents, collected by the Octokit project)
+ * and the signature GitHub would send with them.
+ */
+import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+interface WebhookDefinition {
+  readonly name: string;
+  readonly examples: Record<string, unknown>[];
+}
+
+const definitions: WebhookDefinition[] = createRequire(import.meta.url)('@octokit/webhooks-examples');
+
+// biome-ignore lint/suspicious/noExplicitAny: payloads are GitHub's JSON; tests read and tweak their fields freely
+export type GitHubPayload = Record<string, any>;
+
+/** A deep copy of the first documented example of `event` matching `predicate`. */
+export function githubExample(
+  event: string,
+  predicate: (payload: GitHubPayload) => boolean = () => true,
+): GitHubPayload {
+  const definition = definitions.find((d) => d.name === event);
+  if (!definition) throw new Error(`@octokit/webhooks-examples has no examples for ${event}`);
+  const found = definition.examples.find((example) => predicate(example));
+  if (!found) throw new Error(`no ${event} example matches the predicate`);
+  return structuredClone(found);
+}
+
+/** X-Hub-Signature-256 for a raw body. */
+export function signGitHubBody(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}

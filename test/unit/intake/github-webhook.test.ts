@@ -1,0 +1,503 @@
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLAIM_TIMEOUT_MS, createGitHubWebhook } from '../../../functions/github-webhook/intake.js';
+import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
+import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/http/api-gateway.js';
+import type { IntakeDependencies } from '../../../functions/shared/http/intake-dependencies.js';
+import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/shared/http/webhook.js';
+import { silentLogger } from '../../../functions/shared/log.js';
+import type { Clock } from '../../../functions/shared/ports/clock.js';
+import { type SecretSource, StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { RecordingBus } from '../../support/recording-bus.js';
+
+const SECRET = "It's a Secret to Everybody";
+const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
+const HOOK = '109948940';
+
+/** A documented payload that tests edit field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: deep JSON edited in place; a precise type would only restate GitHub's
+type Payload = Record<string, any>;
+
+interface WebhookDefinition {
+  readonly name: string;
+  readonly examples: Record<string, unknown>[];
+}
+
+// The payloads GitHub documents, as collected by the Octokit project.
+const definitions: WebhookDefinition[] = createRequire(import.meta.url)('@octokit/webhooks-examples');
+
+function example(name: string, predicate: (payload: Payload) => boolean = () => true) {
+  const found = definitions.find((d) => d.name === name)?.examples.find(predicate);
+  if (!found) throw new Error(`no ${name} example matches`);
+  return structuredClone(found) as Payload;
+}
+
+function sign(raw: string | Buffer, secret = SECRET): string {
+  return `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+}
+
+interface DeliveryOptions {
+  readonly delivery?: string;
+  readonly hookId?: string | undefined;
+  readonly signature?: string | undefined;
+}
+
+/** A signed delivery as GitHub sends it; the body is serialised with indentation, so only raw-body checks pass. */
+function delivery(event: string, payload: unknown, options: DeliveryOptions = {}): WebhookRequest {
+  const raw = typeof payload === 'string' ? payload : JSON.stringify(payload, null, 2);
+  const headers: Record<string, string | undefined> = {
+    'content-type': 'application/json',
+    'user-agent': 'GitHub-Hookshot/044aadd',
+    'x-github-event': event,
+    'x-github-delivery': options.delivery ?? DELIVERY,
+    'x-github-hook-id': 'hookId' in options ? options.hookId : HOOK,
+    'x-hub-signature-256': 'signature' in options ? options.signature : sign(raw),
+  };
+  return { method: 'POST', headers, body: Buffer.from(raw) };
+}
+
+const deploymentStatus = () => delivery('deployment_status', example('deployment_status'));
+
+class SettableClock implements Clock {
+  constructor(public current: Date) {}
+  now(): Date {
+    return this.current;
+  }
+  async sleep(): Promise<void> {}
+}
+
+describe('GitHub webhook', () => {
+  let dataDir: string;
+  let store: FsObjectStore;
+  let bus: RecordingBus;
+  let clock: SettableClock;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'toilless-gh-intake-'));
+    store = new FsObjectStore(dataDir);
+    bus = new RecordingBus();
+    clock = new SettableClock(new Date('2026-11-28T09:00:00Z'));
+  });
+
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function intake(secrets: SecretSource = new StaticSecretSource({ GITHUB_WEBHOOK_SECRET: SECRET })) {
+    const deps: IntakeDependencies = { bus, store, secrets, clock, logger: silentLogger };
+    return createGitHubWebhook(deps);
+  }
+
+  async function storedKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const key of store.list('')) keys.push(key);
+    return keys;
+  }
+
+  async function record(key: string): Promise<Record<string, unknown> | undefined> {
+    const stored = await store.get(key);
+    return stored && JSON.parse(stored.body.toString('utf8'));
+  }
+
+  const claimKey = `webhooks/github/${HOOK}/${DELIVERY}.json`;
+
+  describe('accepted deliveries', () => {
+    it('publishes a signed deployment_status and records the delivery as published', async () => {
+      // Prepare
+      const request = deploymentStatus();
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response).toEqual({ status: 200, body: { ok: true, eventId: `github:${DELIVERY}` } });
+      expect(bus.published.map((event) => [event.id, event.type])).toEqual([
+        [`github:${DELIVERY}`, 'GitHubDeploymentStatus'],
+      ]);
+      expect(await record(claimKey)).toEqual({
+        state: 'published',
+        eventId: `github:${DELIVERY}`,
+        publishedAt: '2026-11-28T09:00:00.000Z',
+      });
+    });
+
+    it.each([
+      ['deployment', (p: Payload) => p.action === 'created', 'GitHubDeployment'],
+      ['workflow_run', (p: Payload) => p.workflow_run.conclusion === 'success', 'GitHubWorkflowRun'],
+      ['push', (p: Payload) => p.ref === 'refs/heads/master', 'GitHubPush'],
+      ['pull_request', (p: Payload) => p.action === 'closed', 'GitHubPullRequest'],
+    ])('publishes a real %s delivery', async (name, predicate, type) => {
+      // Prepare
+      const request = delivery(name, example(name, predicate));
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(bus.published.map((event) => event.type)).toEqual([type]);
+    });
+
+    it('verifies the signature over the body exactly as received', async () => {
+      // Prepare
+      const raw = `{ "zen": "Design for failure.",\n  "hook_id": 109948940 }`;
+      const request = delivery('ping', raw);
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(202);
+    });
+
+    it('keys deliveries without a hook id under "none"', async () => {
+      // Prepare
+      const request = delivery('deployment_status', example('deployment_status'), { hookId: undefined });
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(await storedKeys()).toEqual([`webhooks/github/none/${DELIVERY}.json`]);
+    });
+  });
+
+  describe('ignored deliveries', () => {
+    it.each([
+      ['ping', example('ping')],
+      ['pull_request', example('pull_request', (p) => p.action === 'opened')],
+      ['workflow_run', example('workflow_run', (p) => p.action === 'requested')],
+      ['push', example('push', (p) => p.deleted === true)],
+      ['issues', { action: 'opened', issue: { number: 1 } }],
+    ])('answers %s with 202 and a reason, publishing and storing nothing', async (name, payload) => {
+      // Prepare
+      const request = delivery(name, payload);
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ ok: true, ignored: expect.any(String) });
+      expect(bus.attempts).toBe(0);
+      expect(await storedKeys()).toEqual([]);
+    });
+  });
+
+  describe('rejected deliveries', () => {
+    it('refuses methods other than POST with 405 and Allow: POST', async () => {
+      // Prepare
+      const request = { ...deploymentStatus(), method: 'PUT' };
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(405);
+      expect(response.headers).toEqual({ allow: 'POST' });
+    });
+
+    it('refuses every delivery with 503 while GITHUB_WEBHOOK_SECRET is not set', async () => {
+      // Prepare
+      const request = deploymentStatus();
+
+      // Act
+      const response = await intake(new StaticSecretSource({}))(request);
+
+      // Assess
+      expect(response.status).toBe(503);
+      expect(response.body.message).toBe(
+        'GITHUB_WEBHOOK_SECRET is not set: GitHub deliveries are refused until it is',
+      );
+    });
+
+    it('refuses a body over the limit with 413', async () => {
+      // Prepare
+      const raw = `{"padding":"${'x'.repeat(MAX_WEBHOOK_BODY_BYTES)}"}`;
+      const request = delivery('push', raw);
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(413);
+    });
+
+    it.each([
+      ['a missing signature', undefined],
+      ['a signature made with another secret', sign('{}', 'not the secret')],
+      ['a signature over the compact body', sign(JSON.stringify(example('deployment_status')))],
+      ['a sha1 signature', 'sha1=7d38cdd689735b008b3c702edd92eea23791c5f6'],
+    ])('refuses %s with 401', async (_case, signature) => {
+      // Prepare
+      const request = delivery('deployment_status', example('deployment_status'), { signature });
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(401);
+      expect(response.body.error).toBe('invalid_signature');
+    });
+
+    it('refuses an unsigned empty body with 401', async () => {
+      // Prepare
+      const request = delivery('push', '', { signature: sign('') });
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(401);
+    });
+
+    it.each([
+      ['X-GitHub-Event', 'x-github-event', undefined],
+      ['X-GitHub-Delivery', 'x-github-delivery', undefined],
+      ['X-GitHub-Delivery', 'x-github-delivery', '../../escape'],
+      ['X-GitHub-Hook-ID', 'x-github-hook-id', '12/34'],
+    ])(
+      'refuses a signed delivery with a missing or invalid %s header with 400 naming it',
+      async (name, header, value) => {
+        // Prepare
+        const request = deploymentStatus();
+        const headers = { ...request.headers, [header]: value };
+
+        // Act
+        const response = await intake()({ ...request, headers });
+
+        // Assess
+        expect(response.status).toBe(400);
+        expect(response.body).toMatchObject({ error: 'invalid_header', header: name });
+        expect(response.body.message).toContain(name);
+      },
+    );
+
+    it('refuses signed malformed JSON with 400 malformed_json', async () => {
+      // Prepare
+      const request = delivery('push', '{"ref": "refs/heads/main",');
+
+      // Act
+      const response = await intake()(request);
+
+      // Assess
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('malformed_json');
+    });
+
+    it('refuses a payload that breaks the schema with 400 naming the field', async () => {
+      // Prepare
+      const payload = example('deployment_status');
+      payload.deployment_status.state = 'exploded';
+
+      // Act
+      const response = await intake()(delivery('deployment_status', payload));
+
+      // Assess
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({
+        error: 'invalid_payload',
+        issues: [{ path: 'deployment_status.state', message: expect.any(String) }],
+      });
+    });
+
+    it('stores and publishes nothing for any rejected request', async () => {
+      // Prepare
+      const webhook = intake();
+      const invalid = example('deployment_status');
+      delete invalid.deployment.sha;
+
+      // Act
+      await webhook({ ...deploymentStatus(), method: 'GET' });
+      await webhook(delivery('deployment_status', example('deployment_status'), { signature: undefined }));
+      await webhook(delivery('deployment_status', invalid));
+      await webhook(delivery('deployment_status', '{oops'));
+      await intake(new StaticSecretSource({}))(deploymentStatus());
+
+      // Assess
+      expect(bus.attempts).toBe(0);
+      expect(await storedKeys()).toEqual([]);
+    });
+  });
+
+  describe('deduplication', () => {
+    it('answers a redelivery as a duplicate without publishing again', async () => {
+      // Prepare
+      const webhook = intake();
+      await webhook(deploymentStatus());
+
+      // Act
+      const redelivered = await webhook(deploymentStatus());
+
+      // Assess
+      expect(redelivered).toEqual({
+        status: 200,
+        body: { ok: true, duplicate: true, eventId: `github:${DELIVERY}` },
+      });
+      expect(bus.published).toHaveLength(1);
+    });
+
+    it('publishes the same delivery sent three times at once exactly once', async () => {
+      // Prepare
+      const webhook = intake();
+      bus.delay(50);
+
+      // Act
+      const responses = await Promise.all([1, 2, 3].map(() => webhook(deploymentStatus())));
+
+      // Assess
+      expect(bus.published).toHaveLength(1);
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(responses.filter((r) => r.body.duplicate === true)).toHaveLength(2);
+      expect(responses.filter((r) => r.body.duplicate === undefined)).toHaveLength(1);
+    });
+
+    it('publishes the same delivery once per hook that received it', async () => {
+      // Prepare
+      const webhook = intake();
+
+      // Act
+      await webhook(delivery('deployment_status', example('deployment_status'), { hookId: '1' }));
+      await webhook(delivery('deployment_status', example('deployment_status'), { hookId: '2' }));
+
+      // Assess
+      expect(bus.published).toHaveLength(2);
+    });
+
+    it('answers 503 when the bus refuses the event and releases the claim so a redelivery succeeds', async () => {
+      // Prepare
+      const webhook = intake();
+      bus.failNext(1);
+
+      // Act
+      const refused = await webhook(deploymentStatus());
+      const keysAfterRefusal = await storedKeys();
+      const redelivered = await webhook(deploymentStatus());
+
+      // Assess
+      expect(refused.status).toBe(503);
+      expect(keysAfterRefusal).toEqual([]);
+      expect(redelivered).toEqual({ status: 200, body: { ok: true, eventId: `github:${DELIVERY}` } });
+      expect(bus.published).toHaveLength(1);
+    });
+
+    it('answers a delivery claimed moments ago as in flight', async () => {
+      // Prepare
+      const claimedAt = new Date(clock.current.getTime() - 10_000).toISOString();
+      await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
+
+      // Act
+      const response = await intake()(deploymentStatus());
+
+      // Assess
+      expect(response.body).toEqual({
+        ok: true,
+        duplicate: true,
+        inFlight: true,
+        eventId: `github:${DELIVERY}`,
+      });
+      expect(bus.attempts).toBe(0);
+    });
+
+    it('takes over a claim left by a crashed attempt and publishes', async () => {
+      // Prepare
+      const claimedAt = new Date(clock.current.getTime() - CLAIM_TIMEOUT_MS - 1_000).toISOString();
+      await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
+
+      // Act
+      const response = await intake()(deploymentStatus());
+
+      // Assess
+      expect(response).toEqual({ status: 200, body: { ok: true, eventId: `github:${DELIVERY}` } });
+      expect(bus.published).toHaveLength(1);
+      expect(await record(claimKey)).toMatchObject({ state: 'published' });
+    });
+
+    it('lets only one of several concurrent redeliveries take over a stale claim', async () => {
+      // Prepare
+      const claimedAt = new Date(clock.current.getTime() - 5 * CLAIM_TIMEOUT_MS).toISOString();
+      await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
+      const webhook = intake();
+      bus.delay(50);
+
+      // Act
+      const responses = await Promise.all([1, 2, 3].map(() => webhook(deploymentStatus())));
+
+      // Assess
+      expect(bus.published).toHaveLength(1);
+      expect(responses.filter((r) => r.body.duplicate === true)).toHaveLength(2);
+    });
+  });
+
+  describe('on Lambda', () => {
+    it('answers an API Gateway event with a base64 body and mixed-case headers', async () => {
+      // Prepare
+      const raw = JSON.stringify(example('deployment_status'), null, 2);
+      const event = {
+        version: '2.0',
+        routeKey: 'POST /webhooks/github',
+        rawPath: '/webhooks/github',
+        rawQueryString: '',
+        headers: {
+          'Content-Type': 'application/json',
+          'X-GitHub-Event': 'deployment_status',
+          'X-GitHub-Delivery': DELIVERY,
+          'X-GitHub-Hook-ID': HOOK,
+          'X-Hub-Signature-256': sign(raw),
+        },
+        requestContext: { http: { method: 'POST', path: '/webhooks/github' } },
+        body: Buffer.from(raw).toString('base64'),
+        isBase64Encoded: true,
+      } as unknown as APIGatewayProxyEventV2;
+
+      // Act
+      const result = toApiGatewayResult(await intake()(toWebhookRequest(event)));
+
+      // Assess
+      expect(result.statusCode).toBe(200);
+      expect(result.headers?.['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(String(result.body))).toEqual({ ok: true, eventId: `github:${DELIVERY}` });
+    });
+
+    it('keeps the raw bytes of a body and lower-cases header names', () => {
+      // Prepare
+      const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x7d]);
+      const event = {
+        headers: { 'X-Hub-Signature-256': 'sha256=abc' },
+        requestContext: { http: { method: 'POST' } },
+        body: bytes.toString('base64'),
+        isBase64Encoded: true,
+      } as unknown as APIGatewayProxyEventV2;
+
+      // Act
+      const request = toWebhookRequest(event);
+
+      // Assess
+      expect(request.body.equals(bytes)).toBe(true);
+      expect(request.headers).toEqual({ 'x-hub-signature-256': 'sha256=abc' });
+    });
+
+    it('carries the 405 Allow header and JSON body back to API Gateway', async () => {
+      // Prepare
+      const event = {
+        headers: {},
+        requestContext: { http: { method: 'GET' } },
+        isBase64Encoded: false,
+      } as unknown as APIGatewayProxyEventV2;
+
+      // Act
+      const result = toApiGatewayResult(await intake()(toWebhookRequest(event)));
+
+      // Assess
+      expect(result.statusCode).toBe(405);
+      expect(result.headers).toMatchObject({ allow: 'POST' });
+      expect(JSON.parse(String(result.body))).toMatchObject({ ok: false, error: 'method_not_allowed' });
+    });
+  });
+});

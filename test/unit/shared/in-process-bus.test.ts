@@ -1,0 +1,434 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
+import {
+  type DeadLetter,
+  InProcessEventBus,
+  type InProcessEventBusProps,
+} from '../../../functions/shared/adapters/local/in-process-bus.js';
+import { EventPublishError } from '../../../functions/shared/errors.js';
+import type { ToillessEvent } from '../../../functions/shared/events/types.js';
+import { createLogger } from '../../../functions/shared/log.js';
+import type { Clock } from '../../../functions/shared/ports/clock.js';
+
+/** A clock whose sleeps return at once and are remembered, so backoff is visible and fast. */
+class RecordingClock implements Clock {
+  readonly sleeps: number[] = [];
+  now(): Date {
+    return new Date('2026-11-28T10:00:00.000Z');
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+  }
+}
+
+function logLines(): { stream: Writable; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+function incidentOpened(id: string, title = 'checkout is slow'): ToillessEvent<'IncidentOpened'> {
+  return {
+    id,
+    type: 'IncidentOpened',
+    time: '2026-11-28T09:59:00.000Z',
+    detail: {
+      incidentId: id,
+      title,
+      services: ['checkout'],
+      severity: 'critical',
+      startedAt: '2026-11-28T09:58:00Z',
+    },
+  };
+}
+
+function reportPublished(id: string): ToillessEvent<'ReportPublished'> {
+  return {
+    id,
+    type: 'ReportPublished',
+    time: '2026-11-28T09:59:00.000Z',
+    detail: { week: '2026-W48', key: 'reports/2026-W48/report.pdf', from: '2026-11-21', to: '2026-11-28' },
+  };
+}
+
+describe('InProcessEventBus', () => {
+  let root: string;
+  let store: FsObjectStore;
+  let clock: RecordingClock;
+  let log: ReturnType<typeof logLines>;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'toilless-bus-'));
+    store = new FsObjectStore(root);
+    clock = new RecordingClock();
+    log = logLines();
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  function makeBus(overrides: Partial<InProcessEventBusProps> = {}): InProcessEventBus {
+    return new InProcessEventBus({
+      store,
+      logger: createLogger({ name: 'bus-test', level: 'debug', destination: log.stream }),
+      clock,
+      ...overrides,
+    });
+  }
+
+  it('delivers an event to every subscription of its type and to no other', async () => {
+    // Prepare
+    const bus = makeBus();
+    const seen: string[] = [];
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (e) => void seen.push(`timeline:${e.id}`),
+    });
+    bus.subscribe({
+      name: 'dora',
+      types: ['IncidentOpened', 'IncidentResolved'],
+      handler: async (e) => void seen.push(`dora:${e.id}`),
+    });
+    bus.subscribe({
+      name: 'reports',
+      types: ['ReportPublished'],
+      handler: async (e) => void seen.push(`reports:${e.id}`),
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    expect(seen.sort()).toEqual(['dora:inc-1', 'timeline:inc-1']);
+    expect(bus.counts).toEqual({ published: 1, delivered: 2, retried: 0, deadLettered: 0 });
+  });
+
+  it('delivers after publish has returned, never in the publisher call stack', async () => {
+    // Prepare
+    const bus = makeBus();
+    let handled = false;
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        handled = true;
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    const handledWhenPublished = handled;
+    await bus.idle();
+
+    // Assess
+    expect(handledWhenPublished).toBe(false);
+    expect(handled).toBe(true);
+  });
+
+  it('retries a failing handler with capped exponential backoff until it succeeds', async () => {
+    // Prepare
+    const bus = makeBus({ baseDelayMs: 200 });
+    let calls = 0;
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        calls++;
+        if (calls < 3) throw new Error('Slack answered 503');
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    expect(calls).toBe(3);
+    expect(bus.counts).toMatchObject({ delivered: 1, retried: 2, deadLettered: 0 });
+    expect(clock.sleeps).toHaveLength(2);
+    expect(clock.sleeps[0]).toBeLessThan(200);
+    expect(clock.sleeps[1]).toBeLessThan(400);
+    const retries = log.lines.filter((line) => line['msg'] === 'event handler failed: retrying');
+    expect(retries.map((line) => line['attempt'])).toEqual([1, 2]);
+    expect(retries[0]).toMatchObject({ subscription: 'timeline', eventId: 'inc-1', level: 'warn' });
+  });
+
+  it('spreads retries with full jitter below a cap that never exceeds maxDelayMs', async () => {
+    // Prepare
+    const bus = makeBus({ maxAttempts: 40, baseDelayMs: 100, maxDelayMs: 1000 });
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        throw new Error('always');
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    expect(clock.sleeps).toHaveLength(39);
+    expect(clock.sleeps.every((ms) => ms >= 0 && ms < 1000)).toBe(true);
+    expect(new Set(clock.sleeps.slice(4)).size).toBeGreaterThan(1);
+    expect(clock.sleeps.slice(4).some((ms) => ms > 400)).toBe(true);
+  });
+
+  it('dead-letters an event after maxAttempts with the last error and logs an error', async () => {
+    // Prepare
+    const bus = makeBus({ maxAttempts: 3 });
+    let calls = 0;
+    bus.subscribe({
+      name: 'incident-timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        calls++;
+        throw new Error(`Loki answered 500 (call ${calls})`);
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    const stored = await store.get('dead-letter/incident-timeline/inc-1.json');
+    const letter = JSON.parse(stored?.body.toString('utf8') ?? '{}') as DeadLetter;
+    expect(calls).toBe(3);
+    expect(letter).toEqual({
+      subscription: 'incident-timeline',
+      event: incidentOpened('inc-1'),
+      attempts: 3,
+      error: { name: 'Error', message: 'Loki answered 500 (call 3)' },
+      failedAt: '2026-11-28T10:00:00.000Z',
+    });
+    expect(bus.counts).toMatchObject({ delivered: 0, retried: 2, deadLettered: 1 });
+    const errors = log.lines.filter((line) => line['level'] === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ key: 'dead-letter/incident-timeline/inc-1.json', attempts: 3 });
+  });
+
+  it('encodes event ids that cannot be key segments in the dead-letter key', async () => {
+    // Prepare
+    const bus = makeBus({ maxAttempts: 1 });
+    bus.subscribe({
+      name: 'dora-metrics',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        throw 'not an Error';
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('backfill:acme/shop/42')]);
+    await bus.idle();
+
+    // Assess
+    const stored = await store.get('dead-letter/dora-metrics/backfill%3Aacme%2Fshop%2F42.json');
+    expect(JSON.parse(stored?.body.toString('utf8') ?? '{}')).toMatchObject({
+      event: { id: 'backfill:acme/shop/42' },
+      error: { message: 'not an Error' },
+    });
+  });
+
+  it('logs the whole event when the dead letter cannot be stored', async () => {
+    // Prepare: a store rooted at a regular file refuses every write.
+    const file = join(root, 'not-a-directory');
+    await writeFile(file, '');
+    const bus = makeBus({ maxAttempts: 1, store: new FsObjectStore(file) });
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        throw new Error('boom');
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    const errors = log.lines.filter((line) => line['level'] === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ event: { id: 'inc-1', type: 'IncidentOpened' } });
+    expect(String(errors[0]?.['msg'])).toMatch(/could not be stored/);
+  });
+
+  it('runs deliveries of different events concurrently', async () => {
+    // Prepare: each handler waits for the other to start; one at a time would never finish.
+    const bus = makeBus({ maxAttempts: 1 });
+    const started: string[] = [];
+    let release = () => {};
+    const bothStarted = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => {
+        started.push(event.id);
+        if (started.length === 2) release();
+        await bothStarted;
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1'), incidentOpened('inc-2')]);
+    await bus.idle();
+
+    // Assess
+    expect(started.sort()).toEqual(['inc-1', 'inc-2']);
+    expect(bus.counts.delivered).toBe(2);
+  });
+
+  it('waits in idle() for events that handlers publish in turn', async () => {
+    // Prepare
+    const bus = makeBus();
+    const reports: string[] = [];
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => bus.publish([reportPublished(`report-for-${event.id}`)]),
+    });
+    bus.subscribe({
+      name: 'reports',
+      types: ['ReportPublished'],
+      handler: async (e) => void reports.push(e.id),
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    expect(reports).toEqual(['report-for-inc-1']);
+  });
+
+  it('gives each subscription its own copy of the event', async () => {
+    // Prepare
+    const bus = makeBus();
+    const titles: string[] = [];
+    const event = incidentOpened('inc-1');
+    const mutate = async (e: ToillessEvent) => {
+      if (e.type === 'IncidentOpened') {
+        titles.push(e.detail.title);
+        (e.detail as { title: string }).title = 'changed';
+      }
+    };
+    bus.subscribe({ name: 'first', types: ['IncidentOpened'], handler: mutate });
+    bus.subscribe({ name: 'second', types: ['IncidentOpened'], handler: mutate });
+
+    // Act
+    await bus.publish([event]);
+    (event.detail as { title: string }).title = 'changed by the publisher';
+    await bus.idle();
+
+    // Assess
+    expect(titles).toEqual(['checkout is slow', 'checkout is slow']);
+  });
+
+  it.each([
+    ['an unknown type', { ...incidentOpened('inc-1'), type: 'IncidentReopened' }],
+    ['an empty id', { ...incidentOpened('inc-1'), id: '' }],
+    ['a time that is not ISO 8601', { ...incidentOpened('inc-1'), time: 'yesterday' }],
+    ['no detail', { ...incidentOpened('inc-1'), detail: undefined }],
+  ])('refuses a batch holding an event with %s and delivers none of it', async (_what, bad) => {
+    // Prepare
+    const bus = makeBus();
+    const seen: string[] = [];
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (e) => void seen.push(e.id),
+    });
+
+    // Act
+    const attempt = bus.publish([incidentOpened('good'), bad as unknown as ToillessEvent]);
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(EventPublishError);
+    await expect(attempt).rejects.toThrow(/event 1 was refused/);
+    await bus.idle();
+    expect(seen).toEqual([]);
+    expect(bus.counts.published).toBe(0);
+  });
+
+  it('refuses an event larger than EventBridge accepts', async () => {
+    // Prepare
+    const bus = makeBus();
+    const huge = incidentOpened('inc-huge', 'x'.repeat(300 * 1024));
+
+    // Act
+    const attempt = bus.publish([huge]);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ failedEventIds: ['inc-huge'] });
+    await expect(attempt).rejects.toThrow(/over EventBridge's 256 KB/);
+  });
+
+  it('on close() refuses new events, finishes accepted ones and their follow-ups', async () => {
+    // Prepare
+    const bus = makeBus();
+    const reports: string[] = [];
+    let release = () => {};
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => {
+        await slow;
+        await bus.publish([reportPublished(`report-for-${event.id}`)]);
+      },
+    });
+    bus.subscribe({
+      name: 'reports',
+      types: ['ReportPublished'],
+      handler: async (e) => void reports.push(e.id),
+    });
+    await bus.publish([incidentOpened('inc-1')]);
+
+    // Act
+    const closed = bus.close();
+    const late = await bus.publish([incidentOpened('inc-2')]).catch((error: unknown) => error);
+    release();
+    await closed;
+
+    // Assess
+    expect(late).toBeInstanceOf(EventPublishError);
+    expect(String(late)).toMatch(/shutting down/);
+    expect(reports).toEqual(['report-for-inc-1']);
+    expect(bus.counts).toMatchObject({ delivered: 2, deadLettered: 0 });
+  });
+
+  it('refuses a second subscription with the same name and unknown event types', () => {
+    // Prepare
+    const bus = makeBus();
+    const handler = async () => {};
+    bus.subscribe({ name: 'timeline', types: ['IncidentOpened'], handler });
+
+    // Act
+    const duplicate = () => bus.subscribe({ name: 'timeline', types: ['IncidentResolved'], handler });
+    const unknown = () =>
+      bus.subscribe({ name: 'other', types: ['IncidentReopened' as ToillessEvent['type']], handler });
+
+    // Assess
+    expect(duplicate).toThrow(/names must be unique/);
+    expect(unknown).toThrow(/unknown event types: IncidentReopened/);
+  });
+});
