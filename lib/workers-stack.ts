@@ -96,21 +96,19 @@ export class WorkersStack extends Stack {
       ...(props.logRetention ? { accessLogRetention: props.logRetention } : {}),
     });
 
-    this.alertmanagerWebhook = this.intake('AlertmanagerWebhook', 'alertmanager-webhook', props, {
+    this.alertmanagerWebhook = this.intake('AlertmanagerWebhook', 'alertmanager', props, {
       ALERTMANAGER_WEBHOOK_TOKEN: this.secrets.ALERTMANAGER_WEBHOOK_TOKEN,
     });
-    this.githubWebhook = this.intake('GitHubWebhook', 'github-webhook', props, {
+    this.githubWebhook = this.intake('GitHubWebhook', 'github', props, {
       GITHUB_WEBHOOK_SECRET: this.secrets.GITHUB_WEBHOOK_SECRET,
     });
-    const alertmanagerUrl = this.webhooks.addWebhook('alertmanager', this.alertmanagerWebhook.function);
-    const githubUrl = this.webhooks.addWebhook('github', this.githubWebhook.function);
 
     new CfnOutput(this, 'AlertmanagerWebhookUrl', {
-      value: alertmanagerUrl,
+      value: this.webhooks.webhookUrl('alertmanager'),
       description: 'Alertmanager webhook_configs url (with the ALERTMANAGER_WEBHOOK_TOKEN bearer token)',
     });
     new CfnOutput(this, 'GitHubWebhookUrl', {
-      value: githubUrl,
+      value: this.webhooks.webhookUrl('github'),
       description: 'GitHub webhook Payload URL (content type application/json, secret GITHUB_WEBHOOK_SECRET)',
     });
     new CfnOutput(this, 'StoreBucketName', {
@@ -136,7 +134,7 @@ export class WorkersStack extends Stack {
         ...(spec.generated ? { generateSecretString: { excludePunctuation: true, passwordLength: 48 } } : {}),
       });
       if (!spec.generated) {
-        // No value at all until the operator puts one: an empty secret reads as "not configured", a dummy would not.
+        // No value until the operator puts one, rather than a dummy the workers would take for a token.
         (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride(
           'GenerateSecretString',
         );
@@ -150,12 +148,14 @@ export class WorkersStack extends Stack {
     return Object.fromEntries(entries) as Record<WorkerSecretName, secretsmanager.Secret>;
   }
 
+  /** The intake of one webhook source: functions/<source>-webhook behind POST /webhooks/<source>. */
   private intake(
     id: string,
-    worker: string,
+    source: string,
     props: WorkersStackProps,
     secrets: Partial<Record<WorkerSecretName, secretsmanager.ISecret>>,
   ): WorkerFunction {
+    const worker = `${source}-webhook`;
     const fn = new WorkerFunction(this, id, {
       worker,
       description: `toilless ${worker}: authenticate, validate, deduplicate, publish`,
@@ -170,8 +170,10 @@ export class WorkersStack extends Stack {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
-    this.store.grantObjectReadWrite(fn.role);
+    // The intake's delivery records live under webhooks/<source>/ (GitHub claims, released with a delete).
+    this.store.grantObjectReadWrite(fn.role, `webhooks/${source}/*`);
     this.eventBus.bus.grantPutEventsTo(fn.role);
+    this.webhooks.addWebhook(source, fn.function);
     return fn;
   }
 }

@@ -110,7 +110,8 @@ export function parseLabelMatchers(text: string): LabelMatcher[] {
       );
     }
     const [, name = '', operator = '=', quotedValue = '""'] = match;
-    if (name === '__name__') throw new RangeError('__name__ cannot be matched here: the metric is set by metric');
+    if (name === '__name__')
+      throw new RangeError('__name__ cannot be matched here: the metric is set by metric');
     matchers.push({ name, operator: operator as LabelMatcher['operator'], quotedValue });
   }
   return matchers;
@@ -179,19 +180,17 @@ const objectiveSchema = z
     error: (issue) => looseObjectiveMessage(issue.input as number),
   });
 
-const periodSchema = z
-  .string({ error: 'must be a duration in days, e.g. 30d or 4w' })
-  .refine(
-    (value) => {
-      try {
-        const ms = parseDurationMs(value);
-        return ms % 86_400_000 === 0 && ms >= 7 * 86_400_000;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be a whole number of days, at least 7d (the longest alert window is 3d), e.g. 30d' },
-  );
+const periodSchema = z.string({ error: 'must be a duration in days, e.g. 30d or 4w' }).refine(
+  (value) => {
+    try {
+      const ms = parseDurationMs(value);
+      return ms % 86_400_000 === 0 && ms >= 7 * 86_400_000;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a whole number of days, at least 7d (the longest alert window is 3d), e.g. 30d' },
+);
 
 const sloSchema = z.strictObject({
   /** One line for people: what a good event is. */

@@ -7,7 +7,8 @@
 import { formatDecimal, multiply, parseDecimal, shift, toNumber } from './decimal.js';
 import type { LabelMatcher, SloDefinition } from './slo-definitions.js';
 
-export const GENERATED_HEADER = '# generated from stack-config/slos.yaml by `toilless check --fix`; do not edit';
+export const GENERATED_HEADER =
+  '# generated from stack-config/slos.yaml by `toilless check --fix`; do not edit';
 
 /** The windows that get an error-ratio series; the alerts pair them up. */
 export const RATIO_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
@@ -219,11 +220,7 @@ function alerting(slo: SloDefinition, alert: BurnRateAlert): string[] {
   const description =
     `The error ratio of ${slo.service} ${slo.name} (objective ${slo.objectivePercent}% over ${slo.period}) is ${conditionText}. ` +
     `At ${fastest.factor}x the whole ${slo.period} budget lasts ${lasts}. Follow the error budget policy.`;
-  const lines = [
-    `      - alert: ${alert.alert}`,
-    '        expr: |-',
-    indent(pairs.join('\nor\n'), 10),
-  ];
+  const lines = [`      - alert: ${alert.alert}`, '        expr: |-', indent(pairs.join('\nor\n'), 10)];
   if (alert.pendingFor !== undefined) {
     const outageMinutes = 60 * toNumber(multiply(parseDecimal(fastest.factor), budget));
     lines.push(

@@ -11,7 +11,7 @@ import {
   invalidPayloadResponse,
   parseJsonBody,
   refuseUnacceptable,
-} from '../shared/http/intake-dependencies.js';
+} from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
 import { parseWith } from '../shared/validation.js';
 

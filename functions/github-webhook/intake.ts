@@ -11,7 +11,7 @@ import {
   invalidPayloadResponse,
   parseJsonBody,
   refuseUnacceptable,
-} from '../shared/http/intake-dependencies.js';
+} from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
 

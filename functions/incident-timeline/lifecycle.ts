@@ -77,7 +77,11 @@ export function planNotification(
     // A pointer without its timeline: another worker is creating it, or crashed before it could.
     return openIncident(input, now, pointer ?? {});
   }
-  if (current.appliedNotifications.includes(input.id)) {
+  // The notification id does not cover truncatedAlerts: a change there alone is news.
+  if (
+    current.appliedNotifications.includes(input.id) &&
+    current.truncatedAlerts === input.payload.truncatedAlerts
+  ) {
     return { kind: 'unchanged', reason: 'already applied', incidentId: current.id };
   }
   if (current.status === 'resolved') {
@@ -238,7 +242,8 @@ function applyAlerts(
       resolved: resolvedNow,
       events: merged.added,
       ...(severityChange ? { severity: severityChange } : {}),
-      ...(truncatedAlerts > 0 ? { truncatedAlerts } : {}),
+      // Worth saying when it starts or changes, and when it is what keeps the incident open.
+      ...(truncatedAlerts > 0 && (truncationChanged || allResolved) ? { truncatedAlerts } : {}),
     },
   };
 }

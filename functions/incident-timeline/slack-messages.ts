@@ -14,6 +14,10 @@ type Block = Record<string, unknown>;
 const SECTION_CHARS = 3000;
 const HEADER_CHARS = 150;
 const MAX_SECTIONS = 40;
+/** A thread reply is read on a phone: past this many events, timeline.md has the rest. */
+const MAX_EVENT_LINES = 40;
+/** Slack refuses messages whose blocks are too long (msg_blocks_too_long) well before 50 full sections. */
+const MAX_MESSAGE_CHARS = 12_000;
 /** The text fallback only shows in notifications: keep it short. */
 const FALLBACK_CHARS = 3000;
 
@@ -31,10 +35,10 @@ export function rootMessage(timeline: IncidentTimeline, config: ToillessConfig):
   const duration = durationOf(timeline);
   const fields = [
     `*Status*\n${status}`,
-    `*Severity*\n${escape(timeline.severity)}`,
-    `*Service*\n${escape(timeline.service)}`,
+    `*Severity*\n${mrkdwnText(timeline.severity)}`,
+    `*Service*\n${mrkdwnText(timeline.service)}`,
     `*Estimated onset*\n${utcDateTime(timeline.onset)}`,
-    `*Alerts*\n${escape(truncate(alertNames, 1900))}`,
+    `*Alerts*\n${mrkdwnText(truncate(alertNames, 1900))}`,
     duration !== undefined ? `*Duration*\n${duration}` : `*First alert*\n${utcDateTime(timeline.startedAt)}`,
   ];
   const origin = timeline.previousIncidentId ? ` · fired again after \`${timeline.previousIncidentId}\`` : '';
@@ -55,8 +59,9 @@ export function rootMessage(timeline: IncidentTimeline, config: ToillessConfig):
 
 /** The first reply: the timeline so far, high-relevance events only. */
 export function summaryReply(timeline: IncidentTimeline): SlackMessageDraft {
+  const heading = '*Timeline so far* (high-relevance events, times in UTC)';
   return eventsMessage(
-    '*Timeline so far* (high-relevance events, times in UTC)',
+    timeline.truncatedAlerts > 0 ? `${heading}\n${truncationNote(timeline.truncatedAlerts)}` : heading,
     highEvents(timeline.events),
   );
 }
@@ -65,7 +70,9 @@ export function summaryReply(timeline: IncidentTimeline): SlackMessageDraft {
 export function updateReply(changes: IncidentChanges): SlackMessageDraft | undefined {
   const notes: string[] = [];
   if (changes.severity) {
-    notes.push(`:arrow_up: Severity *${escape(changes.severity.from)}* → *${escape(changes.severity.to)}*`);
+    notes.push(
+      `:arrow_up: Severity *${mrkdwnText(changes.severity.from)}* → *${mrkdwnText(changes.severity.to)}*`,
+    );
   }
   if (changes.truncatedAlerts !== undefined) notes.push(truncationNote(changes.truncatedAlerts));
   const events = highEvents(changes.events);
@@ -98,7 +105,7 @@ function highEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
 
 function eventLine(event: TimelineEvent): string {
   const links = event.links.map(slackLink);
-  return `\`${utcTime(event.at)}\` [${event.kind}] ${escape(event.summary)} (${event.source})${
+  return `\`${utcTime(event.at)}\` [${event.kind}] ${mrkdwnText(event.summary)} (${event.source})${
     links.length > 0 ? ` ${links.join(' ')}` : ''
   }`;
 }
@@ -108,8 +115,11 @@ function eventsMessage(heading: string, events: readonly TimelineEvent[]): Slack
   const lines = events.length > 0 ? events.map(eventLine) : ['_No high-relevance events yet._'];
   const sections: string[] = [heading];
   let shown = 0;
+  let total = heading.length;
   for (const line of lines) {
     const piece = truncate(line, SECTION_CHARS);
+    if (shown >= MAX_EVENT_LINES || total + piece.length + 1 > MAX_MESSAGE_CHARS) break;
+    total += piece.length + 1;
     const last = sections.length - 1;
     const current = sections[last] as string;
     if (current.length + 1 + piece.length <= SECTION_CHARS) {
@@ -135,11 +145,11 @@ function mrkdwn(text: string): Block {
 function slackLink(link: TimelineLink): string {
   // Inside <url|title> a bar or angle bracket would end the link early; & is escaped as everywhere.
   const url = link.url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
-  return `<${url}|${escape(link.title).replace(/\|/g, '/')}>`;
+  return `<${url}|${mrkdwnText(link.title).replace(/\|/g, '/')}>`;
 }
 
 /** Slack's three control characters in mrkdwn text. */
-function escape(text: string): string {
+function mrkdwnText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

@@ -34,6 +34,92 @@ const regex = z.string().refine(
   { message: 'expected a valid regular expression' },
 );
 
+/** A DORA level boundary: the comparison a value must pass to reach the level, in the metric's unit. */
+export interface LevelBoundary {
+  readonly comparison: '<' | '<=' | '>' | '>=';
+  /** Deployments per day, seconds, or a fraction (0-1), by metric. */
+  readonly value: number;
+}
+
+/** The boundaries of elite, high and medium; a value that passes none is low. */
+export interface LevelBoundaries {
+  readonly elite: LevelBoundary;
+  readonly high: LevelBoundary;
+  readonly medium: LevelBoundary;
+}
+
+const BOUNDARY = /^(<=|<|>=|>)\s*(\S+)$/;
+const RATE = /^(\d+(?:\.\d+)?)\/(\S+)$/;
+const PERCENT = /^(\d+(?:\.\d+)?)%$/;
+const DAY_MS = 86_400_000;
+
+type BoundaryUnit = 'rate' | 'duration' | 'ratio';
+
+const UNIT_EXAMPLES: Record<BoundaryUnit, string> = {
+  rate: 'deployments per period, e.g. "> 1/1d" or ">= 1/30d"',
+  duration: 'a duration, e.g. "< 1h" or "<= 7d"',
+  ratio: 'a percentage or fraction, e.g. "<= 15%" or "<= 0.15"',
+};
+
+function boundaryValue(unit: BoundaryUnit, text: string): number | undefined {
+  try {
+    if (unit === 'duration') return parseDurationMs(text) / 1000;
+    if (unit === 'rate') {
+      const match = RATE.exec(text);
+      if (!match) return undefined;
+      const periodMs = parseDurationMs(match[2] as string);
+      return periodMs === 0 ? undefined : Number(match[1]) / (periodMs / DAY_MS);
+    }
+    const percent = PERCENT.exec(text);
+    const value = percent ? Number(percent[1]) / 100 : Number(text);
+    return Number.isFinite(value) && value >= 0 && value <= 1 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One boundary written as `<op> <value>`; lower-is-better metrics take < and <=, the others > and >=. */
+function levelBoundary(unit: BoundaryUnit, better: 'lower' | 'higher') {
+  const allowed = better === 'lower' ? ['<', '<='] : ['>', '>='];
+  return z.string().transform((text, context): LevelBoundary => {
+    const match = BOUNDARY.exec(text.trim());
+    const value = match ? boundaryValue(unit, match[2] as string) : undefined;
+    if (!match || value === undefined || !allowed.includes(match[1] as string)) {
+      context.addIssue({
+        code: 'custom',
+        message: `expected ${allowed.join(' or ')} followed by ${UNIT_EXAMPLES[unit]}, got ${JSON.stringify(text)}`,
+      });
+      return z.NEVER;
+    }
+    return { comparison: match[1] as LevelBoundary['comparison'], value };
+  });
+}
+
+/** elite, high, medium in order: each at least as demanding as the next, so every value has one level. */
+function levelBoundaries(
+  unit: BoundaryUnit,
+  better: 'lower' | 'higher',
+  defaults: { elite: string; high: string; medium: string },
+) {
+  const boundary = levelBoundary(unit, better);
+  return z
+    .strictObject({
+      elite: boundary.prefault(defaults.elite),
+      high: boundary.prefault(defaults.high),
+      medium: boundary.prefault(defaults.medium),
+    })
+    .refine(
+      ({ elite, high, medium }) =>
+        better === 'lower'
+          ? elite.value <= high.value && high.value <= medium.value
+          : elite.value >= high.value && high.value >= medium.value,
+      {
+        message: `levels must be ordered: elite ${better === 'lower' ? '<=' : '>='} high ${better === 'lower' ? '<=' : '>='} medium`,
+      },
+    )
+    .prefault({});
+}
+
 const serviceSchema = z.strictObject({
   /** LogQL stream selector for the service's logs. @default {service_name="<service>"} */
   logSelector: z.string().min(3).optional(),
@@ -79,6 +165,49 @@ export const toillessConfigSchema = z.strictObject({
       deployWorkflows: regex.default('deploy'),
       /** A critical incident on a mapped service this soon after a deployment counts against it. */
       incidentAttributionWindow: duration.default('1h'),
+      /**
+       * The environment of a deploy workflow run (workflow_run payloads have none): the first rule whose
+       * patterns match the run's workflow name and head branch; a run no rule matches is not a deployment.
+       */
+      workflowEnvironments: z
+        .array(
+          z.strictObject({
+            /** Workflow name pattern (case-insensitive). @default any */
+            workflow: regex.optional(),
+            /** Head branch pattern. @default any */
+            branch: regex.optional(),
+            environment: z.string().min(1),
+          }),
+        )
+        .default([{ branch: '^(main|master)$', environment: 'production' }]),
+      /**
+       * Performance levels: a value reaches the first of elite, high, medium whose boundary it passes,
+       * else it is low. Defaults: the seed's table, a gap between two bands going to the better one.
+       */
+      levels: z
+        .strictObject({
+          /** Successful deployments per period (e.g. 1/1d, 4/30d). */
+          deploymentFrequency: levelBoundaries('rate', 'higher', {
+            elite: '> 1/1d',
+            high: '> 4/30d',
+            medium: '>= 1/30d',
+          }),
+          /** Median lead time for changes. */
+          leadTime: levelBoundaries('duration', 'lower', { elite: '< 1h', high: '<= 24h', medium: '<= 30d' }),
+          /** Change failure rate, as a percentage or a fraction. */
+          changeFailureRate: levelBoundaries('ratio', 'lower', {
+            elite: '<= 15%',
+            high: '<= 45%',
+            medium: '<= 60%',
+          }),
+          /** Median time to restore. */
+          timeToRestore: levelBoundaries('duration', 'lower', {
+            elite: '< 1h',
+            high: '<= 24h',
+            medium: '<= 7d',
+          }),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

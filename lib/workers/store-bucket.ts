@@ -58,13 +58,16 @@ export class StoreBucket extends Construct {
   }
 
   /**
-   * Lets the grantee get, put (conditional puts included) and list objects whose keys match the pattern.
-   * ListBucket is granted so that a missing key reads as 404 NoSuchKey, not 403.
+   * Lets the grantee get, put (conditional puts included) and delete the objects whose keys match the
+   * pattern, and list the bucket, so that a missing key reads as 404 NoSuchKey rather than 403.
    */
   grantObjectReadWrite(grantee: iam.IGrantable, keyPattern = '*'): void {
     const objects = this.bucket.arnForObjects(keyPattern);
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [objects],
+      }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
@@ -73,7 +76,7 @@ export class StoreBucket extends Construct {
       const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
       Validations.of(grantee.grantPrincipal).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${keyPattern}]`,
-        reason: `Store objects are addressed by key at run time (${keyPattern} in the toilless store bucket); actions are limited to GetObject and PutObject.`,
+        reason: `Store objects are addressed by key at run time (${keyPattern} in the toilless store bucket); actions are limited to GetObject, PutObject and DeleteObject.`,
       });
     }
   }

@@ -9,11 +9,18 @@ import { cdkContext } from './app-fixture.js';
 
 let outdir: string;
 
+let cdkValidation: string | undefined;
+
 beforeEach(() => {
   outdir = mkdtempSync(join(tmpdir(), 'toilless-nag-'));
+  // Only the cdk-nag plugin is under test here; CDK's own template validation costs ~10 s per synth.
+  cdkValidation = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'false';
 });
 
 afterEach(() => {
+  if (cdkValidation === undefined) delete process.env.CDK_VALIDATION;
+  else process.env.CDK_VALIDATION = cdkValidation;
   rmSync(outdir, { recursive: true, force: true });
 });
 

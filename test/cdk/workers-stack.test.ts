@@ -197,12 +197,12 @@ describe('Workers stack', () => {
     );
   });
 
-  it('scopes the intake roles to their log group, the store bucket, the bus and their own secret', () => {
+  it('scopes the intake roles to their log group, their delivery records, the bus and their own secret', () => {
     // Prepare
     const bucket = logicalId(stack.store.bucket);
-    for (const [fn, secret] of [
-      [stack.alertmanagerWebhook, stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN],
-      [stack.githubWebhook, stack.secrets.GITHUB_WEBHOOK_SECRET],
+    for (const [fn, secret, source] of [
+      [stack.alertmanagerWebhook, stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN, 'alertmanager'],
+      [stack.githubWebhook, stack.secrets.GITHUB_WEBHOOK_SECRET, 'github'],
     ] as const) {
       const policyId = logicalId(fn.role.node.findChild('DefaultPolicy'));
 
@@ -219,8 +219,8 @@ describe('Workers stack', () => {
           },
           {
             Effect: 'Allow',
-            Action: ['s3:GetObject', 's3:PutObject'],
-            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/*']] },
+            Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/webhooks/${source}/*`]] },
           },
           { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucket, 'Arn'] } },
           {

@@ -57,7 +57,9 @@ export class EventBridgeTestServer {
   readonly requestHeaders: Readonly<Record<string, string | string[] | undefined>>[] = [];
   private readonly buses: Set<string>;
   private readonly entryFailurePlans: Map<number, EntryFailure>[] = [];
-  private readonly requestFailures: RequestFailure[] = [];
+  /** Whole-request failures by request number (0 = the first request this server receives). */
+  private readonly requestFailures = new Map<number, RequestFailure>();
+  private requestsSeen = 0;
 
   private constructor(
     private readonly server: Server,
@@ -100,18 +102,26 @@ export class EventBridgeTestServer {
 
   /** The next `count` requests fail as a whole, before validation. */
   failNextRequests(count: number, failure: RequestFailure): void {
-    for (let i = 0; i < count; i++) this.requestFailures.push(failure);
+    this.failRequestsAfter(0, count, failure);
+  }
+
+  /** Lets `skip` requests through, then fails the `count` after them as a whole. */
+  failRequestsAfter(skip: number, count: number, failure: RequestFailure): void {
+    for (let i = 0; i < count; i++) this.requestFailures.set(this.requestsSeen + skip + i, failure);
   }
 
   async close(): Promise<void> {
     this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.server.close((error) => (error ? reject(error) : resolve())),
+    );
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const raw = await readBody(request);
     this.requestHeaders.push({ ...request.headers });
-    const failure = this.requestFailures.shift();
+    const requestNumber = this.requestsSeen++;
+    const failure = this.requestFailures.get(requestNumber);
     if (failure !== undefined) return sendError(response, failure.status, failure.type, failure.message);
     if (!String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 Credential=')) {
       return sendError(response, 400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -126,7 +136,12 @@ export class EventBridgeTestServer {
     try {
       body = JSON.parse(raw.toString('utf8')) as { Entries?: unknown };
     } catch {
-      return sendError(response, 400, 'SerializationException', 'Start of structure or map found where not expected.');
+      return sendError(
+        response,
+        400,
+        'SerializationException',
+        'Start of structure or map found where not expected.',
+      );
     }
     if (!Array.isArray(body.Entries)) {
       return sendError(
@@ -138,7 +153,8 @@ export class EventBridgeTestServer {
     }
     const entries = body.Entries as ReceivedEntry[];
     if (entries.length < 1 || entries.length > MAX_ENTRIES) {
-      const bound = entries.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_ENTRIES}`;
+      const bound =
+        entries.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_ENTRIES}`;
       return sendError(
         response,
         400,
@@ -148,7 +164,12 @@ export class EventBridgeTestServer {
     }
     const total = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
     if (total > MAX_REQUEST_BYTES) {
-      return sendError(response, 400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
+      return sendError(
+        response,
+        400,
+        'ValidationException',
+        'Total size of the entries in the request is over the limit.',
+      );
     }
     for (const entry of entries) {
       const bus = entry.EventBusName ?? 'default';
@@ -186,12 +207,16 @@ function entryProblem(entry: ReceivedEntry): { ErrorCode: string; ErrorMessage: 
   }
   try {
     const detail: unknown = JSON.parse(entry.Detail ?? '');
-    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) throw new Error('not an object');
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+      throw new Error('not an object');
   } catch {
     return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
   }
   if (entrySize(entry) > MAX_REQUEST_BYTES) {
-    return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Entries is not valid. Reason: entry size exceeds 256KB.' };
+    return {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter Entries is not valid. Reason: entry size exceeds 256KB.',
+    };
   }
   return undefined;
 }

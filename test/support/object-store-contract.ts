@@ -30,7 +30,8 @@ export async function incrementWithRetry(store: ObjectStore, key: string): Promi
       return attempt;
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+      // Jittered backoff, as real callers do, so the writers spread out instead of colliding again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 3 * attempt)));
     }
   }
 }

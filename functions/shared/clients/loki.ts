@@ -163,7 +163,8 @@ export class LokiClient {
    */
   async sampleLines(query: string, options: SampleLinesOptions): Promise<LogSample> {
     const limit = options.limit;
-    if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', `must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw invalid('limit', `must be a positive integer, got ${limit}`);
     const pageSize = options.pageSize ?? Math.min(limit, 1000);
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_ENTRIES_PER_QUERY) {
       throw invalid('pageSize', `must be an integer from 1 to ${MAX_ENTRIES_PER_QUERY}, got ${pageSize}`);
@@ -287,7 +288,10 @@ interface PageEntry {
 }
 
 /** Merges the streams of one page into entries in the page's direction (Loki orders within a stream only). */
-function pageEntries(data: z.output<typeof streamsDataSchema>, direction: 'backward' | 'forward'): PageEntry[] {
+function pageEntries(
+  data: z.output<typeof streamsDataSchema>,
+  direction: 'backward' | 'forward',
+): PageEntry[] {
   const entries: PageEntry[] = [];
   for (const stream of data.result) {
     for (const value of stream.values) {

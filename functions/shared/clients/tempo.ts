@@ -115,14 +115,21 @@ const anyValueSchema: z.ZodType<unknown> = z.looseObject({
   doubleValue: z.union([z.number(), z.string()]).optional(),
   boolValue: z.boolean().optional(),
 });
+/** Tempo writes 64-bit nanoseconds as decimal strings; numbers are accepted too. */
+const nanosSchema = z
+  .union([
+    z.string().regex(/^\d+$/, 'expected nanoseconds as a decimal string'),
+    z.number().int().nonnegative(),
+  ])
+  .transform((value) => BigInt(value));
 const keyValuesSchema = z.array(z.looseObject({ key: z.string(), value: anyValueSchema.optional() }));
 const spanSchema = z.looseObject({
   spanId: z.string(),
   parentSpanId: z.string().optional(),
   name: z.string().default(''),
   kind: z.union([z.string(), z.number()]).optional(),
-  startTimeUnixNano: z.union([z.string(), z.number()]).default('0'),
-  endTimeUnixNano: z.union([z.string(), z.number()]).default('0'),
+  startTimeUnixNano: nanosSchema.default(0n),
+  endTimeUnixNano: nanosSchema.default(0n),
   attributes: keyValuesSchema.default([]),
   status: z
     .looseObject({ code: z.union([z.string(), z.number()]).optional(), message: z.string().optional() })
@@ -142,11 +149,14 @@ const traceV1Schema = z.looseObject({ batches: resourceSpansSchema.default([]) }
 const searchSpanSchema = z.looseObject({
   spanID: z.string(),
   name: z.string().optional(),
-  startTimeUnixNano: z.string().default('0'),
-  durationNanos: z.string().default('0'),
+  startTimeUnixNano: nanosSchema.default(0n),
+  durationNanos: nanosSchema.default(0n),
   attributes: keyValuesSchema.default([]),
 });
-const spanSetSchema = z.looseObject({ spans: z.array(searchSpanSchema).default([]), matched: z.number().default(0) });
+const spanSetSchema = z.looseObject({
+  spans: z.array(searchSpanSchema).default([]),
+  matched: z.number().default(0),
+});
 const searchSchema = z.looseObject({
   traces: z
     .array(
@@ -154,7 +164,7 @@ const searchSchema = z.looseObject({
         traceID: z.string(),
         rootServiceName: z.string().default(''),
         rootTraceName: z.string().optional(),
-        startTimeUnixNano: z.string().default('0'),
+        startTimeUnixNano: nanosSchema.default(0n),
         durationMs: z.number().default(0),
         spanSet: spanSetSchema.optional(),
         spanSets: z.array(spanSetSchema).optional(),
@@ -224,7 +234,7 @@ export class TempoClient {
           spanId: normaliseSpanId(span.spanID),
           ...(span.name !== undefined ? { name: span.name } : {}),
           start: nsToDate(span.startTimeUnixNano),
-          durationMs: Number(BigInt(span.durationNanos)) / 1e6,
+          durationMs: Number(span.durationNanos) / 1e6,
           attributes: flattenAttributes(span.attributes),
         })),
       })),
@@ -276,10 +286,12 @@ export function normaliseSpanId(id: string): string {
 
 function idToHex(id: string, bytes: number): string | undefined {
   const text = id.trim();
-  if (new RegExp(`^[0-9a-fA-F]{1,${bytes * 2}}$`).test(text)) return text.toLowerCase().padStart(bytes * 2, '0');
+  if (new RegExp(`^[0-9a-fA-F]{1,${bytes * 2}}$`).test(text))
+    return text.toLowerCase().padStart(bytes * 2, '0');
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return undefined;
   const raw = Buffer.from(text, 'base64');
-  if (raw.length === 0 || raw.length > bytes || (raw.length !== bytes && raw.length !== bytes / 2)) return undefined;
+  if (raw.length === 0 || raw.length > bytes || (raw.length !== bytes && raw.length !== bytes / 2))
+    return undefined;
   return raw.toString('hex').padStart(bytes * 2, '0');
 }
 
@@ -303,13 +315,15 @@ export function failingEndpoint(trace: Trace): FailingEndpoint | undefined {
       (a, b) =>
         (depths.get(a.spanId) ?? 0) - (depths.get(b.spanId) ?? 0) || a.start.getTime() - b.start.getTime(),
     )[0];
-  const span = closest(failing.filter((s) => typeof s.attributes['http.route'] === 'string')) ?? closest(failing);
+  const span =
+    closest(failing.filter((s) => typeof s.attributes['http.route'] === 'string')) ?? closest(failing);
   if (span === undefined) return undefined;
 
   const route = stringAttribute(span, 'http.route');
   const method = stringAttribute(span, 'http.request.method') ?? stringAttribute(span, 'http.method');
   const status = span.attributes['http.response.status_code'] ?? span.attributes['http.status_code'];
-  const httpStatusCode = typeof status === 'number' ? status : typeof status === 'string' ? Number(status) : NaN;
+  const httpStatusCode =
+    typeof status === 'number' ? status : typeof status === 'string' ? Number(status) : NaN;
   return {
     service: span.service,
     endpoint: route === undefined ? span.name : method === undefined ? route : `${method} ${route}`,
@@ -365,7 +379,8 @@ function spanDepths(trace: Trace): Map<string, number> {
     const known = depths.get(span.spanId);
     if (known !== undefined) return known;
     const parent = span.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId);
-    const depth = parent === undefined || seen.has(parent.spanId) ? 0 : depthOf(parent, seen.add(span.spanId)) + 1;
+    const depth =
+      parent === undefined || seen.has(parent.spanId) ? 0 : depthOf(parent, seen.add(span.spanId)) + 1;
     depths.set(span.spanId, depth);
     return depth;
   };
@@ -381,8 +396,8 @@ function normaliseTrace(traceId: string, resourceSpans: ResourceSpans, partial: 
     const service = flattenAttributes(batch.resource?.attributes ?? [])['service.name'];
     for (const scope of batch.scopeSpans) {
       for (const span of scope.spans) {
-        const startNs = BigInt(span.startTimeUnixNano);
-        const endNs = BigInt(span.endTimeUnixNano);
+        const startNs = span.startTimeUnixNano;
+        const endNs = span.endTimeUnixNano;
         const statusMessage = span.status?.message;
         spans.push({
           spanId: normaliseSpanId(span.spanId),
@@ -419,7 +434,12 @@ function statusCode(code: string | number | undefined): SpanStatusCode {
 function flattenAttributes(keyValues: readonly { key: string; value?: unknown }[]): Attributes {
   const attributes: Record<string, AttributeValue> = {};
   for (const { key, value } of keyValues) {
-    const v = (value ?? {}) as { stringValue?: string; intValue?: string | number; doubleValue?: number | string; boolValue?: boolean };
+    const v = (value ?? {}) as {
+      stringValue?: string;
+      intValue?: string | number;
+      doubleValue?: number | string;
+      boolValue?: boolean;
+    };
     if (v.stringValue !== undefined) attributes[key] = v.stringValue;
     else if (v.intValue !== undefined) attributes[key] = Number(v.intValue);
     else if (v.doubleValue !== undefined) attributes[key] = Number(v.doubleValue);
@@ -428,8 +448,8 @@ function flattenAttributes(keyValues: readonly { key: string; value?: unknown }[
   return attributes;
 }
 
-function nsToDate(ns: string): Date {
-  return new Date(Number(BigInt(ns) / 1_000_000n));
+function nsToDate(ns: bigint): Date {
+  return new Date(Number(ns / 1_000_000n));
 }
 
 function parseShape<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -437,5 +457,8 @@ function parseShape<S extends z.ZodType>(schema: S, value: unknown, what: string
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  throw new UpstreamError('tempo', `answered a ${what} of an unexpected shape at ${where}: ${issue?.message}`);
+  throw new UpstreamError(
+    'tempo',
+    `answered a ${what} of an unexpected shape at ${where}: ${issue?.message}`,
+  );
 }

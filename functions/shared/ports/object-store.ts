@@ -1,6 +1,6 @@
 /**
  * The store: S3 on AWS, a data directory locally. Keys are the same in both
- * (see docs/store.md). Bodies are bytes; callers choose the encoding.
+ * (see docs/architecture.md, "Store keys"). Bodies are bytes; callers choose the encoding.
  */
 export interface StoredObject {
   readonly key: string;

@@ -37,7 +37,7 @@ describe('Store bucket', () => {
         Statement: [
           {
             Effect: 'Allow',
-            Action: ['s3:GetObject', 's3:PutObject'],
+            Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
             Resource: { 'Fn::Join': ['', [bucketArn, '/webhooks/*']] },
           },
           { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },

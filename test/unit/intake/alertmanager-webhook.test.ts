@@ -10,7 +10,7 @@ import { S3ObjectStore } from '../../../functions/shared/adapters/aws/s3-object-
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { ConfigurationError } from '../../../functions/shared/errors.js';
 import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/http/api-gateway.js';
-import type { IntakeDependencies } from '../../../functions/shared/http/intake-dependencies.js';
+import type { IntakeDependencies } from '../../../functions/shared/http/intake.js';
 import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
 import type { Clock } from '../../../functions/shared/ports/clock.js';

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLAIM_TIMEOUT_MS, createGitHubWebhook } from '../../../functions/github-webhook/intake.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/http/api-gateway.js';
-import type { IntakeDependencies } from '../../../functions/shared/http/intake-dependencies.js';
+import type { IntakeDependencies } from '../../../functions/shared/http/intake.js';
 import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
 import type { Clock } from '../../../functions/shared/ports/clock.js';

@@ -2,7 +2,7 @@
 
 import { loadRuntimeConfig } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
-import type { IntakeDependencies } from '../../http/intake-dependencies.js';
+import type { IntakeDependencies } from '../../http/intake.js';
 import { createLogger } from '../../log.js';
 import { systemClock } from '../../ports/clock.js';
 import { EnvironmentSecretSource } from '../../secrets.js';
