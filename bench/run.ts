@@ -4,6 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { intakeBenchmark } from './intake.js';
 
 export interface Figure {
@@ -21,7 +22,7 @@ export interface Benchmark {
   run(): Promise<readonly Figure[]>;
 }
 
-const benchmarks: readonly Benchmark[] = [intakeBenchmark];
+const benchmarks: readonly Benchmark[] = [intakeBenchmark, doraRecomputeBenchmark];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length === 0 ? benchmarks : benchmarks.filter((b) => wanted.includes(b.name));

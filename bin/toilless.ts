@@ -5,10 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkStackConfig, formatDefects } from '../functions/alerting/check.js';
+import { createEvidenceGatherer } from '../functions/incident-timeline/evidence.js';
+import { buildTimelineOnce } from '../functions/incident-timeline/worker.js';
 import { startLocalServer } from '../functions/local/local-server.js';
+import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-store.js';
+import { loadRuntimeConfig } from '../functions/shared/config.js';
 import { ConfigurationError, ToillessError } from '../functions/shared/errors.js';
+import type { AlertmanagerPayload } from '../functions/shared/events/alertmanager.js';
 import { createLogger } from '../functions/shared/log.js';
-import { stackConfigDir } from '../functions/shared/stack-config.js';
+import { systemClock } from '../functions/shared/ports/clock.js';
+import { loadToillessConfig, stackConfigDir } from '../functions/shared/stack-config.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -20,6 +26,21 @@ function port(value: string): number {
     throw new InvalidArgumentError('expected a TCP port between 0 and 65535');
   }
   return parsed;
+}
+
+/** Reads a JSON file, or throws an error naming the file and what is wrong with it. */
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ToillessError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ToillessError(`${file} is not JSON: ${(error as Error).message}`);
+  }
 }
 
 export function buildCli(): Command {
@@ -77,6 +98,35 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+    });
+
+  program
+    .command('timeline')
+    .description('Build an incident timeline now from a saved Alertmanager payload and print it as Markdown.')
+    .argument('<payload.json>', 'an Alertmanager webhook body (payload version 4)')
+    .option('--json', 'print timeline.json instead of the Markdown draft')
+    .addHelpText(
+      'after',
+      '\nQueries the sources configured by PROMETHEUS_URL, LOKI_URL and TEMPO_URL; an unreachable source is noted\n' +
+        'in the timeline, not fatal. Nothing is stored and nothing is posted to Slack.',
+    )
+    .action(async (file: string, options: { json?: boolean }) => {
+      const logger = createLogger({ name: 'toilless', level: process.env.LOG_LEVEL ?? 'warn' });
+      const payload = readJsonFile(file);
+      const config = loadRuntimeConfig();
+      const toilless = loadToillessConfig();
+      const { timeline, markdown } = await buildTimelineOnce(payload as AlertmanagerPayload, {
+        clock: systemClock,
+        config: toilless,
+        logger,
+        gatherEvidence: createEvidenceGatherer({
+          config,
+          toilless,
+          store: new FsObjectStore(config.dataDir),
+          logger,
+        }),
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(timeline, null, 2)}\n` : markdown);
     });
 
   program

@@ -115,7 +115,7 @@ function renderGroup(slo: SloDefinition): string[] {
     '    rules:',
     '      # Events and bad events per second over 5m; the period ratio sums these, so it is traffic-weighted.',
     ...recording(slo, 'slo:sli_events:rate5m', sliExpressions(slo, '5m').events),
-    ...recording(slo, 'slo:sli_bad_events:rate5m', sliExpressions(slo, '5m').bad),
+    ...recording(slo, 'slo:sli_bad_events:rate5m', badEventsRate5m(slo)),
     '      # Error ratio = bad events / events in the window. Without events there is no sample (never 0/0 = NaN).',
     ...recording(
       slo,
@@ -151,37 +151,50 @@ function renderGroup(slo: SloDefinition): string[] {
 interface SliExpressions {
   /** Events per second over the window, without labels. */
   readonly events: string;
-  /** Bad events per second over the window, without labels; 0 (not absent) while events flow. */
+  /** Bad events per second over the window, without labels; absent when no bad-event series exists yet. */
   readonly bad: string;
+  /** True when `bad` can be absent while events flow (a counter of bad events that never moved yet). */
+  readonly badMayBeAbsent: boolean;
 }
 
 function sliExpressions(slo: SloDefinition, window: string): SliExpressions {
   const { sli } = slo;
   switch (sli.type) {
-    case 'availability': {
-      const events = `sum(rate(${sli.metric}${matcherText(sli.selector)}[${window}]))`;
-      const bad = `sum(rate(${sli.metric}${matcherText([...sli.selector, ...sli.bad])}[${window}]))`;
-      // The bad series may not exist yet (no 5xx so far): count that as 0 bad events, not as no data.
-      return { events, bad: `${bad}\nor\n0 * ${events}` };
-    }
+    case 'availability':
+      return {
+        events: `sum(rate(${sli.metric}${matcherText(sli.selector)}[${window}]))`,
+        bad: `sum(rate(${sli.metric}${matcherText([...sli.selector, ...sli.bad])}[${window}]))`,
+        badMayBeAbsent: true,
+      };
     case 'latency': {
       const bucket = (le: string) =>
         `sum(rate(${sli.metric}_bucket${matcherText([...sli.selector, { name: 'le', operator: '=', quotedValue: JSON.stringify(le) }])}[${window}]))`;
       const events = bucket('+Inf');
       // A threshold that is not a bucket boundary leaves this absent: no data, never a false "all good".
-      return { events, bad: `${events}\n-\n${bucket(sli.threshold)}` };
+      return { events, bad: `${events}\n-\n${bucket(sli.threshold)}`, badMayBeAbsent: false };
     }
-    case 'raw': {
-      const events = `sum(\n${indent(fill(sli.totalQuery, window), 2)}\n)`;
-      const bad = `sum(\n${indent(fill(sli.errorQuery, window), 2)}\n)`;
-      return { events, bad: `${bad}\nor\n0 * ${events}` };
-    }
+    case 'raw':
+      return {
+        events: `sum(\n${indent(fill(sli.totalQuery, window), 2)}\n)`,
+        bad: `sum(\n${indent(fill(sli.errorQuery, window), 2)}\n)`,
+        badMayBeAbsent: true,
+      };
   }
 }
 
+/** Bad events per second over 5m, 0 rather than absent while there are events. */
+function badEventsRate5m(slo: SloDefinition): string {
+  const { bad, badMayBeAbsent } = sliExpressions(slo, '5m');
+  // No bad-event series yet (no 5xx so far) means 0 bad events, not "no data".
+  return badMayBeAbsent ? `${bad}\nor on()\n0 * slo:sli_events:rate5m${selectorOf(slo)}` : bad;
+}
+
 function ratioExpression(slo: SloDefinition, window: RatioWindow): string {
-  const { events, bad } = sliExpressions(slo, window);
-  return `(\n${indent(bad, 2)}\n)\n/\n(${events} > 0)`;
+  const { events, bad, badMayBeAbsent } = sliExpressions(slo, window);
+  // vector(0) stands in for a bad-event series that does not exist yet; the > 0 guard then still
+  // leaves no sample when there are no events.
+  const numerator = badMayBeAbsent ? `(\n${indent(bad, 2)}\n  or\n  vector(0)\n)` : `(\n${indent(bad, 2)}\n)`;
+  return `${numerator}\n/\n(${events} > 0)`;
 }
 
 function alerting(slo: SloDefinition, alert: BurnRateAlert): string[] {

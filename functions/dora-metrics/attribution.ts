@@ -5,7 +5,8 @@
 import { parseDurationMs } from '../shared/duration.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { repositoriesOfServices } from './mapping.js';
-import type { DeploymentLedger, IncidentFact, LedgerEntry } from './model.js';
+import { isoMs, SUCCESS_LETTER } from './ledger.js';
+import type { DeploymentLedger, IncidentFact } from './model.js';
 
 /** The deployment an incident is counted against. */
 export interface Attribution {
@@ -17,7 +18,8 @@ export interface Attribution {
 
 interface Candidates {
   readonly ledger: DeploymentLedger;
-  readonly successes: readonly LedgerEntry[];
+  /** The successful deployments' ids and finish times, in finish order. */
+  readonly ids: readonly string[];
   readonly finishedMs: Float64Array;
 }
 
@@ -35,14 +37,21 @@ export function attributeIncidents(
   const byRepository = new Map<string, Candidates[]>();
   for (const ledger of ledgers) {
     if (!ledger.production) continue;
-    const successes = ledger.deployments.filter((entry) => entry.outcome === 'success');
-    const finishedMs = Float64Array.from(successes, (entry) => Date.parse(entry.finishedAt));
+    const columns = ledger.deployments;
+    const ids: string[] = [];
+    const finished: number[] = [];
+    for (let index = 0; index < columns.id.length; index++) {
+      if (columns.outcome.charCodeAt(index) !== SUCCESS_LETTER) continue;
+      ids.push(columns.id[index] as string);
+      finished.push(isoMs(columns.finishedAt[index] as string));
+    }
     const key = ledger.repository.toLowerCase();
-    byRepository.set(key, [...(byRepository.get(key) ?? []), { ledger, successes, finishedMs }]);
+    const candidates = { ledger, ids, finishedMs: Float64Array.from(finished) };
+    byRepository.set(key, [...(byRepository.get(key) ?? []), candidates]);
   }
   const attributions: Attribution[] = [];
   for (const incident of incidents) {
-    const startedMs = Date.parse(incident.startedAt);
+    const startedMs = isoMs(incident.startedAt);
     let best: { candidates: Candidates; index: number } | undefined;
     for (const repository of repositoriesOfServices(config, incident.services)) {
       for (const candidates of byRepository.get(repository.toLowerCase()) ?? []) {
@@ -59,7 +68,7 @@ export function attributeIncidents(
       incident,
       repository: best.candidates.ledger.repository,
       environment: best.candidates.ledger.environment,
-      deploymentId: (best.candidates.successes[best.index] as LedgerEntry).id,
+      deploymentId: best.candidates.ids[best.index] as string,
     });
   }
   return attributions;
@@ -82,6 +91,6 @@ function isLater(a: Candidates, aIndex: number, b: Candidates, bIndex: number): 
   const difference = (a.finishedMs[aIndex] as number) - (b.finishedMs[bIndex] as number);
   if (difference !== 0) return difference > 0;
   const keyOf = (c: Candidates, index: number) =>
-    `${c.ledger.repository}\n${c.ledger.environment}\n${(c.successes[index] as LedgerEntry).id}`;
+    `${c.ledger.repository}\n${c.ledger.environment}\n${c.ids[index] as string}`;
   return keyOf(a, aIndex) > keyOf(b, bIndex);
 }

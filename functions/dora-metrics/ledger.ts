@@ -1,6 +1,7 @@
 /**
  * The ledger of one repository/environment: the compact facts of its finished deployments, kept in
- * finish order and maintained from the deployment records, so a recomputation reads one object.
+ * finish order (by time, then id) and maintained from the deployment records, so a recomputation reads
+ * one object. Stored as columns (see LedgerColumns); rows are read and written through these functions.
  */
 import {
   type DeploymentLedger,
@@ -8,8 +9,28 @@ import {
   type DeploymentTarget,
   LEDGER_SCHEMA_VERSION,
   type LeadTimeState,
+  type LedgerColumns,
   type LedgerEntry,
+  type TerminalOutcome,
 } from './model.js';
+
+const OUTCOME_LETTERS: Readonly<Record<TerminalOutcome, string>> = { success: 's', failure: 'f' };
+const LEAD_TIME_LETTERS: Readonly<Record<LeadTimeState, string>> = {
+  counted: 'c',
+  'first-deployment': 'f',
+  unresolved: 'u',
+  pending: 'p',
+};
+const OUTCOMES: Readonly<Record<string, TerminalOutcome>> = { s: 'success', f: 'failure' };
+const LEAD_TIME_STATES: Readonly<Record<string, LeadTimeState>> = {
+  c: 'counted',
+  f: 'first-deployment',
+  u: 'unresolved',
+  p: 'pending',
+};
+
+/** The letter of a successful deployment in LedgerColumns.outcome. */
+export const SUCCESS_LETTER = OUTCOME_LETTERS.success.charCodeAt(0);
 
 export function emptyLedger(target: DeploymentTarget, production: boolean): DeploymentLedger {
   return {
@@ -17,7 +38,16 @@ export function emptyLedger(target: DeploymentTarget, production: boolean): Depl
     repository: target.repository,
     environment: target.environment,
     production,
-    deployments: [],
+    deployments: {
+      id: [],
+      sha: [],
+      outcome: '',
+      finishedAt: [],
+      leadTime: '',
+      previousSha: [],
+      leadTimeSeconds: [],
+      attributedIncidents: {},
+    },
   };
 }
 
@@ -41,7 +71,7 @@ export function ledgerEntryOf(record: DeploymentRecord): LedgerEntry | undefined
     leadTime: state,
     ...(facts?.previousSha === undefined ? {} : { previousSha: facts.previousSha }),
     leadTimeSeconds: state === 'counted' ? leadTimeSecondsOf(record) : [],
-    attributedIncidents: record.attributedIncidents,
+    attributedIncidents: [...record.attributedIncidents].sort(),
   };
 }
 
@@ -57,29 +87,92 @@ export function leadTimeSecondsOf(record: DeploymentRecord): number[] {
   );
 }
 
-/** The ledger with the deployment's entry replaced, added, or (entry undefined) removed; finish order kept. */
+export function ledgerSize(ledger: DeploymentLedger): number {
+  return ledger.deployments.id.length;
+}
+
+/** Row `index` of the ledger. */
+export function ledgerEntryAt(ledger: DeploymentLedger, index: number): LedgerEntry {
+  const columns = ledger.deployments;
+  const id = columns.id[index] as string;
+  const previousSha = columns.previousSha[index] ?? '';
+  const seconds = columns.leadTimeSeconds[index] ?? '';
+  return {
+    id,
+    sha: columns.sha[index] as string,
+    outcome: OUTCOMES[columns.outcome[index] as string] as TerminalOutcome,
+    finishedAt: columns.finishedAt[index] as string,
+    leadTime: LEAD_TIME_STATES[columns.leadTime[index] as string] as LeadTimeState,
+    ...(previousSha === '' ? {} : { previousSha }),
+    leadTimeSeconds: seconds === '' ? [] : seconds.split(' ').map(Number),
+    attributedIncidents: columns.attributedIncidents[id] ?? [],
+  };
+}
+
+/** Every row, in finish order. */
+export function ledgerEntries(ledger: DeploymentLedger): LedgerEntry[] {
+  return Array.from({ length: ledgerSize(ledger) }, (_, index) => ledgerEntryAt(ledger, index));
+}
+
+/** The ledger with the deployment's row replaced, added, or (entry undefined) removed; finish order kept. */
 export function withLedgerEntry(
   ledger: DeploymentLedger,
   deploymentId: string,
   entry: LedgerEntry | undefined,
   production: boolean,
 ): DeploymentLedger {
-  const deployments = ledger.deployments.filter((existing) => existing.id !== deploymentId);
-  if (entry !== undefined) deployments.splice(insertionIndex(deployments, entry), 0, entry);
-  return { ...ledger, production, deployments };
+  const old = ledger.deployments;
+  const columns = {
+    id: [...old.id],
+    sha: [...old.sha],
+    outcome: old.outcome,
+    finishedAt: [...old.finishedAt],
+    leadTime: old.leadTime,
+    previousSha: [...old.previousSha],
+    leadTimeSeconds: [...old.leadTimeSeconds],
+    attributedIncidents: { ...old.attributedIncidents },
+  };
+  const existing = columns.id.indexOf(deploymentId);
+  if (existing >= 0) {
+    for (const column of [columns.id, columns.sha, columns.finishedAt, columns.previousSha, columns.leadTimeSeconds]) {
+      column.splice(existing, 1);
+    }
+    columns.outcome = columns.outcome.slice(0, existing) + columns.outcome.slice(existing + 1);
+    columns.leadTime = columns.leadTime.slice(0, existing) + columns.leadTime.slice(existing + 1);
+    delete columns.attributedIncidents[deploymentId];
+  }
+  if (entry !== undefined) {
+    const at = insertionIndex(columns.finishedAt, columns.id, entry);
+    columns.id.splice(at, 0, entry.id);
+    columns.sha.splice(at, 0, entry.sha);
+    columns.finishedAt.splice(at, 0, entry.finishedAt);
+    columns.previousSha.splice(at, 0, entry.previousSha ?? '');
+    columns.leadTimeSeconds.splice(at, 0, entry.leadTimeSeconds.join(' '));
+    columns.outcome = columns.outcome.slice(0, at) + OUTCOME_LETTERS[entry.outcome] + columns.outcome.slice(at);
+    columns.leadTime =
+      columns.leadTime.slice(0, at) + LEAD_TIME_LETTERS[entry.leadTime] + columns.leadTime.slice(at);
+    if (entry.attributedIncidents.length > 0) {
+      columns.attributedIncidents[entry.id] = [...entry.attributedIncidents].sort();
+    }
+  }
+  // Keys in id order, so that equal ledgers serialise to equal bytes.
+  const attributed = Object.keys(columns.attributedIncidents).sort();
+  columns.attributedIncidents = Object.fromEntries(
+    attributed.map((id) => [id, columns.attributedIncidents[id] as string[]]),
+  );
+  return { ...ledger, production, deployments: columns };
 }
 
-/** By finish time, then id: the order previous-deployment lookups and recoveries rely on. */
-export function compareLedgerEntries(a: LedgerEntry, b: LedgerEntry): number {
-  return Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-function insertionIndex(entries: readonly LedgerEntry[], entry: LedgerEntry): number {
+/** Where a row goes: after every row that finished earlier, or at the same time with a smaller id. */
+function insertionIndex(finishedAt: readonly string[], ids: readonly string[], entry: LedgerEntry): number {
+  const at = isoMs(entry.finishedAt);
   let low = 0;
-  let high = entries.length;
+  let high = finishedAt.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (compareLedgerEntries(entries[middle] as LedgerEntry, entry) <= 0) low = middle + 1;
+    const difference = isoMs(finishedAt[middle] as string) - at;
+    const id = ids[middle] as string;
+    if (difference < 0 || (difference === 0 && id <= entry.id)) low = middle + 1;
     else high = middle;
   }
   return low;
@@ -97,18 +190,46 @@ export interface LeadTimeWork {
  * unresolved ones deployed at that sha (a push for it just arrived).
  */
 export function leadTimeWork(ledger: DeploymentLedger, retrySha?: string): LeadTimeWork[] {
+  const columns = ledger.deployments;
   const work: LeadTimeWork[] = [];
-  let previous: LedgerEntry | undefined;
-  for (const entry of ledger.deployments) {
-    if (entry.outcome !== 'success') continue;
+  let previous: number | undefined;
+  for (let index = 0; index < columns.id.length; index++) {
+    if (columns.outcome.charCodeAt(index) !== SUCCESS_LETTER) continue;
+    const state = LEAD_TIME_STATES[columns.leadTime[index] as string];
+    const previousSha = columns.previousSha[index];
     const stale =
-      entry.leadTime === 'pending' ||
+      state === 'pending' ||
       (previous === undefined
-        ? entry.leadTime !== 'first-deployment'
-        : entry.leadTime === 'first-deployment' || entry.previousSha !== previous.sha) ||
-      (entry.leadTime === 'unresolved' && entry.sha === retrySha);
-    if (stale) work.push({ entry, ...(previous === undefined ? {} : { previous }) });
-    previous = entry;
+        ? state !== 'first-deployment'
+        : state === 'first-deployment' || previousSha !== columns.sha[previous]) ||
+      (state === 'unresolved' && columns.sha[index] === retrySha);
+    if (stale) {
+      work.push({
+        entry: ledgerEntryAt(ledger, index),
+        ...(previous === undefined ? {} : { previous: ledgerEntryAt(ledger, previous) }),
+      });
+    }
+    previous = index;
   }
   return work;
+}
+
+/** Epoch milliseconds of an ISO 8601 time: a fast path for the canonical UTC form (toISOString's), Date.parse otherwise. */
+export function isoMs(text: string): number {
+  if (
+    text.length === 24 &&
+    text[4] === '-' &&
+    text[7] === '-' &&
+    text[10] === 'T' &&
+    text[13] === ':' &&
+    text[16] === ':' &&
+    text[19] === '.' &&
+    text[23] === 'Z'
+  ) {
+    const digit = (at: number) => text.charCodeAt(at) - 48;
+    const two = (at: number) => digit(at) * 10 + digit(at + 1);
+    const ms = Date.UTC(two(0) * 100 + two(2), two(5) - 1, two(8), two(11), two(14), two(17), digit(20) * 100 + two(21));
+    if (!Number.isNaN(ms)) return ms;
+  }
+  return Date.parse(text);
 }

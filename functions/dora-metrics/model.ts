@@ -114,7 +114,7 @@ export interface DoraIncidentRecord {
 /** How a ledger entry's lead times were decided. */
 export type LeadTimeState = 'counted' | 'first-deployment' | 'unresolved' | 'pending';
 
-/** The facts of one finished deployment that the metrics need. */
+/** The facts of one finished deployment that the metrics need: one row of a ledger. */
 export interface LedgerEntry {
   readonly id: string;
   readonly sha: string;
@@ -129,6 +129,28 @@ export interface LedgerEntry {
 }
 
 /**
+ * A ledger's rows stored as columns, one element (or letter) per finished deployment, in finish order.
+ * Columns of short strings parse several times faster than an array of objects, and lead times as
+ * space-separated text about ten times faster than JSON number arrays: a ledger of 100,000 deployments
+ * is read on every recomputation.
+ */
+export interface LedgerColumns {
+  readonly id: readonly string[];
+  readonly sha: readonly string[];
+  /** One letter per deployment: s success, f failure. */
+  readonly outcome: string;
+  readonly finishedAt: readonly string[];
+  /** One letter per deployment: c counted, f first deployment, u unresolved, p pending. */
+  readonly leadTime: string;
+  /** '' when there is none. */
+  readonly previousSha: readonly string[];
+  /** Whole seconds per deployed commit, space-separated; '' when none count. */
+  readonly leadTimeSeconds: readonly string[];
+  /** Only the deployments with attributed incidents, by deployment id. */
+  readonly attributedIncidents: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
  * The finished deployments of one repository and environment, ordered by finish time then id: what
  * a recomputation reads instead of every deployment record.
  */
@@ -137,7 +159,7 @@ export interface DeploymentLedger {
   readonly repository: string;
   readonly environment: string;
   readonly production: boolean;
-  readonly deployments: readonly LedgerEntry[];
+  readonly deployments: LedgerColumns;
 }
 
 /** A critical incident as attribution and time to restore need it. */

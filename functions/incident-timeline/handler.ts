@@ -44,8 +44,7 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
   const token = await new EnvironmentSecretSource(env).get('SLACK_BOT_TOKEN');
   const notifier = createNotifier({
     ...(token ? { token } : {}),
-    // SLACK_CHANNEL overrides toilless.yaml `slack.channel` for one deployment.
-    channel: env.SLACK_CHANNEL ? runtime.slackChannel : toilless.slack.channel,
+    channel: runtime.slackChannel ?? toilless.slack.channel,
     apiUrl: runtime.slackApiUrl,
     store,
     logger,

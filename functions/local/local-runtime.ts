@@ -5,6 +5,9 @@
  */
 import { createAlertmanagerWebhook } from '../alertmanager-webhook/intake.js';
 import { createGitHubWebhook } from '../github-webhook/intake.js';
+import { recordDeployment } from '../incident-timeline/deploy-index.js';
+import { createEvidenceGatherer } from '../incident-timeline/evidence.js';
+import { createIncidentTimelineWorker } from '../incident-timeline/worker.js';
 import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
 import { InProcessEventBus } from '../shared/adapters/local/in-process-bus.js';
 import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
@@ -14,6 +17,7 @@ import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
 import type { Notifier } from '../shared/ports/notifier.js';
 import type { SecretSource } from '../shared/secrets.js';
+import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import { LocalSecretSource } from './local-secrets.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -29,10 +33,13 @@ export interface LocalRuntimeOptions {
   readonly clock?: Clock;
   /** Collect Node.js process metrics (off in tests that start many servers). @default true */
   readonly processMetrics?: boolean;
+  /** Where toilless.yaml and slos.yaml are. @default the repository's stack-config/ (TOILLESS_STACK_CONFIG) */
+  readonly stackConfigDir?: string;
 }
 
 export interface LocalRuntime {
   readonly config: RuntimeConfig;
+  readonly toilless: ToillessConfig;
   readonly store: FsObjectStore;
   readonly bus: InProcessEventBus;
   readonly notifier: Notifier;
@@ -51,6 +58,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   );
   const logger = options.logger;
   const clock = options.clock ?? systemClock;
+  const toilless = loadToillessConfig(options.stackConfigDir ?? stackConfigDir(env));
   const store = new FsObjectStore(config.dataDir);
 
   let generatedSecretFiles: string[] = [];
@@ -67,15 +75,40 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   const slackToken = await secrets.get('SLACK_BOT_TOKEN');
   const notifier = createNotifier({
     ...(slackToken ? { token: slackToken } : {}),
-    channel: config.slackChannel,
+    channel: config.slackChannel ?? toilless.slack.channel,
     apiUrl: config.slackApiUrl,
     store,
     logger: logger.child({ component: 'notifier' }),
   });
 
   const intake = { bus: countedBus, store, secrets, clock, logger: logger.child({ component: 'intake' }) };
+
+  // The processors: the same cores the Lambda handlers run, subscribed to the in-process bus.
+  const timelineLogger = logger.child({ component: 'incident-timeline' });
+  bus.subscribe({
+    name: 'incident-timeline',
+    types: ['AlertNotification'],
+    handler: createIncidentTimelineWorker({
+      store,
+      bus: countedBus,
+      notifier,
+      clock,
+      logger: timelineLogger,
+      config: toilless,
+      gatherEvidence: createEvidenceGatherer({ config, toilless, store, logger: timelineLogger }),
+    }),
+  });
+  bus.subscribe({
+    name: 'incident-deploy-index',
+    types: ['DeploymentRecorded'],
+    handler: async (event) => {
+      if (event.type === 'DeploymentRecorded') await recordDeployment(store, event);
+    },
+  });
+
   return {
     config,
+    toilless,
     store,
     bus,
     notifier,

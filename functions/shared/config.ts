@@ -15,7 +15,7 @@ const environmentSchema = z.object({
   TEMPO_URL: url.default('http://localhost:3200'),
   GRAFANA_URL: url.default('http://localhost:3000'),
   SLACK_API_URL: url.default('https://slack.com/api/'),
-  SLACK_CHANNEL: z.string().min(1).default('#toilless'),
+  SLACK_CHANNEL: z.string().min(1).optional(),
   TOILLESS_DATA_DIR: z.string().min(1).default('.toilless'),
   /** Only set on AWS: the bucket behind the store and the bus name. */
   TOILLESS_BUCKET: z.string().min(1).optional(),
@@ -29,7 +29,8 @@ export interface RuntimeConfig {
   readonly tempoUrl: string;
   readonly grafanaUrl: string;
   readonly slackApiUrl: string;
-  readonly slackChannel: string;
+  /** Overrides toilless.yaml `slack.channel` for one deployment or machine. */
+  readonly slackChannel?: string;
   /** Absolute path of the local data directory. */
   readonly dataDir: string;
   readonly bucket?: string;
@@ -59,8 +60,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     tempoUrl: trimSlash(e.TEMPO_URL),
     grafanaUrl: trimSlash(e.GRAFANA_URL),
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
-    slackChannel: e.SLACK_CHANNEL,
     dataDir: resolve(e.TOILLESS_DATA_DIR),
+    ...(e.SLACK_CHANNEL ? { slackChannel: e.SLACK_CHANNEL } : {}),
     ...(e.TOILLESS_BUCKET ? { bucket: e.TOILLESS_BUCKET } : {}),
     ...(e.TOILLESS_EVENT_BUS ? { eventBusName: e.TOILLESS_EVENT_BUS } : {}),
   };

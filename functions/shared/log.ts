@@ -46,7 +46,8 @@ export function createLogger(options: LoggerOptions): Logger {
         censor: '[redacted]',
       },
     },
-    options.destination ?? pino.destination({ sync: false }),
+    // On Lambda a buffered line can be lost when the invocation freezes the process: write synchronously there.
+    options.destination ?? pino.destination({ sync: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined }),
   );
 }
 

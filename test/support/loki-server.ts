@@ -632,6 +632,8 @@ class GeneratedStream implements LogSource {
   private readonly salt: number;
   private readonly incidentFrom: number;
   private readonly incidentTo: number;
+  private readonly format: Parser;
+  private readonly messages: { error: string; info: string; quotedError: string; quotedInfo: string };
 
   constructor(
     private readonly spec: GeneratedLogStream,
@@ -643,6 +645,10 @@ class GeneratedStream implements LogSource {
     if (!(spec.linesPerSecond > 0))
       throw new Error(`generated stream ${index}: linesPerSecond must be positive`);
     this.labels = { ...spec.labels };
+    this.format = spec.format ?? 'json';
+    const error = spec.errorMessage ?? 'POST /checkout 500 upstream payment-gateway timeout';
+    const info = spec.infoMessage ?? 'GET /products 200';
+    this.messages = { error, info, quotedError: JSON.stringify(error), quotedInfo: JSON.stringify(info) };
     this.salt = hash32(seed, index, 0x5eed);
     this.interval = BigInt(Math.max(1, Math.round(1e9 / spec.linesPerSecond)));
     this.first = start + BigInt(this.salt % Number(this.interval));
@@ -681,24 +687,23 @@ class GeneratedStream implements LogSource {
       error && ids && ids.length > 0
         ? (ids[hash32(this.salt, i, 2) % ids.length] ?? '')
         : hex32(this.salt, i, 3) + hex32(this.salt, i, 4) + hex32(this.salt, i, 5) + hex32(this.salt, i, 6);
+    const duration = error ? 2200 + (hash32(this.salt, i, 7) % 200) : 5 + (hash32(this.salt, i, 7) % 36);
     return {
       level: error ? 'error' : 'info',
-      msg: error
-        ? (this.spec.errorMessage ?? 'POST /checkout 500 upstream payment-gateway timeout')
-        : (this.spec.infoMessage ?? 'GET /products 200'),
+      msg: error ? this.messages.error : this.messages.info,
       trace_id: traceId,
-      duration_ms: String(
-        error ? 2200 + (hash32(this.salt, i, 7) % 200) : 5 + (hash32(this.salt, i, 7) % 36),
-      ),
+      duration_ms: String(duration),
     };
   }
 
   line(i: number): string {
     const f = this.fields(i);
-    if ((this.spec.format ?? 'json') === 'logfmt') {
-      return `level=${f['level']} msg=${JSON.stringify(f['msg'])} trace_id=${f['trace_id']} duration_ms=${f['duration_ms']}`;
+    // Messages are quoted once: JSON.stringify per line would dominate a million-line scan.
+    const quoted = f['level'] === 'error' ? this.messages.quotedError : this.messages.quotedInfo;
+    if (this.format === 'logfmt') {
+      return `level=${f['level']} msg=${quoted} trace_id=${f['trace_id']} duration_ms=${f['duration_ms']}`;
     }
-    return `{"level":"${f['level']}","msg":${JSON.stringify(f['msg'])},"trace_id":"${f['trace_id']}","duration_ms":${f['duration_ms']}}`;
+    return `{"level":"${f['level']}","msg":${quoted},"trace_id":"${f['trace_id']}","duration_ms":${f['duration_ms']}}`;
   }
 
   metadata(i: number): Labels {
@@ -706,7 +711,7 @@ class GeneratedStream implements LogSource {
   }
 
   parsed(i: number, parser: Parser): Labels | undefined {
-    return parser === (this.spec.format ?? 'json') ? this.fields(i) : undefined;
+    return parser === this.format ? this.fields(i) : undefined;
   }
 }
 
@@ -718,8 +723,12 @@ function hash32(a: number, b: number, c: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Eight hex digits of hash32 (a table lookup: toString(16) is too slow for a million ids). */
 function hex32(a: number, b: number, c: number): string {
-  return hash32(a, b, c).toString(16).padStart(8, '0');
+  const h = hash32(a, b, c);
+  return `${HEX_PAIRS[h >>> 24]}${HEX_PAIRS[(h >>> 16) & 255]}${HEX_PAIRS[(h >>> 8) & 255]}${HEX_PAIRS[h & 255]}`;
 }
 
 /** The number of lines a generator produces (what the server will hold). */
@@ -1130,6 +1139,11 @@ function allLabels(entry: Passed): Labels {
   return { ...entry.source.labels, ...entry.metadata, ...entry.parsed };
 }
 
+function clashes(fields: Labels, labels: Labels, metadata: Labels): boolean {
+  for (const name in fields) if (name in labels || name in metadata) return true;
+  return false;
+}
+
 /** Runs line filters, parsers and label filters; undefined when the entry is filtered out. */
 function runPipeline(
   source: LogSource,
@@ -1154,12 +1168,18 @@ function runPipeline(
         line ??= source.line(index);
         fields = stage.parser === 'json' ? parseJsonLine(line) : parseLogfmtLine(line);
       }
-      parsed ??= {};
-      for (const [name, value] of Object.entries(fields)) {
-        // Loki renames an extracted label that already exists on the stream.
-        const taken = source.labels[name] !== undefined || metadata[name] !== undefined;
-        parsed[taken && !name.startsWith('__') ? `${name}_extracted` : name] = value;
+      // The common case, one parser and no clash, keeps the fields object as it is: no copy per line.
+      if (parsed === undefined && !clashes(fields, source.labels, metadata)) {
+        parsed = fields as Record<string, string>;
+        continue;
       }
+      const merged: Record<string, string> = { ...parsed };
+      for (const name in fields) {
+        // Loki renames an extracted label that already exists on the stream.
+        const taken = name in source.labels || name in metadata;
+        merged[taken && !name.startsWith('__') ? `${name}_extracted` : name] = fields[name] ?? '';
+      }
+      parsed = merged;
     } else {
       const value = parsed?.[stage.name] ?? metadata[stage.name] ?? source.labels[stage.name];
       if (!stage.test(value)) return undefined;
@@ -1170,16 +1190,17 @@ function runPipeline(
   return { source, index, metadata, parsed };
 }
 
+const NOT_JSON: Labels = { __error__: 'JSONParserErr', __error_details__: 'the line is not a JSON object' };
+
 /** `| json`: top-level and nested fields (joined with `_`), names sanitised; arrays are skipped. */
 function parseJsonLine(line: string): Labels {
+  // Most lines that are not JSON fail this check: exceptions are too slow to take per line.
+  if (!line.trimStart().startsWith('{')) return NOT_JSON;
   let record: unknown;
   try {
     record = JSON.parse(line);
   } catch {
-    return {
-      __error__: 'JSONParserErr',
-      __error_details__: "Value looks like object, but can't find closing '}' symbol",
-    };
+    return NOT_JSON;
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { __error__: 'JSONParserErr', __error_details__: 'Value is not an object' };
@@ -1343,6 +1364,8 @@ function evaluateRange(
   const step = Number(points.stepNs);
   const range = Number(expr.rangeNs);
   const lastNs = points.firstNs + BigInt(points.count - 1) * points.stepNs;
+  // Grouping by one label (the usual `sum by (level)`) keys series by its value alone.
+  const byOne = grouping?.mode === 'by' && grouping.labels.length === 1 ? grouping.labels[0] : undefined;
   // Differences per step: an entry counts for every point t with t - range < ts <= t.
   const bySeries = new Map<string, { labels: Labels; diff: Float64Array }>();
   for (const source of store.sources()) {
@@ -1353,9 +1376,9 @@ function evaluateRange(
     for (let i = low; i < high; i++) {
       const entry = runPipeline(source, i, expr.selector.stages, stats);
       if (!entry) continue;
-      let key = '';
-      if (grouping?.mode === 'by')
-        for (const name of grouping.labels) key += `${lookup(entry, name) ?? ''}\u0000`;
+      let key: string;
+      if (byOne !== undefined) key = lookup(entry, byOne) ?? '';
+      else if (grouping?.mode === 'by') key = grouping.labels.map((name) => lookup(entry, name) ?? '').join('\u0000');
       else key = labelsKey(grouping ? groupLabels(entry, grouping) : allLabels(entry));
       let series = bySeries.get(key);
       if (!series) {

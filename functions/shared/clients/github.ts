@@ -51,7 +51,8 @@ export interface RepositoryName {
   readonly repo: string;
 }
 
-export type GitHubDeployment = RestEndpointMethodTypes['repos']['listDeployments']['response']['data'][number];
+export type GitHubDeployment =
+  RestEndpointMethodTypes['repos']['listDeployments']['response']['data'][number];
 export type GitHubDeploymentStatus =
   RestEndpointMethodTypes['repos']['listDeploymentStatuses']['response']['data'][number];
 export type GitHubPullRequestSummary = RestEndpointMethodTypes['pulls']['list']['response']['data'][number];
@@ -269,7 +270,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       const what = `GET /repos/${owner}/${repo}/pulls/${pullNumber}/commits`;
       // The first page holds the oldest commits (GitHub lists them in chronological order).
       const { data } = await call(what, () =>
-        octokit.rest.pulls.listCommits({ owner, repo, pull_number: pullNumber, per_page: MAX_PER_PAGE, page: 1 }),
+        octokit.rest.pulls.listCommits({
+          owner,
+          repo,
+          pull_number: pullNumber,
+          per_page: MAX_PER_PAGE,
+          page: 1,
+        }),
       );
       let first: CommitTime | undefined;
       for (const commit of data) {
@@ -330,7 +337,9 @@ export function toUpstreamError(what: string, error: unknown, timeoutMs = 30_000
   const status = statusOf(error);
   const reason = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
-    return new UpstreamError('github', `${what} timed out after ${timeoutMs} ms`, undefined, { cause: error });
+    return new UpstreamError('github', `${what} timed out after ${timeoutMs} ms`, undefined, {
+      cause: error,
+    });
   }
   if ((error as { response?: unknown }).response === undefined) {
     return new UpstreamError('github', `${what} failed: ${reason}`, undefined, { cause: error });
@@ -349,7 +358,8 @@ export function toUpstreamError(what: string, error: unknown, timeoutMs = 30_000
 }
 
 function rateLimitHint(error: unknown): string {
-  const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response?.headers;
+  const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response
+    ?.headers;
   const reset = Number(headers?.['x-ratelimit-reset']);
   if (headers?.['x-ratelimit-remaining'] === '0' && Number.isFinite(reset) && reset > 0) {
     return `: the rate limit resets at ${new Date(reset * 1000).toISOString()}; run again after that`;

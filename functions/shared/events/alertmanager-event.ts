@@ -26,7 +26,7 @@ export function notificationDigest(payload: AlertmanagerPayload): string {
     .sort(compare);
   // JSON keeps field boundaries unambiguous: no value can forge a separator.
   return createHash('sha256')
-    .update(JSON.stringify([payload.groupKey, payload.status, alerts]))
+    .update(JSON.stringify([payload.groupKey, payload.status, payload.truncatedAlerts, alerts]))
     .digest('hex');
 }
 

@@ -113,7 +113,7 @@ export function prepareSeries(series: readonly TimeSeries[]): PreparedSeries[] {
       const samples = checked.ordered ? checked.samples : orderSamples(checked.samples, one, index, issues);
       if (samples === undefined) continue;
       seen.add(hash, prepared.length);
-      prepared.push({ ...labels, samples, labelsSize: labelsSize(labels) });
+      prepared.push({ names: labels.names, values: labels.values, samples, labelsSize: labelsSize(labels) });
     } else {
       // Two entries for one series in one request would reach Prometheus interleaved and partly dropped.
       const merged = [...prepared[earlier]!.samples, ...checked.samples];

@@ -50,7 +50,7 @@ describe('toilless CLI', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it.each([[], ['serve'], ['check']])('prints help for `toilless %s --help`', (...command: string[]) => {
+  it.each([[], ['serve'], ['check'], ['timeline']])('prints help for `toilless %s --help`', (...command: string[]) => {
     const result = spawnSync(process.execPath, [CLI, ...command, '--help'], { encoding: 'utf8' });
 
     expect(result.status).toBe(0);

@@ -1,0 +1,26 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-store.js';
+import { computeDoraMetrics } from '../functions/dora-metrics/metrics.js';
+import { parseToillessConfig } from '../functions/shared/stack-config.js';
+const N=100000;
+const t0=performance.now();
+const deployments=[];
+for (let i=0;i<N;i++){ deployments.push({id:String(1e6+i), sha:i.toString(16).padStart(40,'0'), outcome: i%10===5?'failure':'success', finishedAt:new Date(Date.parse('2026-10-29T12:01:00Z')+i*25919).toISOString(), leadTime:'counted', previousSha:(i-1).toString(16).padStart(40,'0'), leadTimeSeconds: i%10===5?[]:Array.from({length:10},()=>Math.floor(Math.random()**3*2e6)), attributedIncidents:[]}); }
+const text=JSON.stringify({schemaVersion:1,repository:'a/b',environment:'production',production:true,deployments});
+console.log('bytes', text.length);
+const store = new FsObjectStore(await mkdtemp(join(tmpdir(),'x-')));
+await store.put('l.json', text);
+let c=process.cpuUsage(); let w=performance.now();
+const obj = await store.get('l.json');
+console.log('get', process.cpuUsage(c), performance.now()-w);
+c=process.cpuUsage(); w=performance.now();
+const s = obj.body.toString('utf8');
+console.log('toString', process.cpuUsage(c), performance.now()-w);
+c=process.cpuUsage(); w=performance.now();
+const ledger = JSON.parse(s);
+console.log('parse', process.cpuUsage(c), performance.now()-w);
+c=process.cpuUsage(); w=performance.now();
+const m = computeDoraMetrics({ledger, attributions:new Map(), now:new Date('2026-11-28T12:00:00Z'), levels: parseToillessConfig('').dora.levels});
+console.log('compute', process.cpuUsage(c), performance.now()-w);

@@ -1,0 +1,466 @@
+/**
+ * Prometheus evidence: what the alerts' own expressions did over the incident window (when the
+ * condition first held, how far it went) and which other alerts of the service fired meanwhile.
+ *
+ * The expression comes from the alert's generatorURL (`g0.expr`). A rule of the form `<lhs> > <number>`
+ * (or >=, <, <=; the number may be constant arithmetic such as `(14.4 * 0.01)`) is evaluated as its
+ * left-hand side, so the values below the threshold are seen too; any other rule (and/or of windows,
+ * `== 0`, `absent(...)`) is evaluated whole, and a point exists exactly where its condition held.
+ */
+import { createHash } from 'node:crypto';
+import type { PrometheusClient, PrometheusSeries } from '../../shared/clients/prometheus.js';
+import type { EvidenceRequest, IncidentAlert, TimelineEvent } from '../model.js';
+import { exploreMetricsUrl } from './explore-links.js';
+import type { SourceFindings } from './findings.js';
+
+export type ThresholdOperator = '>' | '>=' | '<' | '<=';
+
+export type AlertCondition =
+  | {
+      readonly kind: 'threshold';
+      readonly expr: string;
+      /** What is compared: the query that is evaluated. */
+      readonly lhs: string;
+      readonly operator: ThresholdOperator;
+      readonly threshold: number;
+    }
+  | { readonly kind: 'expression'; readonly expr: string };
+
+export interface PrometheusEvidenceOptions {
+  readonly client: PrometheusClient;
+  /** toilless.yaml links.grafanaUrl, for Explore links. */
+  readonly grafanaUrl: string;
+  /** Distinct alert expressions evaluated at most. @default 5 */
+  readonly maxExpressions?: number;
+  /** Other firing alerts reported one by one at most; the rest are counted in one event. @default 10 */
+  readonly maxOtherAlerts?: number;
+}
+
+/** At most this many points per range query: far below Prometheus' 11,000, enough to see a shape. */
+const TARGET_POINTS = 300;
+const MIN_STEP_SECONDS = 15;
+
+/** The rule expression of an alert's generatorURL (`g0.expr`), or undefined when there is none. */
+export function alertExpression(generatorURL: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(generatorURL, 'http://prometheus.invalid');
+  } catch {
+    return undefined;
+  }
+  const expr = url.searchParams.get('g0.expr')?.trim();
+  return expr ? expr : undefined;
+}
+
+/** Reads a rule expression as a threshold condition when it is one, else as a whole expression. */
+export function parseAlertCondition(expression: string): AlertCondition {
+  const expr = stripOuterParentheses(expression.trim());
+  const whole: AlertCondition = { kind: 'expression', expr: expression.trim() };
+  const scan = scanTopLevel(expr);
+  if (scan === undefined || scan.setOperator || scan.bool || scan.comparisons.length !== 1) return whole;
+  const [comparison] = scan.comparisons;
+  if (comparison === undefined) return whole;
+  const { operator, at, length } = comparison;
+  if (operator !== '>' && operator !== '>=' && operator !== '<' && operator !== '<=') return whole;
+  const left = expr.slice(0, at).trim();
+  const right = expr.slice(at + length).trim();
+  const rightValue = constantValue(right);
+  if (rightValue !== undefined && constantValue(left) === undefined && left !== '') {
+    return { kind: 'threshold', expr: whole.expr, lhs: left, operator, threshold: rightValue };
+  }
+  const leftValue = constantValue(left);
+  if (leftValue !== undefined && right !== '' && rightValue === undefined) {
+    // `0.5 < x` is `x > 0.5`.
+    return { kind: 'threshold', expr: whole.expr, lhs: right, operator: FLIPPED[operator], threshold: leftValue };
+  }
+  return whole;
+}
+
+const FLIPPED: Record<ThresholdOperator, ThresholdOperator> = { '>': '<', '>=': '<=', '<': '>', '<=': '>=' };
+
+/** The query range step: at least 15 s, and about 300 points over the window. */
+export function rangeStepSeconds(from: Date, to: Date): number {
+  const seconds = Math.max(0, (to.getTime() - from.getTime()) / 1000);
+  return Math.max(MIN_STEP_SECONDS, Math.ceil(seconds / TARGET_POINTS));
+}
+
+export interface ConditionPoint {
+  readonly at: Date;
+  readonly value: number;
+  readonly metric: Readonly<Record<string, string>>;
+}
+
+export interface ConditionSummary {
+  /** The earliest point where the condition held (threshold: the compared value passed it). */
+  readonly firstTrue?: ConditionPoint;
+  /** The highest value (for < and <=: the lowest), over every point of every series. */
+  readonly extreme?: ConditionPoint;
+}
+
+/** Where a condition first held and its extreme value, from the evaluated series. */
+export function summariseCondition(
+  condition: AlertCondition,
+  series: readonly PrometheusSeries[],
+): ConditionSummary {
+  const lower = condition.kind === 'threshold' && (condition.operator === '<' || condition.operator === '<=');
+  let firstTrue: ConditionPoint | undefined;
+  let extreme: ConditionPoint | undefined;
+  for (const { metric, points } of series) {
+    for (const { at, value } of points) {
+      if (Number.isNaN(value)) continue;
+      const holds = condition.kind === 'expression' || compare(value, condition.operator, condition.threshold);
+      if (holds && (firstTrue === undefined || at.getTime() < firstTrue.at.getTime())) {
+        firstTrue = { at, value, metric };
+      }
+      if (extreme === undefined || (lower ? value < extreme.value : value > extreme.value)) {
+        extreme = { at, value, metric };
+      }
+    }
+  }
+  return { ...(firstTrue ? { firstTrue } : {}), ...(extreme ? { extreme } : {}) };
+}
+
+/** Evaluates the alerts' expressions and lists the service's other firing alerts, part by part. */
+export async function gatherPrometheusEvidence(
+  request: EvidenceRequest,
+  signal: AbortSignal,
+  findings: SourceFindings,
+  options: PrometheusEvidenceOptions,
+): Promise<void> {
+  const expressions = distinctExpressions(request.alerts).slice(0, options.maxExpressions ?? 5);
+  await Promise.all([
+    ...expressions.map(({ expr, alerts }) =>
+      findings.part(() => conditionEvents(request, signal, options, expr, alerts)),
+    ),
+    findings.part(() => otherAlertEvents(request, signal, options)),
+  ]);
+}
+
+function distinctExpressions(
+  alerts: readonly IncidentAlert[],
+): { readonly expr: string; readonly alerts: readonly IncidentAlert[] }[] {
+  const byExpr = new Map<string, IncidentAlert[]>();
+  for (const alert of alerts) {
+    const expr = alertExpression(alert.generatorURL);
+    if (expr === undefined) continue;
+    byExpr.set(expr, [...(byExpr.get(expr) ?? []), alert]);
+  }
+  return [...byExpr].map(([expr, list]) => ({ expr, alerts: list }));
+}
+
+async function conditionEvents(
+  request: EvidenceRequest,
+  signal: AbortSignal,
+  options: PrometheusEvidenceOptions,
+  expr: string,
+  alerts: readonly IncidentAlert[],
+): Promise<TimelineEvent[]> {
+  const condition = parseAlertCondition(expr);
+  const query = condition.kind === 'threshold' ? condition.lhs : condition.expr;
+  const { from, to } = window(request);
+  const stepSeconds = rangeStepSeconds(from, to);
+  const series = await options.client.queryRange(query, { start: from, end: to, stepSeconds, signal });
+  const { firstTrue, extreme } = summariseCondition(condition, series);
+  const alertname = [...new Set(alerts.map((alert) => alert.alertname))].join(', ');
+  const links = [{ title: 'Expression in Grafana Explore', url: exploreMetricsUrl(options.grafanaUrl, query, from, to) }];
+  const id = shortHash(expr);
+  const base = {
+    alertnames: alerts.map((alert) => alert.alertname),
+    expr,
+    query,
+    stepSeconds,
+    ...(condition.kind === 'threshold' ? { operator: condition.operator, threshold: condition.threshold } : {}),
+  };
+  const events: TimelineEvent[] = [];
+  if (firstTrue) {
+    const atStart = firstTrue.at.getTime() - from.getTime() < stepSeconds * 1000;
+    const text =
+      condition.kind === 'threshold'
+        ? `${alertname} condition first true: ${formatValue(firstTrue.value)} ${condition.operator} ${formatValue(condition.threshold)}`
+        : `${alertname} condition first true (value ${formatValue(firstTrue.value)})`;
+    events.push({
+      at: firstTrue.at.toISOString(),
+      kind: 'metric',
+      source: 'prometheus',
+      summary: atStart ? `${text}, already at the window's start` : text,
+      relevance: 'high',
+      links,
+      details: {
+        ...base,
+        key: `prometheus:first-true:${id}:${firstTrue.at.toISOString()}`,
+        value: firstTrue.value,
+        series: firstTrue.metric,
+      },
+    });
+  }
+  if (extreme) {
+    const lower = condition.kind === 'threshold' && (condition.operator === '<' || condition.operator === '<=');
+    const threshold =
+      condition.kind === 'threshold' ? ` (threshold ${condition.operator} ${formatValue(condition.threshold)})` : '';
+    events.push({
+      at: extreme.at.toISOString(),
+      kind: 'metric',
+      source: 'prometheus',
+      summary: `${alertname} expression ${lower ? 'fell to' : 'peaked at'} ${formatValue(extreme.value)}${threshold}`,
+      relevance: 'normal',
+      links,
+      details: {
+        ...base,
+        key: `prometheus:${lower ? 'lowest' : 'peak'}:${id}:${extreme.at.toISOString()}`,
+        value: extreme.value,
+        series: extreme.metric,
+      },
+    });
+  }
+  return events;
+}
+
+async function otherAlertEvents(
+  request: EvidenceRequest,
+  signal: AbortSignal,
+  options: PrometheusEvidenceOptions,
+): Promise<TimelineEvent[]> {
+  const { from, to } = window(request);
+  const stepSeconds = rangeStepSeconds(from, to);
+  const query = `ALERTS{service=${JSON.stringify(request.service)},alertstate="firing"}`;
+  const series = await options.client.queryRange(query, { start: from, end: to, stepSeconds, signal });
+  const others = series
+    .map(({ metric, points }) => {
+      const { __name__: _name, alertstate: _state, ...labels } = metric;
+      const first = points[0];
+      const last = points[points.length - 1];
+      return first && last ? { labels, first: first.at, last: last.at } : undefined;
+    })
+    .filter((alert) => alert !== undefined)
+    .filter(({ labels }) => !request.alerts.some((own) => isSameAlert(labels, own)))
+    .sort((a, b) => a.first.getTime() - b.first.getTime());
+  const limit = options.maxOtherAlerts ?? 10;
+  const events: TimelineEvent[] = others.slice(0, limit).map(({ labels, first, last }) => {
+    const alertname = labels['alertname'] ?? 'an alert';
+    const severity = labels['severity'] ? ` (${labels['severity']})` : '';
+    const atStart = first.getTime() - from.getTime() < stepSeconds * 1000;
+    return {
+      at: first.toISOString(),
+      kind: 'alert.firing',
+      source: 'prometheus',
+      severity: labels['severity'] ?? 'unknown',
+      summary: `Also firing for ${request.service}: ${alertname}${severity}${atStart ? ", already at the window's start" : ''}`,
+      relevance: 'normal',
+      links: [],
+      details: {
+        key: `prometheus:alert:${shortHash(labelsKey(labels))}:${first.toISOString()}`,
+        labels,
+        firstSeen: first.toISOString(),
+        lastSeen: last.toISOString(),
+      },
+    };
+  });
+  const rest = others.slice(limit);
+  const firstOfRest = rest[0];
+  if (firstOfRest) {
+    events.push({
+      at: firstOfRest.first.toISOString(),
+      kind: 'alert.firing',
+      source: 'prometheus',
+      summary: `${rest.length} more alerts firing for ${request.service}`,
+      relevance: 'low',
+      links: [],
+      details: { alertnames: rest.map(({ labels }) => labels['alertname'] ?? '') },
+    });
+  }
+  return events;
+}
+
+/** An ALERTS series is one of the incident's alerts when all its labels are that alert's labels. */
+function isSameAlert(labels: Readonly<Record<string, string>>, alert: IncidentAlert): boolean {
+  return Object.entries(labels).every(([name, value]) => alert.labels[name] === value);
+}
+
+function window(request: EvidenceRequest): { readonly from: Date; readonly to: Date } {
+  // A resolved incident can end before the window's start when the clocks of the sources disagree.
+  const to = request.to.getTime() > request.from.getTime() ? request.to : new Date(request.from.getTime() + 60_000);
+  return { from: request.from, to };
+}
+
+function compare(value: number, operator: ThresholdOperator, threshold: number): boolean {
+  switch (operator) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+  }
+}
+
+/** Three significant digits, without trailing zeros: 0.18333 -> 0.183, 42 -> 42. */
+export function formatValue(value: number): string {
+  if (!Number.isFinite(value)) return value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN';
+  if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
+  return String(Number(value.toPrecision(3)));
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+function labelsKey(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((name) => `${name}=${JSON.stringify(labels[name])}`)
+    .join(',');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Just enough PromQL lexing to find a top-level comparison.
+
+interface TopLevelScan {
+  readonly comparisons: readonly { readonly operator: string; readonly at: number; readonly length: number }[];
+  /** and, or, unless at the top level: the rule combines conditions. */
+  readonly setOperator: boolean;
+  /** `> bool`: a 0/1 result, not a filter. */
+  readonly bool: boolean;
+}
+
+const COMPARISONS = ['==', '!=', '>=', '<=', '>', '<'];
+const WORD = /[A-Za-z0-9_:.]/;
+
+/** Comparisons and set operators outside parentheses, brackets, braces and strings; undefined if unbalanced. */
+function scanTopLevel(expr: string): TopLevelScan | undefined {
+  const comparisons: { operator: string; at: number; length: number }[] = [];
+  let setOperator = false;
+  let bool = false;
+  let depth = 0;
+  let i = 0;
+  while (i < expr.length) {
+    const c = expr[i] ?? '';
+    if (c === '"' || c === "'" || c === '`') {
+      const end = closingQuote(expr, i);
+      if (end < 0) return undefined;
+      i = end + 1;
+    } else if (c === '#') {
+      const end = expr.indexOf('\n', i);
+      i = end < 0 ? expr.length : end + 1;
+    } else if (c === '(' || c === '[' || c === '{') {
+      depth++;
+      i++;
+    } else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth < 0) return undefined;
+      i++;
+    } else if (depth === 0 && /[A-Za-z_]/.test(c)) {
+      let end = i;
+      while (end < expr.length && WORD.test(expr[end] ?? '')) end++;
+      const word = expr.slice(i, end).toLowerCase();
+      if (word === 'and' || word === 'or' || word === 'unless') setOperator = true;
+      if (word === 'bool') bool = true;
+      i = end;
+    } else if (depth === 0 && COMPARISONS.some((op) => expr.startsWith(op, i))) {
+      const operator = COMPARISONS.find((op) => expr.startsWith(op, i)) ?? '';
+      comparisons.push({ operator, at: i, length: operator.length });
+      i += operator.length;
+    } else {
+      i++;
+    }
+  }
+  return depth === 0 ? { comparisons, setOperator, bool } : undefined;
+}
+
+function closingQuote(expr: string, open: number): number {
+  const quote = expr[open];
+  for (let i = open + 1; i < expr.length; i++) {
+    if (quote !== '`' && expr[i] === '\\') i++;
+    else if (expr[i] === quote) return i;
+  }
+  return -1;
+}
+
+/** `(x)` -> `x` while the first parenthesis closes at the very end. */
+function stripOuterParentheses(expr: string): string {
+  let text = expr;
+  while (text.startsWith('(') && matchingParenthesis(text, 0) === text.length - 1) text = text.slice(1, -1).trim();
+  return text;
+}
+
+function matchingParenthesis(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'" || c === '`') {
+      const end = closingQuote(text, i);
+      if (end < 0) return -1;
+      i = end;
+    } else if (c === '(') depth++;
+    else if (c === ')') {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
+/** The value of constant arithmetic (numbers, + - * / % ^, parentheses), or undefined for anything else. */
+export function constantValue(text: string): number | undefined {
+  const tokens = text.match(/(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|Inf|NaN|[-+*/%^()]|\S/g) ?? [];
+  if (tokens.length === 0) return undefined;
+  let position = 0;
+  const peek = () => tokens[position];
+  const fail = (): never => {
+    throw new RangeError('not constant');
+  };
+  const primary = (): number => {
+    const token = tokens[position++];
+    if (token === undefined) return fail();
+    if (token === '(') {
+      const value = sum();
+      if (tokens[position++] !== ')') fail();
+      return value;
+    }
+    if (token === 'Inf') return Number.POSITIVE_INFINITY;
+    if (token === 'NaN') return Number.NaN;
+    const value = Number(token);
+    return /^[\d.]|^0[xX]/.test(token) && !Number.isNaN(value) ? value : fail();
+  };
+  const unary = (): number => {
+    if (peek() === '-') {
+      position++;
+      return -unary();
+    }
+    if (peek() === '+') {
+      position++;
+      return unary();
+    }
+    const base = primary();
+    if (peek() === '^') {
+      position++;
+      return base ** unary();
+    }
+    return base;
+  };
+  const product = (): number => {
+    let value = unary();
+    while (peek() === '*' || peek() === '/' || peek() === '%') {
+      const op = tokens[position++];
+      const right = unary();
+      value = op === '*' ? value * right : op === '/' ? value / right : value % right;
+    }
+    return value;
+  };
+  const sum = (): number => {
+    let value = product();
+    while (peek() === '+' || peek() === '-') {
+      const op = tokens[position++];
+      const right = product();
+      value = op === '+' ? value + right : value - right;
+    }
+    return value;
+  };
+  try {
+    const value = sum();
+    return position === tokens.length ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
