@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DoraHistory } from '../functions/dora-metrics/dora-history.js';
 import { serializeCompact } from '../functions/dora-metrics/json-records.js';
+import { ledgerOfEntries } from '../functions/dora-metrics/ledger.js';
 import { doraTimeSeries } from '../functions/dora-metrics/metrics.js';
 import {
-  type DeploymentLedger,
   INCIDENT_LEDGER_SCHEMA_VERSION,
   type IncidentLedger,
-  LEDGER_SCHEMA_VERSION,
   type LedgerEntry,
 } from '../functions/dora-metrics/model.js';
 import { readCurrentMetrics } from '../functions/dora-metrics/recompute.js';
@@ -105,13 +104,7 @@ async function seed(store: FsObjectStore): Promise<void> {
       attributedIncidents: [],
     });
   }
-  const ledger: DeploymentLedger = {
-    schemaVersion: LEDGER_SCHEMA_VERSION,
-    repository: REPOSITORY,
-    environment: 'production',
-    production: true,
-    deployments,
-  };
+  const ledger = ledgerOfEntries({ repository: REPOSITORY, environment: 'production' }, true, deployments);
   const incidents: IncidentLedger = {
     schemaVersion: INCIDENT_LEDGER_SCHEMA_VERSION,
     incidents: Array.from({ length: INCIDENTS }, (_, index) => {

@@ -6,6 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { intakeBenchmark } from './intake.js';
+import { remoteWriteBenchmark } from './remote-write.js';
+import { timelineBenchmark } from './timeline.js';
 
 export interface Figure {
   readonly name: string;
@@ -22,7 +24,12 @@ export interface Benchmark {
   run(): Promise<readonly Figure[]>;
 }
 
-const benchmarks: readonly Benchmark[] = [intakeBenchmark, doraRecomputeBenchmark];
+const benchmarks: readonly Benchmark[] = [
+  intakeBenchmark,
+  doraRecomputeBenchmark,
+  remoteWriteBenchmark,
+  timelineBenchmark,
+];
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length === 0 ? benchmarks : benchmarks.filter((b) => wanted.includes(b.name));

@@ -3,6 +3,7 @@
  * Commands print what went wrong and exit non-zero; they never print a stack trace for bad input.
  */
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkStackConfig, formatDefects } from '../functions/alerting/check.js';
 import { createEvidenceGatherer } from '../functions/incident-timeline/evidence.js';
@@ -143,7 +144,7 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
     .action(async (options: { fix?: boolean; dir: string }) => {
       const defects = await checkStackConfig(options.dir, { fix: options.fix ?? false });
       if (defects.length === 0) {
-        console.log(`${options.dir}: no defects`);
+        console.log(`${relative(process.cwd(), options.dir) || '.'}: no defects`);
         return;
       }
       console.error(formatDefects(defects));

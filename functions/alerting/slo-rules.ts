@@ -155,6 +155,8 @@ interface SliExpressions {
   readonly bad: string;
   /** True when `bad` can be absent while events flow (a counter of bad events that never moved yet). */
   readonly badMayBeAbsent: boolean;
+  /** Good events per second, when they are counted directly (histogram buckets). */
+  readonly good?: string;
 }
 
 function sliExpressions(slo: SloDefinition, window: string): SliExpressions {
@@ -171,7 +173,8 @@ function sliExpressions(slo: SloDefinition, window: string): SliExpressions {
         `sum(rate(${sli.metric}_bucket${matcherText([...sli.selector, { name: 'le', operator: '=', quotedValue: JSON.stringify(le) }])}[${window}]))`;
       const events = bucket('+Inf');
       // A threshold that is not a bucket boundary leaves this absent: no data, never a false "all good".
-      return { events, bad: `${events}\n-\n${bucket(sli.threshold)}`, badMayBeAbsent: false };
+      const good = bucket(sli.threshold);
+      return { events, good, bad: `${events}\n-\n${good}`, badMayBeAbsent: false };
     }
     case 'raw':
       return {
@@ -190,7 +193,9 @@ function badEventsRate5m(slo: SloDefinition): string {
 }
 
 function ratioExpression(slo: SloDefinition, window: RatioWindow): string {
-  const { events, bad, badMayBeAbsent } = sliExpressions(slo, window);
+  const { events, bad, badMayBeAbsent, good } = sliExpressions(slo, window);
+  // 1 - good / all reads the events once instead of twice (bad = all - good): long windows are costly.
+  if (good !== undefined) return `1 - (\n${indent(good, 2)}\n  /\n  (${events} > 0)\n)`;
   // vector(0) stands in for a bad-event series that does not exist yet; the > 0 guard then still
   // leaves no sample when there are no events.
   const numerator = badMayBeAbsent ? `(\n${indent(bad, 2)}\n  or\n  vector(0)\n)` : `(\n${indent(bad, 2)}\n)`;

@@ -4,8 +4,8 @@
  */
 import { parseDurationMs } from '../shared/duration.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
-import { repositoriesOfServices } from './mapping.js';
 import { isoMs, SUCCESS_LETTER } from './ledger.js';
+import { repositoriesOfServices } from './mapping.js';
 import type { DeploymentLedger, IncidentFact } from './model.js';
 
 /** The deployment an incident is counted against. */

@@ -21,7 +21,7 @@ import {
 import { readIncidentLedger, type StoredIncident, storeIncident } from './incident-records.js';
 import { parseJson, readJson, serializeCompact, serializeRecord, updateJson } from './json-records.js';
 import { computeLeadTimeFacts } from './lead-time.js';
-import { emptyLedger, leadTimeWork, ledgerEntryOf, withLedgerEntry } from './ledger.js';
+import { leadTimeWork, ledgerEntries, ledgerEntryOf, ledgerOfEntries, withLedgerEntry } from './ledger.js';
 import { isProductionEnvironment } from './mapping.js';
 import {
   type DeploymentLedger,
@@ -29,6 +29,7 @@ import {
   type DeploymentTarget,
   type IncidentLedger,
   LEDGER_SCHEMA_VERSION,
+  type LedgerEntry,
   type PushRecord,
   type TerminalOutcome,
 } from './model.js';
@@ -167,16 +168,15 @@ export class DoraHistory {
    */
   async rebuildLedger(target: DeploymentTarget): Promise<DeploymentLedger> {
     const rebuilt = await this.ledgerFromRecords(target);
-    const ids = new Set(rebuilt.deployments.map((entry) => entry.id));
+    const ids = new Set(rebuilt.deployments.id);
     const result = await updateJson<DeploymentLedger | undefined>(
       this.store,
       ledgerKey(target.repository, target.environment),
       (current) => {
-        let ledger = rebuilt;
-        for (const entry of current?.deployments ?? []) {
-          if (!ids.has(entry.id)) ledger = withLedgerEntry(ledger, entry.id, entry, rebuilt.production);
-        }
-        return ledger;
+        const added =
+          current === undefined ? [] : ledgerEntries(current).filter((entry) => !ids.has(entry.id));
+        if (added.length === 0) return rebuilt;
+        return ledgerOfEntries(target, rebuilt.production, [...ledgerEntries(rebuilt), ...added]);
       },
       { serialize: serializeCompact, parse: parseLedger },
     );
@@ -184,14 +184,13 @@ export class DoraHistory {
   }
 
   private async ledgerFromRecords(target: DeploymentTarget): Promise<DeploymentLedger> {
-    const production = isProductionEnvironment(this.config, target.environment);
-    let ledger = emptyLedger(target, production);
+    const entries: LedgerEntry[] = [];
     for await (const key of this.store.list(deploymentPrefix(target.repository, target.environment))) {
       const record = (await readJson<DeploymentRecord>(this.store, key))?.value;
-      if (record === undefined) continue;
-      ledger = withLedgerEntry(ledger, record.deploymentId, ledgerEntryOf(record), production);
+      const entry = record === undefined ? undefined : ledgerEntryOf(record);
+      if (entry !== undefined) entries.push(entry);
     }
-    return ledger;
+    return ledgerOfEntries(target, isProductionEnvironment(this.config, target.environment), entries);
   }
 
   /** The repositories/environments that have a ledger, optionally of one repository (any letter case). */
@@ -279,7 +278,7 @@ export class DoraHistory {
 /** A ledger of this schema version, or undefined (outdated or foreign: rebuilt from the records). */
 function parseLedger(object: StoredObject): DeploymentLedger | undefined {
   const ledger = parseJson<DeploymentLedger>(object);
-  return ledger?.schemaVersion === LEDGER_SCHEMA_VERSION && Array.isArray(ledger.deployments)
+  return ledger?.schemaVersion === LEDGER_SCHEMA_VERSION && Array.isArray(ledger.deployments?.id)
     ? ledger
     : undefined;
 }

@@ -51,10 +51,12 @@ export async function recomputeDoraMetrics(
     for (const target of requested) {
       const ledger = ledgers.get(targetId(target)) as DeploymentLedger;
       const attributed = attributions.get(targetId(target));
-      for (const entry of ledger.deployments) {
-        const wanted = (attributed?.get(entry.id) ?? []).map((incident) => incident.id).sort();
-        if (wanted.join('\n') !== [...entry.attributedIncidents].sort().join('\n')) {
-          await history.setAttributedIncidents(target, entry.id, wanted);
+      const stored = ledger.deployments.attributedIncidents;
+      const ids = new Set([...Object.keys(stored), ...(attributed?.keys() ?? [])]);
+      for (const id of ids) {
+        const wanted = (attributed?.get(id) ?? []).map((incident) => incident.id).sort();
+        if (wanted.join('\n') !== [...(stored[id] ?? [])].sort().join('\n')) {
+          await history.setAttributedIncidents(target, id, wanted);
         }
       }
     }

@@ -55,7 +55,10 @@ export async function recordDeployment(
 /** The index key of one deployment of one service. */
 export function deployIndexKey(
   service: string,
-  detail: Pick<DeploymentRecordedDetail, 'repository' | 'environment' | 'deploymentId' | 'status' | 'finishedAt'>,
+  detail: Pick<
+    DeploymentRecordedDetail,
+    'repository' | 'environment' | 'deploymentId' | 'status' | 'finishedAt'
+  >,
 ): string {
   const finished = Date.parse(detail.finishedAt);
   if (!Number.isFinite(finished)) {

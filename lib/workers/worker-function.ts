@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { stackConfigDir } from '../../functions/shared/stack-config.js';
 
 /** The repository root: bundling reads package-lock.json, tsconfig.json and functions/ from here. */
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,7 +19,11 @@ const REQUIRE_BANNER =
   "import { createRequire as __toillessCreateRequire } from 'node:module';" +
   'const require = __toillessCreateRequire(import.meta.url);';
 
+/** Where the bundled stack-config files are on Lambda: the asset is unpacked into /var/task. */
+export const BUNDLED_STACK_CONFIG_DIR = '/var/task/stack-config';
+
 const ENVIRONMENT_NAME = /^[A-Z][A-Z0-9_]*$/;
+const STACK_CONFIG_FILE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 const WORKER_NAME = /^[a-z][a-z0-9-]*$/;
 
 export interface WorkerFunctionProps {
@@ -44,6 +49,13 @@ export interface WorkerFunctionProps {
   readonly deadLetterQueue?: sqs.IQueue;
   /** Retries of a failed asynchronous invocation (0 to 2). @default 2 */
   readonly retryAttempts?: number;
+  /**
+   * Files the worker reads from stack-config at run time, relative to it (e.g. "toilless.yaml"): they are
+   * copied into the bundle under stack-config/ and TOILLESS_STACK_CONFIG points there. @default - none
+   */
+  readonly stackConfigFiles?: readonly string[];
+  /** The stack-config directory the files are copied from. @default - stackConfigDir(): the repository's stack-config, or TOILLESS_STACK_CONFIG */
+  readonly stackConfigDir?: string;
 }
 
 /**
@@ -61,7 +73,8 @@ export class WorkerFunction extends Construct {
   constructor(scope: Construct, id: string, props: WorkerFunctionProps) {
     super(scope, id);
     const entry = workerEntry(props.worker);
-    const environment = workerEnvironment(props);
+    const stackConfig = stackConfigSources(props);
+    const environment = workerEnvironment(props, stackConfig.files.length > 0);
     validateSizing(props);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -106,6 +119,16 @@ export class WorkerFunction extends Construct {
         bundleAwsSDK: true,
         externalModules: [],
         forceDockerBundling: false,
+        ...(stackConfig.files.length > 0
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  copyStackConfigCommands(stackConfig, inputDir, outputDir),
+              },
+            }
+          : {}),
       },
     });
 
@@ -139,7 +162,51 @@ function workerEntry(worker: string): string {
   return entry;
 }
 
-function workerEnvironment(props: WorkerFunctionProps): Record<string, string> {
+interface StackConfigSources {
+  /** The directory the files are copied from (absolute). */
+  readonly dir: string;
+  /** Paths relative to dir, without duplicates. */
+  readonly files: readonly string[];
+}
+
+function stackConfigSources(props: WorkerFunctionProps): StackConfigSources {
+  const dir = props.stackConfigDir ?? stackConfigDir();
+  const files = [...new Set(props.stackConfigFiles ?? [])];
+  for (const file of files) {
+    if (!STACK_CONFIG_FILE.test(file) || file.split('/').some((segment) => segment === '..')) {
+      throw new Error(
+        `WorkerFunction ${props.worker}: stack-config file "${file}" is not a path inside stack-config: use a relative path such as "toilless.yaml".`,
+      );
+    }
+    if (!existsSync(join(dir, file))) {
+      throw new Error(
+        `WorkerFunction ${props.worker}: stack-config file ${join(dir, file)} does not exist: create it or remove "${file}" from stackConfigFiles.`,
+      );
+    }
+  }
+  return { dir, files };
+}
+
+/**
+ * Shell commands that copy the stack-config files into the bundle. A directory inside the project is
+ * addressed through inputDir, so the same commands work when bundling falls back to Docker.
+ */
+function copyStackConfigCommands(sources: StackConfigSources, inputDir: string, outputDir: string): string[] {
+  const fromProject = relative(REPOSITORY_ROOT, sources.dir);
+  const insideProject =
+    fromProject !== '..' && !fromProject.startsWith(`..${sep}`) && !isAbsolute(fromProject);
+  const sourceDir = insideProject ? join(inputDir, fromProject) : sources.dir;
+  return sources.files.map((file) => {
+    const target = join(outputDir, 'stack-config', ...file.split('/'));
+    return `mkdir -p ${shellQuote(dirname(target))} && cp ${shellQuote(join(sourceDir, ...file.split('/')))} ${shellQuote(target)}`;
+  });
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function workerEnvironment(props: WorkerFunctionProps, bundlesStackConfig: boolean): Record<string, string> {
   const plain = props.environment ?? {};
   const secretNames = Object.keys(props.secrets ?? {});
   for (const name of [...Object.keys(plain), ...secretNames]) {
@@ -157,6 +224,11 @@ function workerEnvironment(props: WorkerFunctionProps): Record<string, string> {
       );
     }
   }
+  if ('TOILLESS_STACK_CONFIG' in plain) {
+    throw new Error(
+      `WorkerFunction ${props.worker}: TOILLESS_STACK_CONFIG is set by the bundle: remove it from environment and list the files in stackConfigFiles instead.`,
+    );
+  }
   if ('LOG_LEVEL' in plain) {
     throw new Error(
       `WorkerFunction ${props.worker}: LOG_LEVEL is derived from logLevel: remove it from environment and set logLevel instead.`,
@@ -169,6 +241,7 @@ function workerEnvironment(props: WorkerFunctionProps): Record<string, string> {
   return {
     ...plain,
     ...secretArns,
+    ...(bundlesStackConfig ? { TOILLESS_STACK_CONFIG: BUNDLED_STACK_CONFIG_DIR } : {}),
     LOG_LEVEL: level,
     // Stack traces point into functions/*.ts instead of the minified bundle.
     NODE_OPTIONS: '--enable-source-maps',

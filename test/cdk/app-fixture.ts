@@ -50,20 +50,42 @@ export function withoutAssetHashes(template: Record<string, unknown>): unknown {
   return copy;
 }
 
-/** A bare stack for construct tests: no bundling, no built-in template validation, its own temp outdir. */
+export interface ConstructTestStackOptions {
+  /** Run the cdk-nag AWS Solutions checks at synth. @default false */
+  readonly awsSolutionsChecks?: boolean;
+  /** Bundle assets (functions) at synth, as `cdk synth` does. @default false */
+  readonly bundling?: boolean;
+}
+
+/** A bare stack for construct tests: no bundling unless asked, no built-in template validation, its own temp outdir. */
 export class ConstructTestStack {
   readonly stack: Stack;
+  private readonly app: App;
   private readonly outdir: string;
 
-  constructor(options: { readonly awsSolutionsChecks?: boolean } = {}) {
+  constructor(options: ConstructTestStackOptions = {}) {
     this.outdir = mkdtempSync(join(tmpdir(), 'toilless-construct-'));
-    const app = new App({
+    this.app = new App({
       outdir: this.outdir,
       builtinCloudFormationValidation: false,
-      context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] },
+      context: {
+        ...cdkContext(),
+        // The CLI sets asset metadata, which says where each function's bundle is.
+        ...(options.bundling ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] }),
+      },
     });
-    if (options.awsSolutionsChecks) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    this.stack = new Stack(app, 'Test');
+    if (options.awsSolutionsChecks) Validations.of(this.app).addPlugins(new AwsSolutionsChecks(this.app));
+    this.stack = new Stack(this.app, 'Test');
+  }
+
+  /** Synthesizes the app and returns the directory of the asset of the resource with this logical id. */
+  assetDirectoryOf(logicalId: string): string {
+    this.app.synth();
+    const template = JSON.parse(readFileSync(join(this.outdir, this.stack.templateFile), 'utf8'));
+    const assetPath = template.Resources?.[logicalId]?.Metadata?.['aws:asset:path'];
+    if (typeof assetPath !== 'string')
+      throw new Error(`${logicalId} has no asset in the synthesized template`);
+    return join(this.outdir, assetPath);
   }
 
   /** Removes the temp outdir. */

@@ -740,3 +740,37 @@ function sendJson(
   });
   res.end(text);
 }
+
+/** A 40-hex SHA derived from a label, so tests can name commits. */
+export function shaOf(label: string): string {
+  return createHash('sha1').update(label).digest('hex');
+}
+
+export interface LinearHistoryOptions {
+  /** Author time of the first commit. */
+  readonly start: Date;
+  /** Minutes between consecutive commits. @default 10 */
+  readonly stepMinutes?: number;
+  /** The commit the first one builds on. @default none: the first is a root commit */
+  readonly parent?: string;
+  /** Label prefix of the SHAs (`shaOf(<prefix><index>)`). @default 'commit-' */
+  readonly prefix?: string;
+}
+
+/** `count` commits, each the parent of the next, oldest first. */
+export function linearHistory(count: number, options: LinearHistoryOptions): GitHubCommitSeed[] {
+  const step = (options.stepMinutes ?? 10) * 60_000;
+  const commits: GitHubCommitSeed[] = [];
+  let parent = options.parent;
+  for (let index = 0; index < count; index++) {
+    const sha = shaOf(`${options.prefix ?? 'commit-'}${index}`);
+    commits.push({
+      sha,
+      parents: parent === undefined ? [] : [parent],
+      author_date: new Date(options.start.getTime() + index * step).toISOString().replace('.000Z', 'Z'),
+      message: `change ${index}`,
+    });
+    parent = sha;
+  }
+  return commits;
+}

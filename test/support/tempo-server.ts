@@ -103,6 +103,8 @@ export interface TempoServerOptions {
   readonly tenant?: string;
   /** Delay before each answer, in milliseconds. @default 0 */
   readonly latencyMs?: number;
+  /** False answers /api/v2/traces/<id> with a 404, like a Tempo without that endpoint. @default true */
+  readonly traceByIdV2?: boolean;
 }
 
 export interface TempoRequest {
@@ -193,6 +195,7 @@ export async function startTempoServer(options: TempoServerOptions = {}): Promis
     const visible = options.tenant === undefined || orgId === options.tenant ? store : new TraceStore();
     try {
       const byId = /^\/api\/(v2\/)?traces\/([^/]*)$/.exec(path);
+      if (byId?.[1] && options.traceByIdV2 === false) return text(404, '404 page not found\n');
       if (byId) {
         const trace = visible.get(parseTraceIdParam(decodeURIComponent(byId[2] ?? '')));
         const window = parseWindow(params, 'ParseInt');

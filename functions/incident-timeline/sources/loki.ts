@@ -8,11 +8,16 @@
  * format without a parser (a parser would also split the streams by every extracted field). A Loki
  * that sends no detected_level (discover_log_levels off, Loki 2.x) gets a keyword line filter instead.
  */
-import { createHash } from 'node:crypto';
-import { extractTraceIds, type LogLine, type LokiClient, type MetricSeries } from '../../shared/clients/loki.js';
+import {
+  extractTraceIds,
+  type LogLine,
+  type LokiClient,
+  type MetricSeries,
+} from '../../shared/clients/loki.js';
 import type { EvidenceRequest, Relevance, TimelineEvent } from '../model.js';
 import { exploreLogsUrl } from './explore-links.js';
 import type { SourceFindings } from './findings.js';
+import { queryWindow, shortHash } from './query-window.js';
 
 export interface LokiEvidenceOptions {
   readonly client: LokiClient;
@@ -31,7 +36,17 @@ export interface LokiEvidenceOptions {
 }
 
 /** detected_level values that count as errors (Loki lower-cases the ones it derives). */
-export const ERROR_LEVELS = ['error', 'err', 'critical', 'crit', 'fatal', 'panic', 'emergency', 'emerg', 'alert'];
+export const ERROR_LEVELS = [
+  'error',
+  'err',
+  'critical',
+  'crit',
+  'fatal',
+  'panic',
+  'emergency',
+  'emerg',
+  'alert',
+];
 const ERROR_LEVEL_PATTERN = `(?i)(${ERROR_LEVELS.join('|')})`;
 const ERROR_KEYWORDS = '(?i)(error|exception|fatal|panic)';
 
@@ -98,7 +113,17 @@ export function findErrorSpikes(
   const factor = options.factor ?? SPIKE_FACTOR;
   const before: number[] = [];
   const spikes: ErrorSpike[] = [];
-  let current: { start: StepCount; end: StepCount; steps: number; peak: StepCount; total: number; baseline: number; threshold: number } | undefined;
+  let current:
+    | {
+        start: StepCount;
+        end: StepCount;
+        steps: number;
+        peak: StepCount;
+        total: number;
+        baseline: number;
+        threshold: number;
+      }
+    | undefined;
   for (const step of counts) {
     const baseline = median(before);
     const threshold = Math.max(factor * baseline, floor);
@@ -140,14 +165,18 @@ function toSpike(run: {
   };
 }
 
-/** Errors per step from a volume query's series, empty steps filled with 0, over the aligned window. */
+/**
+ * Errors per step from a volume query's series, empty steps filled with 0, over the aligned window.
+ * With `levelLabel`, only series whose level is an error level count; without, every series does.
+ */
 export function errorCountsPerStep(
   series: readonly MetricSeries[],
   from: Date,
   to: Date,
   stepSeconds: number,
-  label: string | undefined = 'detected_level',
+  options: { readonly levelLabel?: string } = {},
 ): StepCount[] {
+  const label = options.levelLabel;
   const stepMs = stepSeconds * 1000;
   const errors = new Map<number, number>();
   for (const { metric, values } of series) {
@@ -158,7 +187,8 @@ export function errorCountsPerStep(
   const first = Math.floor(from.getTime() / stepMs) * stepMs;
   const last = Math.ceil(to.getTime() / stepMs) * stepMs;
   const counts: StepCount[] = [];
-  for (let at = first; at <= last; at += stepMs) counts.push({ at: new Date(at), count: errors.get(at) ?? 0 });
+  for (let at = first; at <= last; at += stepMs)
+    counts.push({ at: new Date(at), count: errors.get(at) ?? 0 });
   return counts;
 }
 
@@ -265,7 +295,7 @@ export async function gatherLokiEvidence(
   findings: SourceFindings,
   options: LokiEvidenceOptions,
 ): Promise<void> {
-  const { from, to } = window(request);
+  const { from, to } = queryWindow(request);
   const stepSeconds = volumeStepSeconds(from, to);
   const volume = options.client.queryRangeMatrix(volumeQuery(options.selector, stepSeconds), {
     start: from,
@@ -316,7 +346,7 @@ export async function gatherLokiEvidence(
           from,
           to,
           stepSeconds,
-          chosen === 'detected_level' ? 'detected_level' : undefined,
+          chosen === 'detected_level' ? { levelLabel: 'detected_level' } : {},
         );
         return spikeEvents(request, options, counts, stepSeconds, chosen);
       }),
@@ -349,7 +379,7 @@ function spikeEvents(
   const onset = request.onset.getTime();
   const nearOnset = spikes.find((spike) => Math.abs(spike.start.getTime() - onset) <= NEAR_ONSET_MS);
   const per = stepSeconds === 60 ? 'min' : `${stepSeconds / 60} min`;
-  const { from, to } = window(request);
+  const { from, to } = queryWindow(request);
   const link = {
     title: 'Error logs in Grafana Explore',
     url: exploreLogsUrl(options.grafanaUrl, errorLinesQuery(options.selector, filter), from, to),
@@ -388,9 +418,12 @@ function errorEvents(
   truncated: boolean,
   filter: ErrorFilter,
 ): TimelineEvent[] {
-  const { from, to } = window(request);
+  const { from, to } = queryWindow(request);
   const query = errorLinesQuery(options.selector, filter);
-  const link = { title: 'Error logs in Grafana Explore', url: exploreLogsUrl(options.grafanaUrl, query, from, to) };
+  const link = {
+    title: 'Error logs in Grafana Explore',
+    url: exploreLogsUrl(options.grafanaUrl, query, from, to),
+  };
   const limit = options.maxTemplates ?? 10;
   const of = truncated ? `of the newest ${sampled} error lines` : `of ${sampled} error lines`;
   const events: TimelineEvent[] = templates.slice(0, limit).map((template, index) => {
@@ -438,11 +471,6 @@ function errorEvents(
   return events;
 }
 
-function window(request: EvidenceRequest): { readonly from: Date; readonly to: Date } {
-  const to = request.to.getTime() > request.from.getTime() ? request.to : new Date(request.from.getTime() + 60_000);
-  return { from: request.from, to };
-}
-
 function median(sorted: readonly number[]): number {
   if (sorted.length === 0) return 0;
   const middle = Math.floor(sorted.length / 2);
@@ -469,8 +497,4 @@ function compareNs(a: string, b: string): number {
 
 function formatCount(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
-}
-
-function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }

@@ -7,11 +7,11 @@
  * left-hand side, so the values below the threshold are seen too; any other rule (and/or of windows,
  * `== 0`, `absent(...)`) is evaluated whole, and a point exists exactly where its condition held.
  */
-import { createHash } from 'node:crypto';
 import type { PrometheusClient, PrometheusSeries } from '../../shared/clients/prometheus.js';
 import type { EvidenceRequest, IncidentAlert, TimelineEvent } from '../model.js';
 import { exploreMetricsUrl } from './explore-links.js';
 import type { SourceFindings } from './findings.js';
+import { queryWindow, shortHash } from './query-window.js';
 
 export type ThresholdOperator = '>' | '>=' | '<' | '<=';
 
@@ -71,7 +71,13 @@ export function parseAlertCondition(expression: string): AlertCondition {
   const leftValue = constantValue(left);
   if (leftValue !== undefined && right !== '' && rightValue === undefined) {
     // `0.5 < x` is `x > 0.5`.
-    return { kind: 'threshold', expr: whole.expr, lhs: right, operator: FLIPPED[operator], threshold: leftValue };
+    return {
+      kind: 'threshold',
+      expr: whole.expr,
+      lhs: right,
+      operator: FLIPPED[operator],
+      threshold: leftValue,
+    };
   }
   return whole;
 }
@@ -108,7 +114,8 @@ export function summariseCondition(
   for (const { metric, points } of series) {
     for (const { at, value } of points) {
       if (Number.isNaN(value)) continue;
-      const holds = condition.kind === 'expression' || compare(value, condition.operator, condition.threshold);
+      const holds =
+        condition.kind === 'expression' || compare(value, condition.operator, condition.threshold);
       if (holds && (firstTrue === undefined || at.getTime() < firstTrue.at.getTime())) {
         firstTrue = { at, value, metric };
       }
@@ -157,19 +164,23 @@ async function conditionEvents(
 ): Promise<TimelineEvent[]> {
   const condition = parseAlertCondition(expr);
   const query = condition.kind === 'threshold' ? condition.lhs : condition.expr;
-  const { from, to } = window(request);
+  const { from, to } = queryWindow(request);
   const stepSeconds = rangeStepSeconds(from, to);
   const series = await options.client.queryRange(query, { start: from, end: to, stepSeconds, signal });
   const { firstTrue, extreme } = summariseCondition(condition, series);
   const alertname = [...new Set(alerts.map((alert) => alert.alertname))].join(', ');
-  const links = [{ title: 'Expression in Grafana Explore', url: exploreMetricsUrl(options.grafanaUrl, query, from, to) }];
+  const links = [
+    { title: 'Expression in Grafana Explore', url: exploreMetricsUrl(options.grafanaUrl, query, from, to) },
+  ];
   const id = shortHash(expr);
   const base = {
     alertnames: alerts.map((alert) => alert.alertname),
     expr,
     query,
     stepSeconds,
-    ...(condition.kind === 'threshold' ? { operator: condition.operator, threshold: condition.threshold } : {}),
+    ...(condition.kind === 'threshold'
+      ? { operator: condition.operator, threshold: condition.threshold }
+      : {}),
   };
   const events: TimelineEvent[] = [];
   if (firstTrue) {
@@ -194,9 +205,12 @@ async function conditionEvents(
     });
   }
   if (extreme) {
-    const lower = condition.kind === 'threshold' && (condition.operator === '<' || condition.operator === '<=');
+    const lower =
+      condition.kind === 'threshold' && (condition.operator === '<' || condition.operator === '<=');
     const threshold =
-      condition.kind === 'threshold' ? ` (threshold ${condition.operator} ${formatValue(condition.threshold)})` : '';
+      condition.kind === 'threshold'
+        ? ` (threshold ${condition.operator} ${formatValue(condition.threshold)})`
+        : '';
     events.push({
       at: extreme.at.toISOString(),
       kind: 'metric',
@@ -220,7 +234,7 @@ async function otherAlertEvents(
   signal: AbortSignal,
   options: PrometheusEvidenceOptions,
 ): Promise<TimelineEvent[]> {
-  const { from, to } = window(request);
+  const { from, to } = queryWindow(request);
   const stepSeconds = rangeStepSeconds(from, to);
   const query = `ALERTS{service=${JSON.stringify(request.service)},alertstate="firing"}`;
   const series = await options.client.queryRange(query, { start: from, end: to, stepSeconds, signal });
@@ -276,12 +290,6 @@ function isSameAlert(labels: Readonly<Record<string, string>>, alert: IncidentAl
   return Object.entries(labels).every(([name, value]) => alert.labels[name] === value);
 }
 
-function window(request: EvidenceRequest): { readonly from: Date; readonly to: Date } {
-  // A resolved incident can end before the window's start when the clocks of the sources disagree.
-  const to = request.to.getTime() > request.from.getTime() ? request.to : new Date(request.from.getTime() + 60_000);
-  return { from: request.from, to };
-}
-
 function compare(value: number, operator: ThresholdOperator, threshold: number): boolean {
   switch (operator) {
     case '>':
@@ -302,10 +310,6 @@ export function formatValue(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
-function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
-}
-
 function labelsKey(labels: Readonly<Record<string, string>>): string {
   return Object.keys(labels)
     .sort()
@@ -317,7 +321,11 @@ function labelsKey(labels: Readonly<Record<string, string>>): string {
 // Just enough PromQL lexing to find a top-level comparison.
 
 interface TopLevelScan {
-  readonly comparisons: readonly { readonly operator: string; readonly at: number; readonly length: number }[];
+  readonly comparisons: readonly {
+    readonly operator: string;
+    readonly at: number;
+    readonly length: number;
+  }[];
   /** and, or, unless at the top level: the rule combines conditions. */
   readonly setOperator: boolean;
   /** `> bool`: a 0/1 result, not a filter. */
@@ -380,7 +388,8 @@ function closingQuote(expr: string, open: number): number {
 /** `(x)` -> `x` while the first parenthesis closes at the very end. */
 function stripOuterParentheses(expr: string): string {
   let text = expr;
-  while (text.startsWith('(') && matchingParenthesis(text, 0) === text.length - 1) text = text.slice(1, -1).trim();
+  while (text.startsWith('(') && matchingParenthesis(text, 0) === text.length - 1)
+    text = text.slice(1, -1).trim();
   return text;
 }
 
@@ -403,7 +412,8 @@ function matchingParenthesis(text: string, open: number): number {
 
 /** The value of constant arithmetic (numbers, + - * / % ^, parentheses), or undefined for anything else. */
 export function constantValue(text: string): number | undefined {
-  const tokens = text.match(/(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|Inf|NaN|[-+*/%^()]|\S/g) ?? [];
+  const tokens =
+    text.match(/0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN|[-+*/%^()]|\S/g) ?? [];
   if (tokens.length === 0) return undefined;
   let position = 0;
   const peek = () => tokens[position];

@@ -182,7 +182,8 @@ export class GrafanaClient {
       });
       text = await response.text();
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       const reason = timedOut
         ? `timed out after ${this.timeoutMs} ms: Grafana is slow or unreachable`
         : `failed: ${describeFailure(error)}`;
@@ -198,7 +199,11 @@ export class GrafanaClient {
           : response.status === 403
             ? ': the service account lacks a permission (the Editor role covers annotations and dashboards)'
             : '';
-      throw new UpstreamError('grafana', `${what} answered ${response.status}: ${message}${hint}`, response.status);
+      throw new UpstreamError(
+        'grafana',
+        `${what} answered ${response.status}: ${message}${hint}`,
+        response.status,
+      );
     }
     if (parsed === undefined) {
       throw new UpstreamError(
@@ -333,7 +338,9 @@ function describeFailure(error: unknown): string {
   const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
+    return typeof code === 'string' && !cause.message.includes(code)
+      ? `${code}: ${cause.message}`
+      : cause.message;
   }
   return String(cause);
 }

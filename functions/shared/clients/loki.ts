@@ -88,16 +88,10 @@ const categorizedSchema = z.looseObject({
   structuredMetadata: labelsSchema.optional(),
   parsed: labelsSchema.optional(),
 });
+// Entries are checked one by one in pageEntries: a schema per entry costs too much on 5000-entry pages.
 const streamsDataSchema = z.looseObject({
   resultType: z.literal('streams'),
-  result: z.array(
-    z.looseObject({
-      stream: labelsSchema,
-      values: z.array(
-        z.union([z.tuple([z.string(), z.string()]), z.tuple([z.string(), z.string(), categorizedSchema])]),
-      ),
-    }),
-  ),
+  result: z.array(z.looseObject({ stream: labelsSchema, values: z.array(z.array(z.unknown())) })),
 });
 const matrixDataSchema = z.looseObject({
   resultType: z.literal('matrix'),
@@ -294,14 +288,29 @@ function pageEntries(
 ): PageEntry[] {
   const entries: PageEntry[] = [];
   for (const stream of data.result) {
+    const streamKey = labelsKey(stream.stream);
     for (const value of stream.values) {
-      const [tsNs, line, categorized] = value;
-      const labels = categorized
-        ? { ...stream.stream, ...categorized.structuredMetadata, ...categorized.parsed }
-        : stream.stream;
-      const key = `${labelsKey(labels)}\u0000${tsNs}\u0000${line}`;
+      const [tsNs, line, extra] = value;
+      if (typeof tsNs !== 'string' || typeof line !== 'string') {
+        throw new UpstreamError(
+          'loki',
+          `answered a log entry that is not ["<ns>", "<line>", ...]: ${JSON.stringify(value).slice(0, 120)}`,
+        );
+      }
+      let labels = stream.stream;
+      let key = streamKey;
+      if (extra !== undefined) {
+        // categorize-labels: [ts, line, { structuredMetadata?, parsed? }] next to index-only stream labels.
+        const categorized = parseShape(categorizedSchema, extra, 'categorized log entry');
+        labels = { ...stream.stream, ...categorized.structuredMetadata, ...categorized.parsed };
+        key = labelsKey(labels);
+      }
       const ts = parseNs(tsNs);
-      entries.push({ ts, key, line: { at: new Date(Number(ts / 1_000_000n)), tsNs, labels, line } });
+      entries.push({
+        ts,
+        key: `${key}\u0000${tsNs}\u0000${line}`,
+        line: { at: new Date(Number(ts / 1_000_000n)), tsNs, labels, line },
+      });
     }
   }
   const sign = direction === 'backward' ? -1 : 1;

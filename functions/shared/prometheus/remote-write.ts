@@ -33,6 +33,13 @@ export {
 } from './write-request.js';
 
 const SERVICE = 'prometheus remote-write';
+/** Set by the client alone; the same names in `headers` (any case) are ignored. */
+const PROTOCOL_HEADERS = new Set([
+  'content-encoding',
+  'content-type',
+  'user-agent',
+  'x-prometheus-remote-write-version',
+]);
 const MAX_MESSAGE_CHARS = 500;
 
 /** Where and how to write. */
@@ -41,7 +48,7 @@ export interface RemoteWriteClientOptions {
   readonly url: string;
   /** User-Agent header. @default `toilless/<version>` */
   readonly userAgent?: string;
-  /** More headers on every request, e.g. X-Scope-OrgID for a multi-tenant receiver; the protocol's own win. @default none */
+  /** More headers on every request, e.g. X-Scope-OrgID or Authorization; the protocol's own (and User-Agent) are not overridden. @default none */
   readonly headers?: Readonly<Record<string, string>>;
   /** Attempts per request, the first one included. @default 5 */
   readonly maxAttempts?: number;
@@ -122,8 +129,11 @@ export class RemoteWriteClient {
     );
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
+    const extraHeaders = Object.entries(options.headers ?? {}).filter(
+      ([name]) => !PROTOCOL_HEADERS.has(name.toLowerCase()),
+    );
     this.#headers = {
-      ...options.headers,
+      ...Object.fromEntries(extraHeaders),
       'Content-Encoding': 'snappy',
       'Content-Type': 'application/x-protobuf',
       'User-Agent': options.userAgent ?? `toilless/${packageJson.version}`,
@@ -154,9 +164,17 @@ export class RemoteWriteClient {
   /** Sends one request until it is written; answers the number of attempts it took. */
   async #send(body: Uint8Array, deadline: number, progress: Progress): Promise<number> {
     let unansweredBefore: string | undefined;
+    if (this.#clock.now().getTime() >= deadline) {
+      const { index, count, samplesWritten } = progress;
+      throw new UpstreamError(
+        SERVICE,
+        `the ${this.#deadlineMs} ms deadline passed before request ${index + 1} of ${count} was sent; the ${index} before it (${samplesWritten} samples) were written`,
+      );
+    }
     for (let attempt = 1; ; attempt++) {
-      const remaining = deadline - this.#clock.now().getTime();
-      const outcome = await this.#post(body, Math.max(1, Math.min(this.#timeoutMs, remaining)));
+      // Never zero: the check above and the one before each sleep leave time for this attempt.
+      const remaining = Math.max(1, deadline - this.#clock.now().getTime());
+      const outcome = await this.#post(body, Math.min(this.#timeoutMs, remaining));
       if (outcome.kind === 'written') return attempt;
 
       const retryable = outcome.kind === 'unanswered' || outcome.retryable;
@@ -237,11 +255,7 @@ export class RemoteWriteClient {
     if (outcome.kind === 'refused' && !outcome.retryable)
       notes.push('not retried: the receiver refused this data');
     if (gaveUp !== undefined) notes.push(gaveUp);
-    if (progress.count > 1) {
-      notes.push(
-        `request ${progress.index + 1} of ${progress.count}; the ${progress.index} before it (${progress.samplesWritten} samples) were written`,
-      );
-    }
+    if (progress.count > 1) notes.push(describeProgress(progress));
     if (unansweredBefore !== undefined) {
       notes.push(
         `an earlier attempt got no answer (${unansweredBefore}) and may have been written, which would explain this refusal`,
@@ -261,6 +275,10 @@ interface Progress {
   readonly index: number;
   readonly count: number;
   readonly samplesWritten: number;
+}
+
+function describeProgress({ index, count, samplesWritten }: Progress): string {
+  return `request ${index + 1} of ${count}; the ${index} before it (${samplesWritten} samples) were written`;
 }
 
 function unanswered(error: unknown, timeoutMs: number): Attempt {

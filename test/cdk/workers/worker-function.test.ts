@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,6 +11,8 @@ import { WorkerFunction, type WorkerFunctionProps } from '../../../lib/workers/w
 import { ConstructTestStack } from '../app-fixture.js';
 
 let fixture: ConstructTestStack;
+let bundled: ConstructTestStack | undefined;
+let stackConfig: string | undefined;
 
 beforeEach(() => {
   fixture = new ConstructTestStack();
@@ -15,7 +20,21 @@ beforeEach(() => {
 
 afterEach(() => {
   fixture.dispose();
+  bundled?.dispose();
+  bundled = undefined;
+  if (stackConfig) rmSync(stackConfig, { recursive: true, force: true });
+  stackConfig = undefined;
 });
+
+/** A stack-config directory outside the project, with a quote in its path and a nested file. */
+function operatorStackConfig(): string {
+  stackConfig = mkdtempSync(join(tmpdir(), "toilless-operator's-stack-config-"));
+  mkdirSync(join(stackConfig, 'alertmanager'));
+  writeFileSync(join(stackConfig, 'toilless.yaml'), 'slack:\n  channel: "#ops"\n');
+  writeFileSync(join(stackConfig, 'slos.yaml'), 'services: {}\n');
+  writeFileSync(join(stackConfig, 'alertmanager', 'alertmanager.yml'), 'route:\n  receiver: toilless\n');
+  return stackConfig;
+}
 
 function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
   return fixture.stack.getLogicalId(construct.node.defaultChild as never);
@@ -111,6 +130,68 @@ describe('Worker function', () => {
     });
   });
 
+  it('points TOILLESS_STACK_CONFIG at the bundled stack-config when it bundles files, and only then', () => {
+    // Act
+    const reader = new WorkerFunction(fixture.stack, 'Reader', {
+      worker: 'github-webhook',
+      stackConfigFiles: ['toilless.yaml'],
+    });
+    const other = new WorkerFunction(fixture.stack, 'Other', { worker: 'github-webhook' });
+
+    // Assess
+    const resources = Template.fromStack(fixture.stack).toJSON().Resources;
+    expect(resources[logicalIdOf(reader.function)].Properties.Environment.Variables).toMatchObject({
+      TOILLESS_STACK_CONFIG: '/var/task/stack-config',
+    });
+    expect(resources[logicalIdOf(other.function)].Properties.Environment.Variables).not.toHaveProperty(
+      'TOILLESS_STACK_CONFIG',
+    );
+  });
+
+  it('copies the stack-config files it lists into the bundle, keeping their folders', () => {
+    // Prepare
+    const dir = operatorStackConfig();
+    bundled = new ConstructTestStack({ bundling: true });
+
+    // Act
+    const worker = new WorkerFunction(bundled.stack, 'Worker', {
+      worker: 'github-webhook',
+      stackConfigDir: dir,
+      stackConfigFiles: ['toilless.yaml', 'alertmanager/alertmanager.yml'],
+    });
+    const asset = bundled.assetDirectoryOf(
+      bundled.stack.getLogicalId(worker.function.node.defaultChild as never),
+    );
+
+    // Assess
+    expect(existsSync(join(asset, 'index.mjs'))).toBe(true);
+    expect(readFileSync(join(asset, 'stack-config', 'toilless.yaml'), 'utf8')).toBe(
+      readFileSync(join(dir, 'toilless.yaml'), 'utf8'),
+    );
+    expect(readFileSync(join(asset, 'stack-config', 'alertmanager', 'alertmanager.yml'), 'utf8')).toBe(
+      'route:\n  receiver: toilless\n',
+    );
+    expect(existsSync(join(asset, 'stack-config', 'slos.yaml'))).toBe(false);
+  });
+
+  it('refuses a stack-config file that is not in the directory, naming the file', () => {
+    // Prepare
+    const dir = operatorStackConfig();
+
+    // Act
+    const act = () =>
+      new WorkerFunction(fixture.stack, 'Worker', {
+        worker: 'github-webhook',
+        stackConfigDir: dir,
+        stackConfigFiles: ['toilless.yaml', 'grafana/dashboards.yaml'],
+      });
+
+    // Assess
+    expect(act).toThrow(
+      /grafana\/dashboards\.yaml does not exist: create it or remove "grafana\/dashboards\.yaml" from stackConfigFiles/,
+    );
+  });
+
   const refusals: ReadonlyArray<[string, Omit<WorkerFunctionProps, 'worker'> & { worker?: string }, RegExp]> =
     [
       ['a worker name that is not a folder name', { worker: '../lib' }, /not a folder name under functions/],
@@ -151,6 +232,21 @@ describe('Worker function', () => {
         /would stop the function: reserve at least 1/,
       ],
       ['three retries', { retryAttempts: 3 }, /retryAttempts 3 is outside Lambda's 0-2/],
+      [
+        'a stack-config file outside stack-config',
+        { stackConfigFiles: ['../package.json'] },
+        /"\.\.\/package\.json" is not a path inside stack-config/,
+      ],
+      [
+        'an absolute stack-config file',
+        { stackConfigFiles: ['/etc/passwd'] },
+        /"\/etc\/passwd" is not a path inside stack-config/,
+      ],
+      [
+        'TOILLESS_STACK_CONFIG in the environment',
+        { environment: { TOILLESS_STACK_CONFIG: '/opt/config' } },
+        /TOILLESS_STACK_CONFIG is set by the bundle: remove it from environment and list the files in stackConfigFiles/,
+      ],
     ];
 
   it.each(refusals)('refuses %s with a sentence saying what to change', (_case, props, message) => {

@@ -87,10 +87,14 @@ describe('toilless check on a broken stack-config', () => {
       ].join('\n'),
     );
     await edit(join(copy, 'runbooks/fast-burn-rate.md'), (text) =>
-      text.replace('## When do I roll back?', '## Rolling back').replaceAll('(error-budget-policy.md)', '(#policy)'),
+      text
+        .replace('## When do I roll back?', '## Rolling back')
+        .replaceAll('(error-budget-policy.md)', '(#policy)'),
     );
     await edit(join(copy, 'slos.yaml'), (text) => text.replace('objective: 95', 'objective: 150'));
-    await edit(join(copy, 'alertmanager/templates/links.tmpl'), (text) => text.replace('localhost:3000', 'grafana:3000'));
+    await edit(join(copy, 'alertmanager/templates/links.tmpl'), (text) =>
+      text.replace('localhost:3000', 'grafana:3000'),
+    );
 
     // Act
     defects = await checkStackConfig(copy);
@@ -99,7 +103,9 @@ describe('toilless check on a broken stack-config', () => {
   it('reports a rule with invalid PromQL under its file', () => {
     // Assess
     expect(linesFor(defects, 'stack-config/prometheus/rules/broken.yml')).toEqual([
-      expect.stringMatching(/^stack-config\/prometheus\/rules\/broken\.yml: promtool check rules failed: .*parse error/),
+      expect.stringMatching(
+        /^stack-config\/prometheus\/rules\/broken\.yml: promtool check rules failed: .*parse error/,
+      ),
     ]);
   });
 
@@ -126,7 +132,9 @@ describe('toilless check on a broken stack-config', () => {
   it('reports a runbook missing a section, and a burn-rate runbook not linking the budget policy', () => {
     // Assess
     expect(linesFor(defects, 'stack-config/runbooks/fast-burn-rate.md')).toEqual([
-      expect.stringMatching(/^stack-config\/runbooks\/fast-burn-rate\.md: missing section "## When do I roll back\?"/),
+      expect.stringMatching(
+        /^stack-config\/runbooks\/fast-burn-rate\.md: missing section "## When do I roll back\?"/,
+      ),
       'stack-config/runbooks/fast-burn-rate.md: runbook of FastBurnRate does not link to the error budget policy: add a link to error-budget-policy.md',
     ]);
   });
@@ -166,8 +174,12 @@ describe('toilless check --fix', () => {
     expect(linesFor(stale, 'stack-config/prometheus/rules/slo-sample-app.yml')).toEqual([
       'stack-config/prometheus/rules/slo-sample-app.yml: out of date with slos.yaml (edited by hand, or slos.yaml changed since it was generated): run `toilless check --fix` (or `npm run generate`) and commit the result',
     ]);
-    expect(fixed.filter((defect) => defect.file === 'stack-config/prometheus/rules/slo-sample-app.yml')).toEqual([]);
-    expect(after.filter((defect) => defect.file === 'stack-config/prometheus/rules/slo-sample-app.yml')).toEqual([]);
+    expect(
+      fixed.filter((defect) => defect.file === 'stack-config/prometheus/rules/slo-sample-app.yml'),
+    ).toEqual([]);
+    expect(
+      after.filter((defect) => defect.file === 'stack-config/prometheus/rules/slo-sample-app.yml'),
+    ).toEqual([]);
     const rewritten = await readFile(rules, 'utf8');
     expect(rewritten).not.toBe(generated);
     expect(rewritten).toContain('vector(0.995)');

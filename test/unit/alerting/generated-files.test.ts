@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { existingSloRuleFiles, linksTemplateFile, sloRuleFiles } from '../../../functions/alerting/generated-files.js';
+import {
+  existingSloRuleFiles,
+  linksTemplateFile,
+  sloRuleFiles,
+} from '../../../functions/alerting/generated-files.js';
 import { renderLinksTemplate } from '../../../functions/alerting/links-template.js';
 import { loadSloDefinitions } from '../../../functions/alerting/slo-definitions.js';
 import { loadToillessConfig, parseToillessConfig } from '../../../functions/shared/stack-config.js';
@@ -18,11 +22,14 @@ describe('Generated stack-config files', () => {
     const committed = existingSloRuleFiles(stackConfig);
 
     // Assess
-    expect(committed, 'SLO rule files present vs generated').toEqual(expected.map((file) => file.path).sort());
+    expect(committed, 'SLO rule files present vs generated').toEqual(
+      expected.map((file) => file.path).sort(),
+    );
     for (const file of expected) {
-      expect(readFileSync(join(stackConfig, file.path), 'utf8'), `stack-config/${file.path} ${regenerate}`).toBe(
-        file.content,
-      );
+      expect(
+        readFileSync(join(stackConfig, file.path), 'utf8'),
+        `stack-config/${file.path} ${regenerate}`,
+      ).toBe(file.content);
     }
   });
 

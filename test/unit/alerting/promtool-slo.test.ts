@@ -77,7 +77,10 @@ tests:
 
 async function quietOutage(minEvents: number, expected: string): Promise<ToolRun> {
   const dir = await tempDir();
-  await writeFile(join(dir, 'slo-quiet.yml'), renderSloRuleFile('quiet', parseSloDefinitions(quietService(minEvents))));
+  await writeFile(
+    join(dir, 'slo-quiet.yml'),
+    renderSloRuleFile('quiet', parseSloDefinitions(quietService(minEvents))),
+  );
   await writeFile(join(dir, 'quiet.test.yml'), quietOutageTest.replace('EXPECTED', expected));
   return promtool(['test', 'rules', 'quiet.test.yml'], dir);
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { kebabCase, runbookPath } from '../../../functions/alerting/rule-conventions.js';
-import { levelTwoHeadings, linkedPaths, missingRunbookSections } from '../../../functions/alerting/runbooks.js';
+import {
+  levelTwoHeadings,
+  linkedPaths,
+  missingRunbookSections,
+} from '../../../functions/alerting/runbooks.js';
 
 const complete = `# FastBurnRate
 ## What is this alert?

@@ -84,7 +84,11 @@ sli:
     // Act
     const error = (() => {
       try {
-        parseSloDefinitions(withSlo('objective: 150\nsli: {type: raw, errorQuery: "e[{{window}}]", totalQuery: "t[{{window}}]"}'));
+        parseSloDefinitions(
+          withSlo(
+            'objective: 150\nsli: {type: raw, errorQuery: "e[{{window}}]", totalQuery: "t[{{window}}]"}',
+          ),
+        );
       } catch (caught) {
         return caught as Error;
       }
@@ -93,7 +97,9 @@ sli:
 
     // Assess
     expect(error).toBeInstanceOf(SloDefinitionError);
-    expect(error?.message).toBe('slos.yaml: sample-app/latency: objective: must be between 0 and 100 (exclusive)');
+    expect(error?.message).toBe(
+      'slos.yaml: sample-app/latency: objective: must be between 0 and 100 (exclusive)',
+    );
   });
 
   it('rejects an objective so loose that the fast-burn page could never fire', () => {
@@ -139,7 +145,9 @@ sli:
       'sample-app/latency: period: must be a whole number of days, at least 7d (the longest alert window is 3d), e.g. 30d',
       'sample-app/latency: minEvents: must be 0 or more',
       'sample-app/latency: sli.metric: give the histogram name without _bucket, e.g. http_request_duration_seconds',
-      expect.stringMatching(/^sample-app\/latency: sli\.selector: cannot read label matchers at "service=sample-app"/),
+      expect.stringMatching(
+        /^sample-app\/latency: sli\.selector: cannot read label matchers at "service=sample-app"/,
+      ),
       'sample-app/latency: sli.threshold: must be a positive number written exactly as the le label of a histogram bucket, e.g. "0.5"',
     ]);
   });
@@ -147,7 +155,9 @@ sli:
   it('requires the window placeholder in raw queries', () => {
     // Act
     const problems = problemsOf(
-      withSlo('objective: 99\nsli: {type: raw, errorQuery: "sum(rate(e[5m]))", totalQuery: "sum(rate(t[{{window}}]))"}'),
+      withSlo(
+        'objective: 99\nsli: {type: raw, errorQuery: "sum(rate(e[5m]))", totalQuery: "sum(rate(t[{{window}}]))"}',
+      ),
     );
 
     // Assess

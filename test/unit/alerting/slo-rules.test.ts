@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseSloDefinitions } from '../../../functions/alerting/slo-definitions.js';
-import { GENERATED_HEADER, renderSloRuleFile, renderSloRuleFiles } from '../../../functions/alerting/slo-rules.js';
+import {
+  GENERATED_HEADER,
+  renderSloRuleFile,
+  renderSloRuleFiles,
+} from '../../../functions/alerting/slo-rules.js';
 
 interface Rule {
   readonly record?: string;
@@ -60,7 +64,9 @@ describe('SLO rule generation', () => {
   it('is deterministic', () => {
     // Act
     const first = renderSloRuleFile('checkout', slos);
-    const second = renderSloRuleFile('checkout', parseSloDefinitions(`
+    const second = renderSloRuleFile(
+      'checkout',
+      parseSloDefinitions(`
 services:
   checkout:
     availability:
@@ -70,7 +76,8 @@ services:
         metric: http_requests_total
         selector: 'service="checkout"'
         badSelector: 'status_code=~"5.."'
-`));
+`),
+    );
 
     // Assess
     expect(second).toBe(first);
@@ -134,8 +141,12 @@ services:
     expect(fast.annotations?.['dashboard_url']).toBe(
       '/d/slo-error-budget/slo-error-budget?var-service=checkout&var-slo=availability',
     );
-    expect(fast.annotations?.['description']).toContain('above 1.44% (14.4x the 0.1% budget) over both 1h and 5m');
-    expect(slow.expr).toContain('slo:sli_error:ratio_rate3d{service="checkout",slo="availability"} > (1 * 0.001)');
+    expect(fast.annotations?.['description']).toContain(
+      'above 1.44% (14.4x the 0.1% budget) over both 1h and 5m',
+    );
+    expect(slow.expr).toContain(
+      'slo:sli_error:ratio_rate3d{service="checkout",slo="availability"} > (1 * 0.001)',
+    );
     expect(slow.for).toBeUndefined();
     expect(slow.labels).toEqual({ severity: 'warning', service: 'checkout', slo: 'availability' });
     expect(slow.annotations?.['runbook_url']).toBe('runbooks/slow-burn-rate.md');

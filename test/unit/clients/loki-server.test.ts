@@ -418,7 +418,8 @@ describe('Loki test server with generated lines', () => {
     const total = body.data.result.flatMap((s) => s.values).reduce((sum, [, v]) => sum + Number(v), 0);
     expect(generatedLineCount(generator)).toBe(1_008_000);
     expect(total).toBe(1_008_000);
-    expect(elapsedMs).toBeLessThan(2500);
+    // About 0.4 s on an idle 2-core machine; the margin absorbs a loaded CI runner.
+    expect(elapsedMs).toBeLessThan(3000);
   });
 
   it('extracts the same fields from a generated line as parsing its text would', async () => {

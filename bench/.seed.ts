@@ -1,0 +1,1 @@
+import { doraRecomputeBenchmark } from './dora-recompute.js';

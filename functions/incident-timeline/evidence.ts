@@ -1,0 +1,272 @@
+/**
+ * Evidence for an incident timeline: Prometheus, Loki, Tempo and the deployment index, queried in
+ * parallel for one service over one window (EvidenceRequest: from 30 minutes before the estimated
+ * onset to now or resolution). Each source has its own timeout (8 s) inside the request's overall
+ * budget; a source that is down, slow or answers errors becomes ONE `source.unavailable` event and
+ * the others still contribute. Loki's error-line sample runs first in its branch because its trace
+ * ids are what Tempo fetches by id; Tempo's searches start at once.
+ *
+ * RELEVANCE RULES (high: the key events, shown first and in the Slack thread; normal: the timeline;
+ * low: the postmortem's appendix)
+ *
+ * Deployments (the index of DeploymentRecorded events, see deploy-index.ts)
+ *   high    the latest deployment that finished before onset, within incidents.deployLookback (2h):
+ *           the first suspect. A production deployment is preferred when there is one. Failed
+ *           deployments are flagged ("failed to deploy") and are suspects like the others.
+ *   normal  the other deployments that finished before onset within the lookback
+ *   low     deployments that finished between onset and the end of the window (a rollback or a fix:
+ *           they cannot have started the incident)
+ * Prometheus (the alert rule's expression, from the alert's generatorURL)
+ *   high    when the alert's condition first held in the window: for `<expr> > <number>` (also >=, <,
+ *           <=) the first point where <expr> passed the number, else the first point of the whole rule
+ *   normal  the expression's peak, its value and time (the lowest value for < and <= rules)
+ *   normal  each other alert of the same service that fired in the window (ALERTS), the incident's
+ *           own alerts left out; beyond 10 of them, one low event counts the rest
+ * Loki (`sum by (detected_level) (count_over_time(<selector> [1m]))`, then a sample of error lines)
+ *   high    the first error spike that starts within 15 minutes of the estimated onset. A spike is a
+ *           run of minutes each with more error lines than max(3 x the median of all the minutes before
+ *           it in the window, 5)
+ *   normal  the other spikes (the first 10)
+ *   high    the most frequent error message in the sample (incidents.maxErrorLines newest error
+ *           lines), at its first occurrence; messages are grouped by template: numbers, ids, uuids and
+ *           IP addresses replaced
+ *   normal  the next 9 messages, each with its count
+ *   low     one event counting the messages beyond those 10
+ * Tempo (the traces of the sampled error lines, at most 10, and two TraceQL searches of the window)
+ *   high    the most common failure among the fetched traces: the endpoint that failed and the deepest
+ *           failing span ("POST /checkout failed in payments (span charge-card, 2.3 s)")
+ *   normal  the other failures; how many traces had error spans (search); how many were slower than
+ *           the service's latency SLO threshold (slos.yaml, else 500 ms), naming the slowest span
+ * Every source
+ *   normal  source.unavailable, one per source that failed, naming the source and the error
+ *
+ * Events carry `details.key`, so the same fact found again on the incident's next update is kept once.
+ */
+
+import { loadSloDefinitions, type SloDefinition } from '../alerting/slo-definitions.js';
+import { LokiClient } from '../shared/clients/loki.js';
+import { PrometheusClient } from '../shared/clients/prometheus.js';
+import { TempoClient } from '../shared/clients/tempo.js';
+import type { RuntimeConfig } from '../shared/config.js';
+import { parseDurationMs } from '../shared/duration.js';
+import type { Logger } from '../shared/log.js';
+import { type Clock, systemClock } from '../shared/ports/clock.js';
+import type { ObjectStore } from '../shared/ports/object-store.js';
+import { logSelectorFor, type ToillessConfig } from '../shared/stack-config.js';
+import type { EvidenceGatherer, EvidenceRequest, EvidenceSource, TimelineEvent } from './model.js';
+import { gatherDeploymentEvidence } from './sources/deployments.js';
+import { SourceFindings } from './sources/findings.js';
+import { gatherLokiEvidence } from './sources/loki.js';
+import { gatherPrometheusEvidence } from './sources/prometheus.js';
+import { gatherTempoEvidence } from './sources/tempo.js';
+
+export interface EvidenceGathererDependencies {
+  /** Where Prometheus, Loki and Tempo answer (PROMETHEUS_URL, LOKI_URL, TEMPO_URL). */
+  readonly config: Pick<RuntimeConfig, 'prometheusUrl' | 'lokiUrl' | 'tempoUrl'>;
+  /** toilless.yaml: links.grafanaUrl, services' log selectors, incidents.deployLookback and maxErrorLines. */
+  readonly toilless: ToillessConfig;
+  /** Holds the deployment index (incidents/deploys/). */
+  readonly store: ObjectStore;
+  readonly logger: Logger;
+  /** Times of source.unavailable events. @default systemClock */
+  readonly clock?: Clock;
+  /** Time limit of each source, within the request's budget. @default 8000 */
+  readonly sourceTimeoutMs?: number;
+  /** The SLOs whose latency thresholds make a span slow. @default stack-config/slos.yaml, read once */
+  readonly slos?: readonly SloDefinition[];
+}
+
+export const DEFAULT_SOURCE_TIMEOUT_MS = 8_000;
+/** Slow spans when the service has no latency SLO. */
+export const DEFAULT_LATENCY_THRESHOLD_MS = 500;
+
+const SOURCE_NAMES: Record<EvidenceSource, string> = {
+  alertmanager: 'Alertmanager',
+  prometheus: 'Prometheus',
+  loki: 'Loki',
+  tempo: 'Tempo',
+  deployments: 'Deployments',
+  toilless: 'toilless',
+};
+
+export function createEvidenceGatherer(deps: EvidenceGathererDependencies): EvidenceGatherer {
+  const clock = deps.clock ?? systemClock;
+  const timeoutMs = deps.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS;
+  const prometheus = new PrometheusClient({ baseUrl: deps.config.prometheusUrl, timeoutMs });
+  const loki = new LokiClient({ baseUrl: deps.config.lokiUrl, timeoutMs });
+  const tempo = new TempoClient({ baseUrl: deps.config.tempoUrl, timeoutMs });
+  const grafanaUrl = deps.toilless.links.grafanaUrl;
+  const lookbackMs = parseDurationMs(deps.toilless.incidents.deployLookback);
+  let slos = deps.slos;
+
+  const sloDefinitions = (): readonly SloDefinition[] => {
+    if (slos === undefined) {
+      try {
+        slos = loadSloDefinitions();
+      } catch (error) {
+        deps.logger.warn(
+          { err: error },
+          `slos.yaml unreadable: slow spans are those over ${DEFAULT_LATENCY_THRESHOLD_MS} ms`,
+        );
+        slos = [];
+      }
+    }
+    return slos;
+  };
+
+  const run = (source: EvidenceSource, request: EvidenceRequest, gather: SourceGather) =>
+    runSource({ source, request, timeoutMs, clock, logger: deps.logger, gather });
+
+  return async (request) => {
+    try {
+      let deliverTraceIds: (ids: readonly string[]) => void = () => {};
+      const traceIds = new Promise<readonly string[]>((resolve) => {
+        deliverTraceIds = resolve;
+      });
+      const latency = latencyThreshold(sloDefinitions(), request.service);
+      const lokiBranch = run('loki', request, (signal, findings) =>
+        gatherLokiEvidence(request, signal, findings, {
+          client: loki,
+          selector: logSelectorFor(deps.toilless, request.service),
+          grafanaUrl,
+          maxErrorLines: deps.toilless.incidents.maxErrorLines,
+          onTraceIds: deliverTraceIds,
+        }),
+      ).finally(() => deliverTraceIds([]));
+      const results = await Promise.all([
+        run('deployments', request, (signal, findings) =>
+          gatherDeploymentEvidence(request, signal, findings, { store: deps.store, lookbackMs }),
+        ),
+        run('prometheus', request, (signal, findings) =>
+          gatherPrometheusEvidence(request, signal, findings, { client: prometheus, grafanaUrl }),
+        ),
+        lokiBranch,
+        run('tempo', request, (signal, findings) =>
+          gatherTempoEvidence(request, signal, findings, {
+            client: tempo,
+            grafanaUrl,
+            latencyThresholdMs: latency.ms,
+            latencyThresholdSource: latency.source,
+            traceIds,
+          }),
+        ),
+      ]);
+      return results.flat();
+    } catch (error) {
+      // Only a defect gets here (the sources catch their own failures); the timeline goes on without evidence.
+      deps.logger.error({ err: error, incidentId: request.incidentId }, 'evidence gathering failed');
+      return [unavailable('toilless', clock.now(), `evidence gathering failed: ${messageOf(error)}`, {})];
+    }
+  };
+}
+
+/** The strictest latency SLO threshold of the service, or the default. */
+export function latencyThreshold(
+  slos: readonly SloDefinition[],
+  service: string,
+): { readonly ms: number; readonly source: string } {
+  let best: { ms: number; source: string } | undefined;
+  for (const slo of slos) {
+    if (slo.service !== service || slo.sli.type !== 'latency') continue;
+    const ms = Math.round(Number(slo.sli.threshold) * 1_000_000) / 1000;
+    if (!(ms > 0)) continue;
+    if (best === undefined || ms < best.ms) best = { ms, source: `${slo.name} SLO` };
+  }
+  return best ?? { ms: DEFAULT_LATENCY_THRESHOLD_MS, source: 'default' };
+}
+
+type SourceGather = (signal: AbortSignal, findings: SourceFindings) => Promise<void>;
+
+interface SourceRun {
+  readonly source: EvidenceSource;
+  readonly request: EvidenceRequest;
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly gather: SourceGather;
+}
+
+/**
+ * Runs one source until it finishes, its timeout passes or the budget runs out, whichever is first,
+ * and returns what it found plus one source.unavailable event when anything went wrong.
+ */
+async function runSource(run: SourceRun): Promise<TimelineEvent[]> {
+  const { source, request, timeoutMs } = run;
+  const findings = new SourceFindings();
+  const controller = new AbortController();
+  let stopReason: string | undefined;
+  const stop = (reason: string) => {
+    if (controller.signal.aborted) return;
+    stopReason = reason;
+    controller.abort(new Error(reason));
+  };
+  const timer = setTimeout(() => stop(`no complete answer within ${timeoutMs / 1000} s`), timeoutMs);
+  const onBudget = () => stop('stopped when the evidence budget ran out');
+  if (request.signal.aborted) onBudget();
+  else request.signal.addEventListener('abort', onBudget, { once: true });
+  const stopped = new Promise<void>((resolve) => {
+    if (controller.signal.aborted) resolve();
+    else controller.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+
+  try {
+    await Promise.race([run.gather(controller.signal, findings), stopped]);
+  } catch (error) {
+    findings.fail(error);
+  } finally {
+    clearTimeout(timer);
+    request.signal.removeEventListener('abort', onBudget);
+  }
+
+  const events = findings.events();
+  const problems = findings.problems.map(messageOf).map((message) => withoutPrefix(message, source));
+  if (stopReason === undefined && problems.length === 0) return events;
+  // Failures caused by the stop itself (cancelled requests) only repeat it.
+  const causes = stopReason === undefined ? problems : [stopReason];
+  const [first = 'unknown error', ...rest] = causes;
+  const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'})` : '';
+  run.logger.warn(
+    { source, incidentId: request.incidentId, problems: problems.slice(0, 5), stopped: stopReason },
+    'evidence source unavailable',
+  );
+  return [
+    ...events,
+    unavailable(
+      source,
+      run.clock.now(),
+      `${SOURCE_NAMES[source]}${events.length > 0 ? ' partly' : ''} unavailable: ${first}${more}`,
+      {
+        error: first,
+        problems: problems.slice(0, 5),
+        ...(stopReason !== undefined ? { timeoutMs } : {}),
+        partial: events.length > 0,
+      },
+    ),
+  ];
+}
+
+function unavailable(
+  source: EvidenceSource,
+  at: Date,
+  summary: string,
+  details: Readonly<Record<string, unknown>>,
+): TimelineEvent {
+  return {
+    at: at.toISOString(),
+    kind: 'source.unavailable',
+    source,
+    summary,
+    relevance: 'normal',
+    links: [],
+    details,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** UpstreamError messages start with the service's name, which the event's summary already says. */
+function withoutPrefix(message: string, source: EvidenceSource): string {
+  return message.startsWith(`${source}: `) ? message.slice(source.length + 2) : message;
+}
