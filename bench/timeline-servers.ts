@@ -1,12 +1,15 @@
 /**
- * The servers of the timeline benchmark, in their own process so that their memory is not counted as
- * the timeline's: a Loki holding 1,000,000 lines of sample-app in the window, a Tempo holding 10,000
- * traces, and the real Prometheus with the service's request counters.
+ * One server of the timeline benchmark, in a process of its own: its memory is not counted as the
+ * timeline's, and Loki, Tempo and Prometheus answer in parallel as the real services do.
  *
- *   node --import tsx bench/timeline-servers.ts '{"from":"<iso>","onset":"<iso>","to":"<iso>"}'
+ *   node --import tsx bench/timeline-servers.ts loki|tempo|prometheus '{"from":"<iso>","onset":"<iso>","to":"<iso>"}'
  *
- * Prints one JSON line with the URLs once ready. Then each line `stats` on stdin is answered with a JSON
- * line of request counts, and `stop` (or the end of stdin) stops everything.
+ * - loki: 1,000,000 lines of sample-app in the window; error lines carry the failing traces' ids.
+ * - tempo: 10,000 traces of sample-app over the window.
+ * - prometheus: the real one, holding sample-app's request counters.
+ *
+ * Prints one JSON line `{url, held}` once ready. Then each line `stats` on stdin is answered with a JSON
+ * line `{requests}` (query requests so far), and `stop` (or the end of stdin) stops the server.
  */
 import { createInterface } from 'node:readline';
 import { RemoteWriteClient, type TimeSeries } from '../functions/shared/prometheus/remote-write.js';
@@ -17,67 +20,88 @@ import { startTempoServer, type TempoTraceInput } from '../test/support/tempo-se
 const LOG_LINES = 1_000_000;
 const TRACES = 10_000;
 
-const window = JSON.parse(process.argv[2] ?? '{}') as { from: string; onset: string; to: string };
+interface RunningServer {
+  readonly url: string;
+  readonly held: number;
+  requests(): number;
+  close(): Promise<void>;
+}
+
+const kind = process.argv[2];
+const window = JSON.parse(process.argv[3] ?? '{}') as { from: string; onset: string; to: string };
 const from = new Date(window.from);
 const onset = new Date(window.onset);
 const to = new Date(window.to);
-const seconds = (to.getTime() - from.getTime()) / 1000;
 
-const traces = checkoutTraces();
-// The error lines carry the ids of the failing traces, as the sample app's do.
-const failingIds = traces
-  .filter((trace) => trace.spans.some((span) => span.status?.code === 'error'))
-  .map((trace) => trace.traceId);
-
-const loki = await startLokiServer({
-  generator: {
-    start: from,
-    end: to,
-    streams: [
-      {
-        labels: { service_name: 'sample-app' },
-        linesPerSecond: LOG_LINES / seconds,
-        errorRatio: 0.01,
-        incident: { start: onset, end: to, errorRatio: 0.3 },
-        errorTraceIds: failingIds,
-      },
-    ],
-  },
-});
-const tempo = await startTempoServer({ traces });
-const prometheus = await startPrometheus();
-await new RemoteWriteClient({ url: prometheus.remoteWriteUrl }).write(requestCounters());
-
-process.stdout.write(
-  `${JSON.stringify({
-    lokiUrl: loki.url,
-    tempoUrl: tempo.url,
-    prometheusUrl: prometheus.url,
-    lokiLines: loki.lineCount(),
-    tempoTraces: tempo.traceCount(),
-  })}\n`,
-);
+const server = await start();
+process.stdout.write(`${JSON.stringify({ url: server.url, held: server.held })}\n`);
 
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await Promise.allSettled([loki.close(), tempo.close(), prometheus.stop()]);
+  await server.close().catch(() => undefined);
   process.exit(0);
 }
 
 const commands = createInterface({ input: process.stdin });
 commands.on('line', (line) => {
-  if (line.trim() === 'stats') {
-    process.stdout.write(
-      `${JSON.stringify({ lokiRequests: loki.queryCount(), tempoRequests: tempo.requests.length })}\n`,
-    );
-  } else if (line.trim() === 'stop') {
-    void stop();
-  }
+  if (line.trim() === 'stats') process.stdout.write(`${JSON.stringify({ requests: server.requests() })}\n`);
+  else if (line.trim() === 'stop') void stop();
 });
 commands.on('close', () => void stop());
 process.once('SIGTERM', () => void stop());
+
+async function start(): Promise<RunningServer> {
+  if (kind === 'loki') {
+    // The error lines carry the ids of the failing traces, as the sample app's do.
+    const failingIds = checkoutTraces()
+      .filter((trace) => trace.spans.some((span) => span.status?.code === 'error'))
+      .map((trace) => trace.traceId);
+    const loki = await startLokiServer({
+      generator: {
+        start: from,
+        end: to,
+        streams: [
+          {
+            labels: { service_name: 'sample-app' },
+            linesPerSecond: LOG_LINES / ((to.getTime() - from.getTime()) / 1000),
+            errorRatio: 0.01,
+            incident: { start: onset, end: to, errorRatio: 0.3 },
+            errorTraceIds: failingIds,
+          },
+        ],
+      },
+    });
+    return {
+      url: loki.url,
+      held: loki.lineCount(),
+      requests: () => loki.queryCount(),
+      close: () => loki.close(),
+    };
+  }
+  if (kind === 'tempo') {
+    const tempo = await startTempoServer({ traces: checkoutTraces() });
+    return {
+      url: tempo.url,
+      held: tempo.traceCount(),
+      requests: () => tempo.requests.length,
+      close: () => tempo.close(),
+    };
+  }
+  if (kind === 'prometheus') {
+    const prometheus = await startPrometheus();
+    const counters = requestCounters();
+    await new RemoteWriteClient({ url: prometheus.remoteWriteUrl }).write(counters);
+    return {
+      url: prometheus.url,
+      held: counters.reduce((sum, series) => sum + series.samples.length, 0),
+      requests: () => 0,
+      close: () => prometheus.stop(),
+    };
+  }
+  throw new Error(`unknown server "${kind}": use loki, tempo or prometheus`);
+}
 
 /** sample-app's request counters: 100/s, of which 30% fail from onset. */
 function requestCounters(): TimeSeries[] {

@@ -12,12 +12,15 @@ import type { Benchmark, Figure } from './run.js';
 /** The alert started firing this long before the build. */
 const FIRING_FOR_MS = 10 * 60_000;
 
-interface ServersReady {
-  readonly lokiUrl: string;
-  readonly tempoUrl: string;
-  readonly prometheusUrl: string;
-  readonly lokiLines: number;
-  readonly tempoTraces: number;
+type ServerKind = 'loki' | 'tempo' | 'prometheus';
+
+/** A server of bench/timeline-servers.ts in its own process. */
+interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly lines: Interface;
+  readonly url: string;
+  /** Lines (Loki), traces (Tempo) or samples (Prometheus) held. */
+  readonly held: number;
 }
 
 interface BuildResult {
@@ -39,21 +42,25 @@ export const timelineBenchmark: Benchmark = {
     const onset = new Date(startsAt.getTime() - EVALUATION_INTERVAL_MS);
     const from = new Date(onset.getTime() - LOOKBACK_BEFORE_ONSET_MS);
 
-    const servers = tsx('bench/timeline-servers.ts', [
-      JSON.stringify({ from: from.toISOString(), onset: onset.toISOString(), to: now.toISOString() }),
-    ]);
-    const serverLines = createInterface({ input: servers.stdout as NodeJS.ReadableStream });
+    const windowArg = JSON.stringify({
+      from: from.toISOString(),
+      onset: onset.toISOString(),
+      to: now.toISOString(),
+    });
+    const started: ServerProcess[] = [];
     try {
-      const ready = JSON.parse(await nextLine(serverLines, servers, 'the benchmark servers')) as ServersReady;
+      const [loki, tempo, prometheus] = await Promise.all(
+        (['loki', 'tempo', 'prometheus'] as const).map(async (kind: ServerKind) => {
+          const server = await startServer(kind, windowArg);
+          started.push(server);
+          return server;
+        }),
+      );
+      if (!loki || !tempo || !prometheus) throw new Error('a benchmark server did not start');
       const build = tsx(
         'bench/timeline-build.ts',
         [JSON.stringify({ now: now.toISOString(), startsAt: startsAt.toISOString() })],
-        {
-          PROMETHEUS_URL: ready.prometheusUrl,
-          LOKI_URL: ready.lokiUrl,
-          TEMPO_URL: ready.tempoUrl,
-          LOG_LEVEL: 'warn',
-        },
+        { PROMETHEUS_URL: prometheus.url, LOKI_URL: loki.url, TEMPO_URL: tempo.url, LOG_LEVEL: 'warn' },
       );
       const result = JSON.parse(
         await nextLine(
@@ -62,18 +69,15 @@ export const timelineBenchmark: Benchmark = {
           'the timeline build',
         ),
       ) as BuildResult;
-      servers.stdin?.write('stats\n');
-      const stats = JSON.parse(await nextLine(serverLines, servers, 'the server statistics')) as {
-        lokiRequests: number;
-        tempoRequests: number;
-      };
+      const lokiRequests = await requestsOf(loki);
+      const tempoRequests = await requestsOf(tempo);
 
       console.log(`onset ${result.onset}; ${result.events} events; high relevance:`);
       for (const summary of result.high) console.log(`  - ${summary}`);
       for (const summary of result.unavailable) console.log(`  unavailable: ${summary}`);
       return [
-        { name: 'Loki lines in the window', value: ready.lokiLines, unit: 'lines' },
-        { name: 'Tempo traces held', value: ready.tempoTraces, unit: 'traces' },
+        { name: 'Loki lines in the window', value: loki.held, unit: 'lines' },
+        { name: 'Tempo traces held', value: tempo.held, unit: 'traces' },
         {
           name: 'timeline build (cold)',
           value: Math.round(result.wallMs),
@@ -83,17 +87,17 @@ export const timelineBenchmark: Benchmark = {
         },
         {
           name: 'Loki requests',
-          value: stats.lokiRequests,
+          value: lokiRequests,
           unit: 'count',
           target: '<= 10',
-          met: stats.lokiRequests <= 10,
+          met: lokiRequests <= 10,
         },
         {
           name: 'Tempo requests',
-          value: stats.tempoRequests,
+          value: tempoRequests,
           unit: 'count',
           target: '<= 25',
-          met: stats.tempoRequests <= 25,
+          met: tempoRequests <= 25,
         },
         {
           name: 'peak RSS of the build process',
@@ -111,11 +115,28 @@ export const timelineBenchmark: Benchmark = {
         },
       ];
     } finally {
-      servers.stdin?.end();
-      await exited(servers);
+      for (const server of started) server.child.stdin?.end();
+      await Promise.all(started.map((server) => exited(server.child)));
     }
   },
 };
+
+async function startServer(kind: ServerKind, windowArg: string): Promise<ServerProcess> {
+  const child = tsx('bench/timeline-servers.ts', [kind, windowArg]);
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const ready = JSON.parse(await nextLine(lines, child, `the ${kind} server`)) as {
+    url: string;
+    held: number;
+  };
+  return { child, lines, url: ready.url, held: ready.held };
+}
+
+async function requestsOf(server: ServerProcess): Promise<number> {
+  server.child.stdin?.write('stats\n');
+  return (
+    JSON.parse(await nextLine(server.lines, server.child, 'the server statistics')) as { requests: number }
+  ).requests;
+}
 
 function tsx(script: string, args: readonly string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', script, ...args], {

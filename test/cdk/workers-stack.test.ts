@@ -1,13 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App, CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isScheduledRecompute } from '../../functions/dora-metrics/handler.js';
 import { SECRET_NAMES } from '../../functions/shared/secrets.js';
+import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
 import { buildApp } from '../../lib/app.js';
-import { WORKER_SECRETS, type WorkersStack } from '../../lib/workers-stack.js';
+import type { EventProcessor } from '../../lib/workers/event-processor.js';
+import { DORA_RECOMPUTE_PAYLOAD, WORKER_SECRETS, type WorkersStack } from '../../lib/workers-stack.js';
 import { cdkContext, type NagFinding, unacknowledgedFindings, withoutAssetHashes } from './app-fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked structurally
@@ -23,7 +26,11 @@ let resources: Record<string, Json>;
 beforeAll(() => {
   // Prepare: the same app `cdk synth` builds, with the context of cdk.json; bundling runs once here.
   outdir = mkdtempSync(join(tmpdir(), 'toilless-cdk-'));
-  ({ app, workers: stack } = buildApp({ outdir, context: cdkContext() }));
+  ({ app, workers: stack } = buildApp({
+    outdir,
+    // Asset metadata, as the CLI sets it, says where each function's bundle is.
+    context: { ...cdkContext(), 'aws:cdk:enable-asset-metadata': true },
+  }));
   try {
     app.synth();
   } catch (error) {
@@ -48,6 +55,30 @@ function functionEnvironment(fn: IConstruct): Record<string, Json> {
 
 function statementsOf(policyId: string): Json[] {
   return resources[policyId].Properties.PolicyDocument.Statement;
+}
+
+function processors(): ReadonlyArray<readonly [string, EventProcessor]> {
+  return [
+    ['incident-timeline', stack.incidentTimeline],
+    ['dora-metrics', stack.doraMetrics],
+  ];
+}
+
+const LGTM_VARIABLES = [
+  'PROMETHEUS_URL',
+  'PROMETHEUS_REMOTE_WRITE_URL',
+  'LOKI_URL',
+  'TEMPO_URL',
+  'GRAFANA_URL',
+];
+
+function assetDirectoryOf(fn: IConstruct): string {
+  return join(outdir, resources[logicalId(fn)].Metadata['aws:asset:path']);
+}
+
+function schedulerRoleId(): string {
+  const [schedule] = Object.values<Json>(template.findResources('AWS::Scheduler::Schedule'));
+  return schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
 }
 
 describe('Workers stack', () => {
@@ -250,7 +281,7 @@ describe('Workers stack', () => {
     }
   });
 
-  it('outputs the webhook URLs, the bucket and bus names and the secret ARNs', () => {
+  it('outputs the webhook URLs, the bucket and bus names, the processors and their queues, and the secret ARNs', () => {
     // Assess
     const outputs = template.toJSON().Outputs;
     expect(Object.keys(outputs).sort()).toEqual(
@@ -259,11 +290,243 @@ describe('Workers stack', () => {
         'GitHubWebhookUrl',
         'StoreBucketName',
         'EventBusName',
+        'IncidentTimelineFunctionName',
+        'IncidentTimelineDeadLetterQueueUrl',
+        'DoraMetricsFunctionName',
+        'DoraMetricsDeadLetterQueueUrl',
         ...Object.values(WORKER_SECRETS).map((secret) => `${secret.id}SecretArn`),
       ].sort(),
     );
     expect(JSON.stringify(outputs.AlertmanagerWebhookUrl.Value)).toContain('/webhooks/alertmanager');
     expect(JSON.stringify(outputs.GitHubWebhookUrl.Value)).toContain('/webhooks/github');
+  });
+
+  it('subscribes each processor to exactly its toilless detail-types', () => {
+    // Prepare
+    const rules = Object.values<Json>(template.findResources('AWS::Events::Rule'));
+    const patternOf = (processor: EventProcessor) =>
+      rules.find(
+        (rule) => rule.Properties.Targets[0].Arn['Fn::GetAtt'][0] === logicalId(processor.worker.function),
+      )?.Properties;
+
+    // Assess
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) {
+      expect(rule.Properties.EventBusName).toEqual({ Ref: logicalId(stack.eventBus.bus) });
+      expect(rule.Properties.Targets).toHaveLength(1);
+    }
+    expect(patternOf(stack.incidentTimeline)?.EventPattern).toEqual({
+      source: ['toilless'],
+      'detail-type': ['AlertNotification', 'DeploymentRecorded'],
+    });
+    expect(patternOf(stack.doraMetrics)?.EventPattern).toEqual({
+      source: ['toilless'],
+      'detail-type': [
+        'GitHubDeployment',
+        'GitHubDeploymentStatus',
+        'GitHubWorkflowRun',
+        'GitHubPush',
+        'GitHubPullRequest',
+        'IncidentOpened',
+        'IncidentResolved',
+      ],
+    });
+  });
+
+  it('retries delivery to each processor 4 times within 2 hours, then dead-letters the event', () => {
+    for (const [, processor] of processors()) {
+      // Prepare
+      const queueArn = { 'Fn::GetAtt': [logicalId(processor.deadLetterQueue), 'Arn'] };
+
+      // Act
+      const target = resources[logicalId(processor.rule)].Properties.Targets[0];
+      const fn = resources[logicalId(processor.worker.function)].Properties;
+
+      // Assess
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 });
+      expect(target.DeadLetterConfig).toEqual({ Arn: queueArn });
+      expect(fn.DeadLetterConfig).toEqual({ TargetArn: queueArn });
+      expect(resources[logicalId(processor.deadLetterQueue)].Properties).toEqual({
+        MessageRetentionPeriod: 1_209_600,
+        SqsManagedSseEnabled: true,
+      });
+    }
+  });
+
+  it('invokes dora-metrics every hour with a payload its handler takes for a full recompute', () => {
+    // Prepare
+    const schedules = Object.values<Json>(template.findResources('AWS::Scheduler::Schedule'));
+
+    // Act
+    const [schedule] = schedules;
+    const payload = JSON.parse(schedule.Properties.Target.Input);
+
+    // Assess
+    expect(schedules).toHaveLength(1);
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+    });
+    expect(schedule.Properties.Target).toMatchObject({
+      Arn: { 'Fn::GetAtt': [logicalId(stack.doraMetrics.worker.function), 'Arn'] },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.doraMetrics.deadLetterQueue), 'Arn'] } },
+      RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
+    });
+    expect(payload).toEqual(DORA_RECOMPUTE_PAYLOAD);
+    expect(isScheduledRecompute(payload)).toBe(true);
+  });
+
+  it('lets the scheduler role invoke dora-metrics and dead-letter to its queue, and nothing else', () => {
+    // Prepare
+    const roleId = schedulerRoleId();
+    const fnArn = { 'Fn::GetAtt': [logicalId(stack.doraMetrics.worker.function), 'Arn'] };
+
+    // Act
+    const policy = Object.values<Json>(template.findResources('AWS::IAM::Policy')).find((candidate) =>
+      candidate.Properties.Roles.some((role: Json) => role.Ref === roleId),
+    );
+
+    // Assess
+    expect(resources[roleId].Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+      Service: 'scheduler.amazonaws.com',
+    });
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: [fnArn, { 'Fn::Join': ['', [fnArn, ':*']] }],
+      },
+      {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.doraMetrics.deadLetterQueue), 'Arn'] },
+      },
+    ]);
+  });
+
+  it('sizes the incident timeline beyond its source budget and dora-metrics for the hourly recompute', () => {
+    // Prepare
+    const budgetSeconds = Number.parseInt(loadToillessConfig().incidents.sourceBudget, 10);
+    const timeline = resources[logicalId(stack.incidentTimeline.worker.function)].Properties;
+    const dora = resources[logicalId(stack.doraMetrics.worker.function)].Properties;
+
+    // Assess
+    expect(budgetSeconds).toBe(20);
+    expect(timeline).toMatchObject({ Timeout: 60, MemorySize: 1024, Runtime: 'nodejs22.x' });
+    expect(timeline).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(dora).toMatchObject({ Timeout: 300, MemorySize: 1024, Runtime: 'nodejs22.x' });
+  });
+
+  it('gives each processor the ARNs of its own secrets, the store, the bus and the bundled stack-config', () => {
+    // Prepare
+    const timeline = functionEnvironment(stack.incidentTimeline.worker.function);
+    const dora = functionEnvironment(stack.doraMetrics.worker.function);
+
+    // Assess
+    expect(timeline.SLACK_BOT_TOKEN_ARN).toEqual({ Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) });
+    expect(dora.GITHUB_TOKEN_ARN).toEqual({ Ref: logicalId(stack.secrets.GITHUB_TOKEN) });
+    expect(dora.GRAFANA_TOKEN_ARN).toEqual({ Ref: logicalId(stack.secrets.GRAFANA_TOKEN) });
+    expect(Object.keys(timeline).filter((name) => name.endsWith('_ARN'))).toEqual(['SLACK_BOT_TOKEN_ARN']);
+    expect(
+      Object.keys(dora)
+        .filter((name) => name.endsWith('_ARN'))
+        .sort(),
+    ).toEqual(['GITHUB_TOKEN_ARN', 'GRAFANA_TOKEN_ARN']);
+    for (const environment of [timeline, dora]) {
+      expect(environment.TOILLESS_BUCKET).toEqual({ Ref: logicalId(stack.store.bucket) });
+      expect(environment.TOILLESS_EVENT_BUS).toEqual({ Ref: logicalId(stack.eventBus.bus) });
+      expect(environment.TOILLESS_STACK_CONFIG).toBe('/var/task/stack-config');
+      for (const name of SECRET_NAMES) expect(environment).not.toHaveProperty(name);
+    }
+    for (const fn of [stack.alertmanagerWebhook.function, stack.githubWebhook.function]) {
+      expect(functionEnvironment(fn)).not.toHaveProperty('TOILLESS_STACK_CONFIG');
+    }
+  });
+
+  it('takes the Slack channel from toilless.yaml and leaves the LGTM addresses out when none are given', () => {
+    // Prepare
+    const timeline = functionEnvironment(stack.incidentTimeline.worker.function);
+    const dora = functionEnvironment(stack.doraMetrics.worker.function);
+
+    // Assess
+    expect(timeline.SLACK_CHANNEL).toBe(loadToillessConfig().slack.channel);
+    for (const name of LGTM_VARIABLES) {
+      expect(timeline).not.toHaveProperty(name);
+      expect(dora).not.toHaveProperty(name);
+    }
+  });
+
+  it('bundles toilless.yaml and slos.yaml with each processor, and nothing of stack-config with the intakes', () => {
+    for (const [, processor] of processors()) {
+      // Act
+      const asset = assetDirectoryOf(processor.worker.function);
+
+      // Assess
+      expect(existsSync(join(asset, 'index.mjs'))).toBe(true);
+      for (const file of ['toilless.yaml', 'slos.yaml']) {
+        expect(readFileSync(join(asset, 'stack-config', file), 'utf8')).toBe(
+          readFileSync(join(stackConfigDir(), file), 'utf8'),
+        );
+      }
+    }
+    for (const fn of [stack.alertmanagerWebhook.function, stack.githubWebhook.function]) {
+      expect(existsSync(join(assetDirectoryOf(fn), 'stack-config'))).toBe(false);
+    }
+  });
+
+  it('scopes the processor roles to their key prefixes, the bus, their dead-letter queue and their secrets', () => {
+    // Prepare
+    const bucketArn = { 'Fn::GetAtt': [logicalId(stack.store.bucket), 'Arn'] };
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}`]] });
+    const expected: ReadonlyArray<readonly [EventProcessor, Json, Json]> = [
+      [stack.incidentTimeline, objects('incidents/*'), { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) }],
+      [
+        stack.doraMetrics,
+        [objects('changes/*'), objects('deployments/*'), objects('dora/*')],
+        [{ Ref: logicalId(stack.secrets.GITHUB_TOKEN) }, { Ref: logicalId(stack.secrets.GRAFANA_TOKEN) }],
+      ],
+    ];
+    for (const [processor, storeObjects, secrets] of expected) {
+      // Act
+      const statements = statementsOf(logicalId(processor.worker.role.node.findChild('DefaultPolicy')));
+
+      // Assess
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          {
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [logicalId(stack.eventBus.bus), 'Arn'] },
+          },
+          {
+            Effect: 'Allow',
+            Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+            Resource: storeObjects,
+          },
+          { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+          {
+            Effect: 'Allow',
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Resource: secrets,
+          },
+          {
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': [logicalId(processor.deadLetterQueue), 'Arn'] },
+          },
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [logicalId(processor.worker.logGroup), 'Arn'] },
+          },
+        ]),
+      );
+      expect(statements.filter((statement: Json) => statement.Resource === '*')).toEqual([
+        { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+      ]);
+      expect(statements).toHaveLength(7);
+    }
   });
 
   it('matches the snapshot, asset hashes aside', () => {

@@ -332,7 +332,7 @@ function fetchWithTimeout(timeoutMs: number): typeof fetch {
 }
 
 /** Turns Octokit's RequestError (whose message is GitHub's own) into an UpstreamError a user can act on. */
-export function toUpstreamError(what: string, error: unknown, timeoutMs = 30_000): UpstreamError {
+function toUpstreamError(what: string, error: unknown, timeoutMs = 30_000): UpstreamError {
   if (error instanceof UpstreamError) return error;
   const status = statusOf(error);
   const reason = error instanceof Error ? error.message : String(error);
@@ -341,7 +341,7 @@ export function toUpstreamError(what: string, error: unknown, timeoutMs = 30_000
       cause: error,
     });
   }
-  if ((error as { response?: unknown }).response === undefined) {
+  if (typeof error !== 'object' || error === null || !('response' in error) || error.response === undefined) {
     return new UpstreamError('github', `${what} failed: ${reason}`, undefined, { cause: error });
   }
   const hint =

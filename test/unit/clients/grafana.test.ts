@@ -253,14 +253,11 @@ describe('Grafana client', () => {
     });
 
     it('says when Grafana cannot be reached', async () => {
-      // Prepare
-      await grafana.close();
+      // Prepare: a port that was just closed (the replacement server keeps afterEach simple).
+      const stopped = grafana;
       grafana = await startGrafanaServer();
-      const unreachable = new GrafanaClient({
-        baseUrl: 'http://127.0.0.1:9',
-        token: grafana.token,
-        timeoutMs: 2000,
-      });
+      await stopped.close();
+      const unreachable = new GrafanaClient({ baseUrl: stopped.url, token: stopped.token, timeoutMs: 2000 });
 
       // Act
       const failure = await unreachable.searchDashboards().catch((error: unknown) => error);

@@ -1,1 +1,0 @@
-import { doraRecomputeBenchmark } from './dora-recompute.js';
