@@ -2,7 +2,7 @@
  * `npm run bench [name...]`: runs the benchmarks and prints their figures against the targets.
  * Figures depend on the machine; each benchmark says what it measured and on how many cores.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { intakeBenchmark } from './intake.js';
@@ -55,10 +55,17 @@ for (const benchmark of selected) {
     );
   }
 }
+// Merge with earlier runs so that running one benchmark keeps the others' last figures.
 await mkdir('.bench', { recursive: true });
+const previous = await readFile('.bench/results.json', 'utf8').then(
+  (text) => (JSON.parse(text) as { results?: Record<string, unknown> }).results ?? {},
+  () => ({}),
+);
+const at = new Date().toISOString();
+const fresh = Object.fromEntries(Object.entries(results).map(([name, figures]) => [name, { at, figures }]));
 await writeFile(
   '.bench/results.json',
-  `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`,
+  `${JSON.stringify({ results: { ...previous, ...fresh } }, null, 2)}\n`,
 );
 console.log(
   `\n${missed === 0 ? 'all targets met' : `${missed} target(s) missed`}; figures in .bench/results.json`,

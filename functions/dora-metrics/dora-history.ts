@@ -49,6 +49,8 @@ export interface DeploymentUpdate {
   readonly record: DeploymentRecord;
   /** Whether the record, the ledger or any lead time changed. */
   readonly changed: boolean;
+  /** Whether the ledger changed, and so the metrics may have. */
+  readonly ledgerChanged: boolean;
 }
 
 /** Rounds of lead-time reconciliation per call; each round normally finds nothing left after the first. */
@@ -88,6 +90,7 @@ export class DoraHistory {
     return {
       record: record as DeploymentRecord,
       changed: stored.changed || ledgerChanged || leadTimesChanged,
+      ledgerChanged: ledgerChanged || leadTimesChanged,
     };
   }
 

@@ -3,7 +3,8 @@
  * events go into the store; the affected repositories/environments are recomputed and their metrics
  * written to Prometheus; finished deployments are announced as DeploymentRecorded.
  *
- * The store is the source of truth. A metrics write that fails is logged and left to the next
+ * Event details are checked on arrival (event-details.ts): a malformed one throws ValidationError, which
+ * the bus retries and then dead-letters. The store is the source of truth. A metrics write that fails is logged and left to the next
  * computation (the next event, or the hourly recomputeAll that also rolls the windows forward).
  */
 import type { DeploymentRecordedDetail, ToillessEvent } from '../shared/events/types.js';
@@ -21,6 +22,7 @@ import {
   type DeploymentChange,
 } from './deployment-record.js';
 import { DoraHistory } from './dora-history.js';
+import { checkedDetail } from './event-details.js';
 import { isProductionEnvironment, repositoriesOfServices, servicesOfRepository } from './mapping.js';
 import { doraTimeSeries } from './metrics.js';
 import type { MetricsWriter } from './metrics-writer.js';
@@ -124,7 +126,7 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
 
   async function onDeploymentChange(change: DeploymentChange): Promise<void> {
     const update = await history.recordDeploymentChange(change);
-    if (update.changed) {
+    if (update.ledgerChanged) {
       const target = { repository: change.repository, environment: change.environment };
       // A production deployment can take an incident from, or give one back to, a sibling repository.
       const siblings = update.record.production
@@ -136,16 +138,19 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
   }
 
   async function handle(event: ToillessEvent): Promise<void> {
-    switch (event.type) {
+    const checked = checkedDetail(event);
+    if (checked === undefined) return;
+    switch (checked.type) {
       case 'GitHubDeployment':
-        return onDeploymentChange(changeOfDeployment(event.detail));
+        return onDeploymentChange(changeOfDeployment(checked.detail));
       case 'GitHubDeploymentStatus':
-        return onDeploymentChange(changeOfDeploymentStatus(event.detail));
+        return onDeploymentChange(changeOfDeploymentStatus(checked.detail));
       case 'GitHubWorkflowRun': {
-        const change = changeOfWorkflowRun(config, event.detail);
+        const run = checked.detail;
+        const change = changeOfWorkflowRun(config, run);
         if (change === undefined) {
           logger.debug(
-            { runId: event.detail.runId, name: event.detail.name, branch: event.detail.headBranch },
+            { runId: run.runId, name: run.name, branch: run.headBranch, conclusion: run.conclusion },
             'workflow run is no deployment: its name, branch or conclusion is not mapped',
           );
           return;
@@ -153,7 +158,7 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
         return onDeploymentChange(change);
       }
       case 'GitHubPush': {
-        const push = event.detail;
+        const push = checked.detail;
         if (!(await history.recordPush(pushRecordOf(push)))) return;
         // A late push can resolve the lead time of a deployment of its head.
         const resolved: DeploymentTarget[] = [];
@@ -163,11 +168,11 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
         return recomputeAndWrite(resolved);
       }
       case 'GitHubPullRequest':
-        await history.recordPullRequest(event.detail);
+        await history.recordPullRequest(checked.detail);
         return;
       case 'IncidentOpened':
       case 'IncidentResolved': {
-        const stored = await history.recordIncident(event.detail);
+        const stored = await history.recordIncident(checked.detail);
         if (!stored.changed) return;
         const repositories = new Set(
           repositoriesOfServices(config, stored.record.services).map((name) => name.toLowerCase()),
@@ -179,8 +184,6 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
         );
         return recomputeAndWrite(targets);
       }
-      default:
-        return;
     }
   }
 

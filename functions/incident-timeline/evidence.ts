@@ -219,7 +219,10 @@ async function runSource(run: SourceRun): Promise<TimelineEvent[]> {
   }
 
   const events = findings.events();
-  const problems = findings.problems.map(messageOf).map((message) => withoutPrefix(message, source));
+  // Parts failing for one reason (the service is down) say it once.
+  const problems = [
+    ...new Set(findings.problems.map((problem) => withoutPrefix(messageOf(problem), source))),
+  ];
   if (stopReason === undefined && problems.length === 0) return events;
   // Failures caused by the stop itself (cancelled requests) only repeat it.
   const causes = stopReason === undefined ? problems : [stopReason];

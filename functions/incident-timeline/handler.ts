@@ -1,4 +1,7 @@
-/** The incident-timeline worker on Lambda: an EventBridge rule delivers AlertNotification events. */
+/**
+ * The incident-timeline worker on Lambda. EventBridge rules deliver AlertNotification events (incidents)
+ * and DeploymentRecorded events (the per-service deploy index the timeline's first suspect comes from).
+ */
 import type { EventBridgeEvent } from 'aws-lambda';
 import { EventBridgeBus, fromEventBridgeEvent } from '../shared/adapters/aws/eventbridge-bus.js';
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.js';
@@ -10,6 +13,7 @@ import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { EnvironmentSecretSource } from '../shared/secrets.js';
 import { loadToillessConfig } from '../shared/stack-config.js';
+import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';
 import { createIncidentTimelineWorker } from './worker.js';
 
@@ -19,12 +23,29 @@ type Worker = (event: ToillessEvent) => Promise<void>;
 let worker: Promise<Worker> | undefined;
 
 export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
+  const toilless = fromEventBridgeEvent(event);
+  if (toilless.type === 'DeploymentRecorded') {
+    store ??= createStore();
+    await recordDeployment(store, toilless);
+    return;
+  }
   worker ??= createWorker().catch((error: unknown) => {
     worker = undefined; // a failed cold start (e.g. Secrets Manager throttled) is retried on the next event
     throw error;
   });
-  await (await worker)(fromEventBridgeEvent(event));
+  await (await worker)(toilless);
 };
+
+let store: S3ObjectStore | undefined;
+
+function createStore(env: NodeJS.ProcessEnv = process.env): S3ObjectStore {
+  const { bucket } = loadRuntimeConfig(env);
+  if (!bucket)
+    throw new ConfigurationError(
+      'TOILLESS_BUCKET is not set: the incident timeline needs the store bucket name',
+    );
+  return new S3ObjectStore({ bucket });
+}
 
 async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worker> {
   const runtime = loadRuntimeConfig(env);

@@ -19,20 +19,25 @@ export function compareEvents(a: TimelineEvent, b: TimelineEvent): number {
   );
 }
 
-/** The events of `existing` plus those of `added` not already there (the first copy wins), sorted. */
+/**
+ * The events of `existing` plus those of `added`, sorted. An event with a source-given `details.key`
+ * is evidence that is re-gathered on every update (counts, peaks): its newer copy replaces the stored
+ * one in place. Other events keep their first copy. `added` lists only events that were not there
+ * before, so a refreshed count is not announced again.
+ */
 export function mergeEvents(
   existing: readonly TimelineEvent[],
   added: readonly TimelineEvent[],
 ): { readonly events: TimelineEvent[]; readonly added: TimelineEvent[] } {
-  const seen = new Set(existing.map(eventIdentity));
+  const byIdentity = new Map(existing.map((event) => [eventIdentity(event), event]));
   const fresh: TimelineEvent[] = [];
   for (const event of added) {
     const identity = eventIdentity(event);
-    if (seen.has(identity)) continue;
-    seen.add(identity);
-    fresh.push(event);
+    if (!byIdentity.has(identity)) fresh.push(event);
+    else if (!identity.startsWith('key:')) continue;
+    byIdentity.set(identity, event);
   }
-  return { events: [...existing, ...fresh].sort(compareEvents), added: fresh.sort(compareEvents) };
+  return { events: [...byIdentity.values()].sort(compareEvents), added: fresh.sort(compareEvents) };
 }
 
 function safeInstant(at: string): string {

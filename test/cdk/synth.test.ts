@@ -90,7 +90,7 @@ describe('cdk synth', () => {
     const functions = Object.values<{ Type: string; Metadata: Record<string, string> }>(
       template.Resources,
     ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(4);
 
     for (const fn of functions) {
       const bundle = join(outdir, 'cdk.out', fn.Metadata['aws:asset:path'] ?? '', 'index.mjs');

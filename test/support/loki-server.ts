@@ -1588,7 +1588,7 @@ function statsBody(stats: QueryStats, execTime: number) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Small helpers
+// Label sets and integer division
 
 function labelsKey(labels: Labels): string {
   return Object.keys(labels)

@@ -863,12 +863,12 @@ export function generateTraces(generator: TraceGenerator): TempoTraceInput[] {
     const inIncident = incident !== undefined && start >= incident.start && start < incident.end;
     const ratio = inIncident ? (incident?.ratio ?? 0) : (generator.errorRatio ?? 0);
     const failing = hash32(seed, i, 1) / 4294967296 < ratio;
-    const traceId = (i % 8 === 7 ? '000' : '') + hex(seed, i, 2, 8);
-    const rootId = hex(seed, i, 3, 4);
+    const traceId = `${i % 8 === 7 ? '000' : ''}${hex(seed, i, 2, 4)}`.slice(0, 32);
+    const rootId = hex(seed, i, 3, 2);
     const resource = { 'deployment.environment': 'demo' };
     if (!failing) {
       traces.push({
-        traceId: traceId.slice(0, 32),
+        traceId,
         spans: [
           {
             spanId: rootId,
@@ -891,7 +891,7 @@ export function generateTraces(generator: TraceGenerator): TempoTraceInput[] {
       continue;
     }
     traces.push({
-      traceId: traceId.slice(0, 32),
+      traceId,
       spans: [
         {
           spanId: rootId,
@@ -910,7 +910,7 @@ export function generateTraces(generator: TraceGenerator): TempoTraceInput[] {
           },
         },
         {
-          spanId: hex(seed, i, 6, 4),
+          spanId: hex(seed, i, 6, 2),
           parentSpanId: rootId,
           name: 'payment-gateway charge',
           service: 'payment-gateway',

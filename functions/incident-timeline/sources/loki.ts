@@ -297,6 +297,16 @@ export async function gatherLokiEvidence(
 ): Promise<void> {
   const { from, to } = queryWindow(request);
   const stepSeconds = volumeStepSeconds(from, to);
+  const sample = (chosen: ErrorFilter) =>
+    options.client.sampleLines(errorLinesQuery(options.selector, chosen), {
+      start: from,
+      end: to,
+      limit: options.maxErrorLines,
+      direction: 'backward',
+      signal,
+    });
+  // The sample goes first: Tempo waits for its trace ids, while nothing waits for the volume.
+  const levelSample = sample('detected_level');
   const volume = options.client.queryRangeMatrix(volumeQuery(options.selector, stepSeconds), {
     start: from,
     end: to,
@@ -311,15 +321,6 @@ export async function gatherLokiEvidence(
         : 'detected_level',
     () => 'detected_level',
   );
-  const sample = (chosen: ErrorFilter) =>
-    options.client.sampleLines(errorLinesQuery(options.selector, chosen), {
-      start: from,
-      end: to,
-      limit: options.maxErrorLines,
-      direction: 'backward',
-      signal,
-    });
-  const levelSample = sample('detected_level');
   // Each is awaited by the part that reports its failure; these keep an early failure from being unhandled.
   volume.catch(() => undefined);
   levelSample.catch(() => undefined);

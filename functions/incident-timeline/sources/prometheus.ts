@@ -257,7 +257,7 @@ async function otherAlertEvents(
       at: first.toISOString(),
       kind: 'alert.firing',
       source: 'prometheus',
-      severity: labels['severity'] ?? 'unknown',
+      ...(labels['severity'] ? { severity: labels['severity'] } : {}),
       summary: `Also firing for ${request.service}: ${alertname}${severity}${atStart ? ", already at the window's start" : ''}`,
       relevance: 'normal',
       links: [],

@@ -49,7 +49,11 @@ export interface SampleLinesOptions {
   readonly end: Date;
   /** How many lines are wanted in total, e.g. 200. */
   readonly limit: number;
-  /** Entries asked for per request, at most 5000 (max_entries_limit_per_query). @default min(limit, 1000) */
+  /**
+   * Entries asked for per request, at most 5000 (max_entries_limit_per_query); a request also asks for the
+   * entries it will see again at the page boundary and, on the last page, one more to learn whether
+   * anything was cut. @default min(limit, 1000)
+   */
   readonly pageSize?: number;
   /** 'backward' gives the newest lines first. @default 'backward' */
   readonly direction?: 'backward' | 'forward';

@@ -168,7 +168,7 @@ export class RemoteWriteClient {
       const { index, count, samplesWritten } = progress;
       throw new UpstreamError(
         SERVICE,
-        `the ${this.#deadlineMs} ms deadline passed before request ${index + 1} of ${count} was sent; the ${index} before it (${samplesWritten} samples) were written`,
+        `the ${this.#deadlineMs} ms deadline passed before request ${index + 1} of ${count} was sent; ${writtenBefore(index, samplesWritten)}`,
       );
     }
     for (let attempt = 1; ; attempt++) {
@@ -251,7 +251,7 @@ export class RemoteWriteClient {
     unansweredBefore?: string,
     gaveUp?: string,
   ): UpstreamError {
-    const notes = [`${attempts} attempt${attempts === 1 ? '' : 's'}`];
+    const notes = [counted(attempts, 'attempt')];
     if (outcome.kind === 'refused' && !outcome.retryable)
       notes.push('not retried: the receiver refused this data');
     if (gaveUp !== undefined) notes.push(gaveUp);
@@ -278,7 +278,15 @@ interface Progress {
 }
 
 function describeProgress({ index, count, samplesWritten }: Progress): string {
-  return `request ${index + 1} of ${count}; the ${index} before it (${samplesWritten} samples) were written`;
+  return `request ${index + 1} of ${count}; ${writtenBefore(index, samplesWritten)}`;
+}
+
+function writtenBefore(requests: number, samples: number): string {
+  return `${counted(requests, 'request')} before it (${counted(samples, 'sample')}) ${requests === 1 ? 'was' : 'were'} written`;
+}
+
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function unanswered(error: unknown, timeoutMs: number): Attempt {

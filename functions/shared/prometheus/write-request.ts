@@ -126,10 +126,7 @@ export function prepareSeries(series: readonly TimeSeries[]): PreparedSeries[] {
     const shown = issues.slice(0, 5).map((issue) => issue.message);
     const capped = issues.length >= MAX_REPORTED_ISSUES ? '+' : '';
     const more = issues.length > 5 ? ` (and ${issues.length - 5}${capped} more)` : '';
-    throw new ValidationError(
-      `invalid remote-write series, nothing was sent: ${shown.join('; ')}${more}`,
-      issues,
-    );
+    throw new ValidationError(`invalid remote-write series: ${shown.join('; ')}${more}`, issues);
   }
   return prepared;
 }

@@ -79,7 +79,7 @@ async function fixtureTraces(): Promise<TempoTraceInput[]> {
   const roots = ((await fixture('search-service-errors.json')).body as SearchBody).traces;
   const children = ((await fixture('search-no-time-range.json')).body as SearchBody).traces;
   const resource = { 'deployment.environment': 'demo' };
-  const traces: TempoTraceInput[] = roots.map((trace) => {
+  const traces = roots.map((trace): TempoTraceInput => {
     const root = trace.spanSets[0]?.spans[0] as SearchSpan;
     const child = children.find((c) => c.traceID === trace.traceID)?.spanSets[0]?.spans[0] as SearchSpan;
     return {

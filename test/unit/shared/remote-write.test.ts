@@ -321,7 +321,7 @@ describe('Remote-write encoding', () => {
 
     // Assess
     expect(issues.map((issue) => issue.path)).toEqual(['[0].labels.__name__', '[2].samples[0].timestampMs']);
-    expect(message).toMatch(/^invalid remote-write series, nothing was sent: series 0 .*; series 2 /);
+    expect(message).toMatch(/^invalid remote-write series: series 0 .*; series 2 /);
   });
 });
 
@@ -583,7 +583,7 @@ describe('Remote-write client', () => {
 
     // Assess
     expect(error.message).toContain(
-      '400 out of bounds (1 attempt; not retried: the receiver refused this data; request 2 of 2; the 1 before it (2 samples) were written)',
+      '400 out of bounds (1 attempt; not retried: the receiver refused this data; request 2 of 2; 1 request before it (2 samples) was written)',
     );
   });
 
@@ -605,7 +605,7 @@ describe('Remote-write client', () => {
 
     // Assess
     expect(error.message).toBe(
-      'prometheus remote-write: the 30000 ms deadline passed before request 2 of 2 was sent; the 1 before it (1 samples) were written',
+      'prometheus remote-write: the 30000 ms deadline passed before request 2 of 2 was sent; 1 request before it (1 sample) was written',
     );
     expect(receiver.requests).toHaveLength(1);
   });

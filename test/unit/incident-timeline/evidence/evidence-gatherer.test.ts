@@ -118,7 +118,7 @@ describe('Evidence gatherer', () => {
     const events = await gatherer({ sourceTimeoutMs: 500 })(evidenceRequest());
 
     // Assess
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
     expect(unavailable(events).map((event) => [event.source, event.summary])).toEqual(
       expect.arrayContaining([['loki', 'Loki unavailable: no complete answer within 0.5 s']]),
     );
@@ -127,19 +127,34 @@ describe('Evidence gatherer', () => {
     expect(kindsFrom(events, 'deployments')).toEqual(['deployment']);
   });
 
-  it("names the error of a source that answers 400, in the source's own words", async () => {
+  it("names the error of a source that answers 400, in the source's own words, once", async () => {
     loki.failNext({ status: 400, body: 'parse error at line 1, col 44: syntax error: unexpected $end' }, 2);
 
     const events = await gatherer()(evidenceRequest());
 
-    const fromLoki = unavailable(events).filter((event) => event.source === 'loki');
-    expect(fromLoki).toEqual([
+    expect(unavailable(events).filter((event) => event.source === 'loki')).toEqual([
       expect.objectContaining({
-        summary:
-          'Loki unavailable: parse error at line 1, col 44: syntax error: unexpected $end (and 1 more problem)',
+        summary: 'Loki unavailable: parse error at line 1, col 44: syntax error: unexpected $end',
       }),
     ]);
     expect(kindsFrom(events, 'tempo')).toEqual(['trace.error', 'trace.slow']);
+  });
+
+  it('counts the further problems of a source in its one event', async () => {
+    loki.failNext({ status: 400, body: 'parse error at line 1, col 44: syntax error: unexpected $end' });
+    loki.failNext({ status: 503, body: 'too many outstanding requests' });
+
+    const events = await gatherer()(evidenceRequest());
+
+    const fromLoki = unavailable(events).filter((event) => event.source === 'loki');
+    expect(fromLoki).toHaveLength(1);
+    expect(fromLoki[0]?.summary).toMatch(/^Loki unavailable: .+ \(and 1 more problem\)$/);
+    expect(fromLoki[0]?.details['problems']).toEqual(
+      expect.arrayContaining([
+        'parse error at line 1, col 44: syntax error: unexpected $end',
+        'too many outstanding requests',
+      ]),
+    );
   });
 
   it('reports a source answering 500 once, keeping what its other requests found', async () => {
@@ -165,7 +180,7 @@ describe('Evidence gatherer', () => {
     const events = await gatherer()(request);
 
     // Assess
-    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(Date.now() - started).toBeLessThan(3_000);
     const stopped = unavailable(events).filter(
       (event) => event.source === 'loki' || event.source === 'tempo',
     );

@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app.js';
+import type { WorkersStack, WorkersStackProps } from '../../lib/workers-stack.js';
+import { cdkContext } from './app-fixture.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked structurally
+type Json = any;
+
+let outdir: string;
+let cdkValidation: string | undefined;
+let stack: WorkersStack;
+let resources: Record<string, Json>;
+
+/** The workers stack built from an operator's stack-config, bundling skipped (the copy is tested elsewhere). */
+function workersWith(
+  toillessYaml: string,
+  props: Omit<WorkersStackProps, 'stackConfigDir'> = {},
+): WorkersStack {
+  const stackConfig = mkdtempSync(join(outdir, 'stack-config-'));
+  writeFileSync(join(stackConfig, 'toilless.yaml'), toillessYaml);
+  writeFileSync(join(stackConfig, 'slos.yaml'), 'services: {}\n');
+  return buildApp({
+    outdir: mkdtempSync(join(outdir, 'cdk-out-')),
+    context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] },
+    workers: { ...props, stackConfigDir: stackConfig },
+  }).workers;
+}
+
+function environmentOf(fn: IConstruct): Record<string, Json> {
+  return resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+}
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'toilless-cdk-config-'));
+  // The template is what is under test here; CDK's own template validation costs ~10 s per synth.
+  cdkValidation = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'false';
+  // Prepare and Act: one build from an operator's toilless.yaml and the addresses of an LGTM stack.
+  stack = workersWith('slack:\n  channel: "#ops-incidents"\nincidents:\n  sourceBudget: 50s\n', {
+    observability: {
+      prometheusUrl: 'https://prometheus.lgtm.example.com',
+      remoteWriteUrl: 'https://prometheus.lgtm.example.com/api/v1/write',
+      lokiUrl: 'https://loki.lgtm.example.com',
+      tempoUrl: 'https://tempo.lgtm.example.com',
+      grafanaUrl: 'https://grafana.lgtm.example.com',
+    },
+  });
+  resources = Template.fromStack(stack).toJSON().Resources;
+});
+
+afterAll(() => {
+  if (cdkValidation === undefined) delete process.env.CDK_VALIDATION;
+  else process.env.CDK_VALIDATION = cdkValidation;
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+describe("Workers stack with an operator's stack-config", () => {
+  it("takes the Slack channel and the timeline's source budget from that toilless.yaml", () => {
+    // Prepare
+    const fn = stack.incidentTimeline.worker.function;
+
+    // Assess
+    expect(environmentOf(fn).SLACK_CHANNEL).toBe('#ops-incidents');
+    expect(resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Timeout).toBe(90);
+  });
+
+  it('hands each processor the addresses of the LGTM services it uses, and only those', () => {
+    // Prepare
+    const timeline = environmentOf(stack.incidentTimeline.worker.function);
+    const dora = environmentOf(stack.doraMetrics.worker.function);
+
+    // Assess
+    expect(timeline).toMatchObject({
+      PROMETHEUS_URL: 'https://prometheus.lgtm.example.com',
+      LOKI_URL: 'https://loki.lgtm.example.com',
+      TEMPO_URL: 'https://tempo.lgtm.example.com',
+      GRAFANA_URL: 'https://grafana.lgtm.example.com',
+    });
+    expect(timeline).not.toHaveProperty('PROMETHEUS_REMOTE_WRITE_URL');
+    expect(dora).toMatchObject({
+      PROMETHEUS_URL: 'https://prometheus.lgtm.example.com',
+      PROMETHEUS_REMOTE_WRITE_URL: 'https://prometheus.lgtm.example.com/api/v1/write',
+      GRAFANA_URL: 'https://grafana.lgtm.example.com',
+    });
+    expect(dora).not.toHaveProperty('LOKI_URL');
+    expect(dora).not.toHaveProperty('TEMPO_URL');
+  });
+
+  it('refuses a toilless.yaml the workers would refuse, saying what is wrong', () => {
+    // Act
+    const act = () => workersWith('incidents:\n  sourceBudget: twenty seconds\n');
+
+    // Assess
+    expect(act).toThrow(/incidents\.sourceBudget.*expected a duration such as 30s/);
+  });
+
+  it('refuses an LGTM address that Lambda cannot reach', () => {
+    // Act
+    const act = () => workersWith('{}\n', { observability: { lokiUrl: 'http://localhost:3100' } });
+
+    // Assess
+    expect(act).toThrow(/observability\.lokiUrl "http:\/\/localhost:3100" points at the function itself/);
+  });
+});
