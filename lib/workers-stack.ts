@@ -209,8 +209,10 @@ export class WorkersStack extends Stack {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
-    // Timelines, group pointers and the deploy index all live under incidents/.
+    // Timelines, group pointers and the deploy index all live under incidents/. Until SLACK_BOT_TOKEN is
+    // filled, messages go to outbox/slack/ in the bucket, so operators can read what would have been posted.
     this.store.grantObjectReadWrite(processor.worker.role, 'incidents/*');
+    this.store.grantObjectReadWrite(processor.worker.role, 'outbox/*');
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
   }

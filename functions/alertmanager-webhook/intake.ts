@@ -6,45 +6,31 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { alertmanagerPayloadSchema } from '../shared/events/alertmanager.js';
 import { toAlertNotification } from '../shared/events/alertmanager-event.js';
 import {
+  type DeliveryAuthentication,
   describeError,
   type IntakeDependencies,
   invalidPayloadResponse,
   parseJsonBody,
-  refuseUnacceptable,
+  screenDelivery,
 } from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
 import { parseWith } from '../shared/validation.js';
 
 export function createAlertmanagerWebhook(deps: IntakeDependencies): WebhookHandler {
-  const { bus, secrets, clock, logger } = deps;
-
-  return async (request) => {
-    const refused = refuseUnacceptable(request);
-    if (refused) return refused;
-
-    let expected: string | undefined;
-    try {
-      expected = await secrets.get('ALERTMANAGER_WEBHOOK_TOKEN');
-    } catch (error) {
-      logger.error({ err: error }, 'could not read ALERTMANAGER_WEBHOOK_TOKEN');
-      return errorResponse(
-        503,
-        'secret_unavailable',
-        `ALERTMANAGER_WEBHOOK_TOKEN could not be read (${describeError(error)}): retry later`,
-      );
-    }
-    if (!expected) {
-      logger.error('ALERTMANAGER_WEBHOOK_TOKEN is not set; refusing Alertmanager deliveries');
-      return errorResponse(
-        503,
-        'not_configured',
-        'ALERTMANAGER_WEBHOOK_TOKEN is not set: Alertmanager deliveries are refused until it is',
-      );
-    }
-    if (!bearerTokenMatches(request.headers.authorization, expected)) {
+  const { bus, clock, logger } = deps;
+  const authentication: DeliveryAuthentication = {
+    secretName: 'ALERTMANAGER_WEBHOOK_TOKEN',
+    sender: 'Alertmanager',
+    verify: (request, token) => {
+      if (bearerTokenMatches(request.headers.authorization, token)) return undefined;
       logger.warn('Alertmanager delivery with a missing or wrong bearer token');
       return unauthorized();
-    }
+    },
+  };
+
+  return async (request) => {
+    const refused = await screenDelivery(request, deps, authentication);
+    if (refused) return refused;
 
     const body = parseJsonBody(request.body);
     if (!body.ok) return body.response;

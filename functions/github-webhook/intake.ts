@@ -6,11 +6,12 @@ import { Webhooks } from '@octokit/webhooks';
 import { PreconditionFailedError } from '../shared/errors.js';
 import { type GitHubNormalization, normalizeGitHubEvent } from '../shared/events/github.js';
 import {
+  type DeliveryAuthentication,
   describeError,
   type IntakeDependencies,
   invalidPayloadResponse,
   parseJsonBody,
-  refuseUnacceptable,
+  screenDelivery,
 } from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
@@ -39,36 +40,18 @@ export function deliveryKey(hookId: string, deliveryId: string): string {
 }
 
 export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
-  const { bus, store, secrets, clock, logger } = deps;
+  const { bus, store, clock, logger } = deps;
   let verifier: { readonly secret: string; readonly webhooks: Webhooks } | undefined;
-
-  return async (request) => {
-    const refused = refuseUnacceptable(request);
-    if (refused) return refused;
-
-    let secret: string | undefined;
-    try {
-      secret = await secrets.get('GITHUB_WEBHOOK_SECRET');
-    } catch (error) {
-      logger.error({ err: error }, 'could not read GITHUB_WEBHOOK_SECRET');
-      return errorResponse(
-        503,
-        'secret_unavailable',
-        `GITHUB_WEBHOOK_SECRET could not be read (${describeError(error)}): retry later`,
-      );
-    }
-    if (!secret) {
-      logger.error('GITHUB_WEBHOOK_SECRET is not set; refusing GitHub deliveries');
-      return errorResponse(
-        503,
-        'not_configured',
-        'GITHUB_WEBHOOK_SECRET is not set: GitHub deliveries are refused until it is',
-      );
-    }
-    // One verifier per secret value, rebuilt when the secret rotates.
-    if (verifier?.secret !== secret) verifier = { secret, webhooks: new Webhooks({ secret }) };
-    const raw = request.body.toString('utf8');
-    if (!(await signatureMatches(verifier.webhooks, raw, request.headers['x-hub-signature-256']))) {
+  const authentication: DeliveryAuthentication = {
+    secretName: 'GITHUB_WEBHOOK_SECRET',
+    sender: 'GitHub',
+    verify: async (request, secret) => {
+      // One verifier per secret value, rebuilt when the secret rotates.
+      if (verifier?.secret !== secret) verifier = { secret, webhooks: new Webhooks({ secret }) };
+      const raw = request.body.toString('utf8');
+      if (await signatureMatches(verifier.webhooks, raw, request.headers['x-hub-signature-256'])) {
+        return undefined;
+      }
       logger.warn(
         { deliveryId: request.headers['x-github-delivery'] },
         'GitHub delivery with a bad signature',
@@ -78,7 +61,12 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
         'invalid_signature',
         'X-Hub-Signature-256 is missing or does not match the body: check the webhook secret',
       );
-    }
+    },
+  };
+
+  return async (request) => {
+    const refused = await screenDelivery(request, deps, authentication);
+    if (refused) return refused;
 
     const eventName = request.headers['x-github-event'];
     const deliveryId = request.headers['x-github-delivery'];

@@ -481,7 +481,11 @@ describe('Workers stack', () => {
     const bucketArn = { 'Fn::GetAtt': [logicalId(stack.store.bucket), 'Arn'] };
     const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}`]] });
     const expected: ReadonlyArray<readonly [EventProcessor, Json, Json]> = [
-      [stack.incidentTimeline, objects('incidents/*'), { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) }],
+      [
+        stack.incidentTimeline,
+        [objects('incidents/*'), objects('outbox/*')],
+        { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) },
+      ],
       [
         stack.doraMetrics,
         [objects('changes/*'), objects('deployments/*'), objects('dora/*')],

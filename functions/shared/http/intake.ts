@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { SecretSource } from '../secrets.js';
+import type { SecretName, SecretSource } from '../secrets.js';
 import {
   errorResponse,
   MAX_WEBHOOK_BODY_BYTES,
@@ -42,6 +42,55 @@ export function refuseUnacceptable(request: WebhookRequest): WebhookResponse | u
     );
   }
   return undefined;
+}
+
+/** How an intake tells its sender's deliveries from anyone else's. */
+export interface DeliveryAuthentication {
+  /** The secret the sender proves it knows, e.g. GITHUB_WEBHOOK_SECRET. */
+  readonly secretName: SecretName;
+  /** The sender as messages name it, e.g. `GitHub`. */
+  readonly sender: string;
+  /** A refusal when the request does not prove it knows `secret`; undefined when it does. */
+  readonly verify: (
+    request: WebhookRequest,
+    secret: string,
+  ) => WebhookResponse | undefined | Promise<WebhookResponse | undefined>;
+}
+
+/**
+ * The checks every intake makes before it looks at a payload, in this order: POST and size
+ * ({@link refuseUnacceptable}), the secret readable and set (503, so the sender retries), the delivery
+ * authentic. Answers the refusal, or undefined when the request may go on.
+ */
+export async function screenDelivery(
+  request: WebhookRequest,
+  deps: Pick<IntakeDependencies, 'secrets' | 'logger'>,
+  authentication: DeliveryAuthentication,
+): Promise<WebhookResponse | undefined> {
+  const refused = refuseUnacceptable(request);
+  if (refused) return refused;
+
+  const { secretName, sender } = authentication;
+  let secret: string | undefined;
+  try {
+    secret = await deps.secrets.get(secretName);
+  } catch (error) {
+    deps.logger.error({ err: error }, `could not read ${secretName}`);
+    return errorResponse(
+      503,
+      'secret_unavailable',
+      `${secretName} could not be read (${describeError(error)}): retry later`,
+    );
+  }
+  if (!secret) {
+    deps.logger.error(`${secretName} is not set; refusing ${sender} deliveries`);
+    return errorResponse(
+      503,
+      'not_configured',
+      `${secretName} is not set: ${sender} deliveries are refused until it is`,
+    );
+  }
+  return authentication.verify(request, secret);
 }
 
 export type JsonBody =

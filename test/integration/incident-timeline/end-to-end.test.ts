@@ -152,6 +152,9 @@ describe('Incident timeline end to end: real Alertmanager -> local server -> sto
     const kinds = new Set(timeline.events.map((event) => event.kind));
     expect(kinds).toContain('alert.firing');
     expect(kinds).toContain('log.spike');
+    expect(kinds).toContain('log.error');
+    expect(kinds).toContain('trace.error');
+    expect(timeline.events.filter((event) => event.kind === 'source.unavailable')).toEqual([]);
     const markdown = await server.runtime.store.get(`incidents/${timeline.id}/timeline.md`);
     expect(markdown?.body.toString('utf8')).toContain('## Timeline');
     expect(roots()).toHaveLength(1);
