@@ -16,6 +16,7 @@ import type { AlertmanagerPayload } from '../functions/shared/events/alertmanage
 import { createLogger } from '../functions/shared/log.js';
 import { systemClock } from '../functions/shared/ports/clock.js';
 import { loadToillessConfig, stackConfigDir } from '../functions/shared/stack-config.js';
+import { doraCommand } from './commands/dora.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -130,6 +131,8 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
       process.stdout.write(options.json ? `${JSON.stringify(timeline, null, 2)}\n` : markdown);
     });
 
+  program.addCommand(doraCommand());
+
   program
     .command('check')
     .description(
@@ -157,7 +160,11 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
 try {
   await buildCli().parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ConfigurationError || error instanceof ToillessError) {
+  if (
+    error instanceof ConfigurationError ||
+    error instanceof ToillessError ||
+    error instanceof InvalidArgumentError
+  ) {
     console.error(`toilless: ${error.message}`);
     process.exit(2);
   }

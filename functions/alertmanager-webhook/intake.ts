@@ -9,8 +9,7 @@ import {
   type DeliveryAuthentication,
   describeError,
   type IntakeDependencies,
-  invalidPayloadResponse,
-  parseJsonBody,
+  readPayload,
   screenDelivery,
 } from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
@@ -32,20 +31,14 @@ export function createAlertmanagerWebhook(deps: IntakeDependencies): WebhookHand
     const refused = await screenDelivery(request, deps, authentication);
     if (refused) return refused;
 
-    const body = parseJsonBody(request.body);
-    if (!body.ok) return body.response;
-    let event: ReturnType<typeof toAlertNotification>;
-    try {
-      event = toAlertNotification(
-        parseWith(alertmanagerPayloadSchema, body.value, 'Alertmanager payload'),
-        clock.now(),
-      );
-    } catch (error) {
-      const invalid = invalidPayloadResponse(error);
-      if (!invalid) throw error;
-      logger.warn({ issues: invalid.body.issues }, 'invalid Alertmanager payload');
-      return invalid;
-    }
+    const reading = readPayload(
+      request.body,
+      (json) =>
+        toAlertNotification(parseWith(alertmanagerPayloadSchema, json, 'Alertmanager payload'), clock.now()),
+      (issues) => logger.warn({ issues }, 'invalid Alertmanager payload'),
+    );
+    if (!reading.ok) return reading.response;
+    const event = reading.value;
 
     try {
       await bus.publish([event]);

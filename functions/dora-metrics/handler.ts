@@ -10,8 +10,9 @@ import { ConfigurationError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
+import { EnvironmentSecretSource } from '../shared/secrets.js';
 import { loadToillessConfig } from '../shared/stack-config.js';
-import { StoredPushCommitSource } from './commit-source.js';
+import { doraIntegrations } from './integrations.js';
 import { createDoraMetricsWorker, type DoraMetricsWorker } from './worker.js';
 
 /** What the Lambda receives: a toilless event from the bus, or the scheduler's payload (no detail-type). */
@@ -48,13 +49,22 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<DoraM
     throw new ConfigurationError('TOILLESS_EVENT_BUS is not set: the DORA worker needs the event bus name');
   }
   const store = new S3ObjectStore({ bucket: runtime.bucket });
+  const logger = createLogger({ name: 'dora-metrics' });
+  const { commits, annotate, pullRequestFirstCommit } = await doraIntegrations({
+    runtime,
+    secrets: new EnvironmentSecretSource(env),
+    store,
+    logger,
+  });
   return createDoraMetricsWorker({
     store,
     bus: new EventBridgeBus({ eventBusName: runtime.eventBusName }),
     clock: systemClock,
-    logger: createLogger({ name: 'dora-metrics' }),
+    logger,
     config: loadToillessConfig(),
     writer: new RemoteWriteClient({ url: runtime.prometheusRemoteWriteUrl }),
-    commits: new StoredPushCommitSource(store),
+    commits,
+    ...(annotate ? { annotate } : {}),
+    ...(pullRequestFirstCommit ? { pullRequestFirstCommit } : {}),
   });
 }

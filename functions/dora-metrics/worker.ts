@@ -41,6 +41,11 @@ export interface DoraMetricsDependencies {
   readonly commits: CommitSource;
   /** Called once for each successful production deployment, e.g. to add a Grafana annotation. */
   readonly annotate?: (deployment: DeploymentRecord) => Promise<void>;
+  /**
+   * When work on a merged pull request started (its first commit's author time), e.g. from the GitHub
+   * API: after a squash merge the base branch only has the squash commit. @default not looked up
+   */
+  readonly pullRequestFirstCommit?: (repository: string, pullNumber: number) => Promise<string | undefined>;
 }
 
 export interface DoraMetricsWorker {
@@ -167,9 +172,15 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
         }
         return recomputeAndWrite(resolved);
       }
-      case 'GitHubPullRequest':
-        await history.recordPullRequest(checked.detail);
+      case 'GitHubPullRequest': {
+        const pull = checked.detail;
+        const firstCommitAt =
+          pull.merged && deps.pullRequestFirstCommit
+            ? await deps.pullRequestFirstCommit(pull.repository, pull.number)
+            : undefined;
+        await history.recordPullRequest(pull, firstCommitAt);
         return;
+      }
       case 'IncidentOpened':
       case 'IncidentResolved': {
         const stored = await history.recordIncident(checked.detail);

@@ -4,13 +4,12 @@
  */
 import { Webhooks } from '@octokit/webhooks';
 import { PreconditionFailedError } from '../shared/errors.js';
-import { type GitHubNormalization, normalizeGitHubEvent } from '../shared/events/github.js';
+import { normalizeGitHubEvent } from '../shared/events/github.js';
 import {
   type DeliveryAuthentication,
   describeError,
   type IntakeDependencies,
-  invalidPayloadResponse,
-  parseJsonBody,
+  readPayload,
   screenDelivery,
 } from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
@@ -76,17 +75,13 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     if (hookId !== 'none' && !HOOK_ID.test(hookId)) return badHeader('X-GitHub-Hook-ID', hookId);
     const context = { deliveryId, hookId, githubEvent: eventName };
 
-    const body = parseJsonBody(request.body);
-    if (!body.ok) return body.response;
-    let normalized: GitHubNormalization;
-    try {
-      normalized = normalizeGitHubEvent(eventName, body.value, deliveryId);
-    } catch (error) {
-      const invalid = invalidPayloadResponse(error);
-      if (!invalid) throw error;
-      logger.warn({ ...context, issues: invalid.body.issues }, 'invalid GitHub payload');
-      return invalid;
-    }
+    const reading = readPayload(
+      request.body,
+      (json) => normalizeGitHubEvent(eventName, json, deliveryId),
+      (issues) => logger.warn({ ...context, issues }, 'invalid GitHub payload'),
+    );
+    if (!reading.ok) return reading.response;
+    const normalized = reading.value;
     if (normalized.kind === 'ignored') {
       logger.info({ ...context, reason: normalized.reason }, 'GitHub delivery ignored');
       return { status: 202, body: { ok: true, ignored: normalized.reason } };

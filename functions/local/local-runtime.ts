@@ -4,6 +4,8 @@
  * it only connects ports to adapters.
  */
 import { createAlertmanagerWebhook } from '../alertmanager-webhook/intake.js';
+import { doraIntegrations } from '../dora-metrics/integrations.js';
+import { createDoraMetricsWorker } from '../dora-metrics/worker.js';
 import { createGitHubWebhook } from '../github-webhook/intake.js';
 import { recordDeployment } from '../incident-timeline/deploy-index.js';
 import { createEvidenceGatherer } from '../incident-timeline/evidence.js';
@@ -16,6 +18,7 @@ import type { WebhookHandler } from '../shared/http/webhook.js';
 import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
 import type { Notifier } from '../shared/ports/notifier.js';
+import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import type { SecretSource } from '../shared/secrets.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import { LocalSecretSource } from './local-secrets.js';
@@ -49,7 +52,14 @@ export interface LocalRuntime {
   readonly webhooks: Readonly<Record<string, WebhookHandler>>;
   /** Files of generated credentials written on this start (empty when they already existed). */
   readonly generatedSecretFiles: readonly string[];
+  /** Recomputes every DORA target now (the hourly schedule does it too). */
+  recomputeDora(): Promise<void>;
+  /** Stops the schedule, then waits for pending deliveries (see InProcessEventBus.close). */
+  close(): Promise<void>;
 }
+
+/** The DORA windows roll forward by the hour, as the hourly EventBridge schedule does on AWS. */
+const DORA_RECOMPUTE_INTERVAL_MS = 3_600_000;
 
 export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
@@ -106,6 +116,47 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     },
   });
 
+  const doraLogger = logger.child({ component: 'dora-metrics' });
+  const integrations = await doraIntegrations({ runtime: config, secrets, store, logger: doraLogger });
+  const dora = createDoraMetricsWorker({
+    store,
+    bus: countedBus,
+    clock,
+    logger: doraLogger,
+    config: toilless,
+    // Locally Prometheus is often not running: give up fast, the store keeps everything for the next write.
+    writer: new RemoteWriteClient({
+      url: config.prometheusRemoteWriteUrl,
+      deadlineMs: 5_000,
+      maxAttempts: 3,
+    }),
+    commits: integrations.commits,
+    ...(integrations.annotate ? { annotate: integrations.annotate } : {}),
+    ...(integrations.pullRequestFirstCommit
+      ? { pullRequestFirstCommit: integrations.pullRequestFirstCommit }
+      : {}),
+  });
+  bus.subscribe({
+    name: 'dora-metrics',
+    types: [
+      'GitHubDeployment',
+      'GitHubDeploymentStatus',
+      'GitHubWorkflowRun',
+      'GitHubPush',
+      'GitHubPullRequest',
+      'IncidentOpened',
+      'IncidentResolved',
+    ],
+    handler: (event) => dora.handle(event),
+  });
+  const recomputeDora = () => dora.recomputeAll();
+  const schedule = setInterval(() => {
+    recomputeDora().catch((error: unknown) =>
+      doraLogger.error({ err: error }, 'hourly DORA recompute failed'),
+    );
+  }, DORA_RECOMPUTE_INTERVAL_MS);
+  schedule.unref();
+
   return {
     config,
     toilless,
@@ -119,5 +170,10 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       '/webhooks/github': createGitHubWebhook(intake),
     },
     generatedSecretFiles,
+    recomputeDora,
+    close: async () => {
+      clearInterval(schedule);
+      await bus.close();
+    },
   };
 }

@@ -154,7 +154,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await Promise.race([new Promise<void>((resolve) => (drained = resolve)), delay(shutdownTimeoutMs)]);
     }
     server.closeIdleConnections();
-    await Promise.race([runtime.bus.close(), delay(Math.max(0, deadline - Date.now()))]);
+    await Promise.race([runtime.close(), delay(Math.max(0, deadline - Date.now()))]);
     server.closeAllConnections();
     await serverClosed;
     logger.info({ inFlight }, 'toilless stopped');

@@ -131,6 +131,37 @@ export function startAlertmanager(options: AlertmanagerOptions): Promise<Running
   });
 }
 
+/**
+ * Starts an Alertmanager that delivers to the toilless webhook at `webhookUrl` as shipped, shortened:
+ * one toilless receiver, resolved notifications on, a 1 s group interval, and the bearer token read
+ * from a credentials file.
+ */
+export function startAlertmanagerDeliveringTo(
+  webhookUrl: string,
+  token: string,
+): Promise<RunningAlertmanager> {
+  return startAlertmanager({
+    config: `
+route:
+  receiver: toilless
+  group_by: [service, severity]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: toilless
+    webhook_configs:
+      - url: ${webhookUrl}
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: ${DIR_PLACEHOLDER}/toilless-webhook-token
+`,
+    files: { 'toilless-webhook-token': token },
+  });
+}
+
 function serializeAlert(alert: PostableAlert): Record<string, unknown> {
   const time = (value: Date | string | undefined): string | undefined =>
     value instanceof Date ? value.toISOString() : value;

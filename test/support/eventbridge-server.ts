@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
+import { closeServer, listenOnLoopback, originOf, readBody } from './http-test-server.js';
 
 export interface EventBridgeTestServerOptions {
   /** Buses that exist besides `default`. @default ['toilless-test'] */
@@ -76,13 +76,12 @@ export class EventBridgeTestServer {
       });
     });
     instance = new EventBridgeTestServer(server, options);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(server);
     return instance;
   }
 
   get endpoint(): string {
-    const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return originOf(this.server);
   }
 
   /** An SDK client for this server, with static fake credentials in us-east-1. */
@@ -110,11 +109,8 @@ export class EventBridgeTestServer {
     for (let i = 0; i < count; i++) this.requestFailures.set(this.requestsSeen + skip + i, failure);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) =>
-      this.server.close((error) => (error ? reject(error) : resolve())),
-    );
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -251,10 +247,4 @@ function sendError(response: ServerResponse, status: number, type: string, messa
     'x-amzn-ErrorType': `${type}:`,
   });
   response.end(text);
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -15,14 +15,17 @@ const definitions: WebhookDefinition[] = createRequire(import.meta.url)('@octoki
 // biome-ignore lint/suspicious/noExplicitAny: payloads are GitHub's JSON; tests read and tweak their fields freely
 export type GitHubPayload = Record<string, any>;
 
+/** Deep copies of every documented example of `event`, in the order GitHub lists them. */
+export function githubExamples(event: string): GitHubPayload[] {
+  return documentedExamples(event).map((example) => structuredClone(example));
+}
+
 /** A deep copy of the first documented example of `event` matching `predicate`. */
 export function githubExample(
   event: string,
   predicate: (payload: GitHubPayload) => boolean = () => true,
 ): GitHubPayload {
-  const definition = definitions.find((d) => d.name === event);
-  if (!definition) throw new Error(`@octokit/webhooks-examples has no examples for ${event}`);
-  const found = definition.examples.find((example) => predicate(example));
+  const found = documentedExamples(event).find((example) => predicate(example));
   if (!found) throw new Error(`no ${event} example matches the predicate`);
   return structuredClone(found);
 }
@@ -30,4 +33,10 @@ export function githubExample(
 /** X-Hub-Signature-256 for a raw body. */
 export function signGitHubBody(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+function documentedExamples(event: string): readonly GitHubPayload[] {
+  const definition = definitions.find((d) => d.name === event);
+  if (!definition) throw new Error(`@octokit/webhooks-examples has no examples for ${event}`);
+  return definition.examples;
 }

@@ -5,9 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { closeServer, listenOnLoopback, originOf, readBody } from './http-test-server.js';
 
 export interface S3TestServerOptions {
   /** Buckets that exist; requests for others get NoSuchBucket. @default ['toilless-test'] */
@@ -84,13 +84,12 @@ export class S3TestServer {
       });
     });
     instance = new S3TestServer(server, options);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(server);
     return instance;
   }
 
   get endpoint(): string {
-    const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return originOf(this.server);
   }
 
   /** An SDK client for this server: path-style, static fake credentials, us-east-1. */
@@ -129,11 +128,8 @@ export class S3TestServer {
     return sortKeys([...this.bucketOf(bucket).keys()]);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) =>
-      this.server.close((error) => (error ? reject(error) : resolve())),
-    );
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private bucketOf(bucket: string): Map<string, StoredTestObject> {
@@ -479,12 +475,6 @@ function sendError(
     'Content-Length': String(Buffer.byteLength(xml)),
   });
   response.end(xml);
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** Undoes aws-chunked content encoding (streaming uploads with trailing checksums). */

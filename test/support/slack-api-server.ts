@@ -32,7 +32,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BodyTooLarge, closeServer, listenOnLoopback, readBody } from './http-test-server.js';
 
 export interface SlackApiServerOptions {
   /** The bot token requests must carry. @default a random `xoxb-` token */
@@ -132,8 +132,6 @@ class SlackErrorAnswer extends Error {
     super(error);
   }
 }
-
-class BodyTooLarge extends Error {}
 
 interface Channel {
   readonly id: string;
@@ -473,11 +471,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions = {}): 
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = await listenOnLoopback(server);
 
   return {
     url: `${origin}/api/`,
@@ -496,11 +490,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions = {}): 
     failNext: (failure, failOptions = {}) => {
       failures.push({ failure, method: failOptions.method, remaining: failOptions.times ?? 1 });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
@@ -595,20 +585,6 @@ async function multipartFile(body: Buffer, contentType: string): Promise<Buffer>
     if (typeof value !== 'string') return Buffer.from(await value.arrayBuffer());
   }
   return Buffer.alloc(0);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // Past the limit the rest is drained, not kept, so that the 413 can still be answered.
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => (size > limit ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
 }
 
 async function notFound(res: ServerResponse): Promise<void> {

@@ -93,9 +93,33 @@ export async function screenDelivery(
   return authentication.verify(request, secret);
 }
 
-export type JsonBody =
-  | { readonly ok: true; readonly value: unknown }
+/** A value read from the request, or the 4xx answer that says why it could not be. */
+export type PayloadReading<T> =
+  | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly response: WebhookResponse };
+
+export type JsonBody = PayloadReading<unknown>;
+
+/**
+ * The body as JSON (400 malformed_json otherwise), then through `parse`: a ValidationError it throws
+ * becomes 400 invalid_payload, whose issues go to `onInvalid` for the log. Other errors propagate.
+ */
+export function readPayload<T>(
+  body: Buffer,
+  parse: (json: unknown) => T,
+  onInvalid: (issues: unknown) => void,
+): PayloadReading<T> {
+  const json = parseJsonBody(body);
+  if (!json.ok) return json;
+  try {
+    return { ok: true, value: parse(json.value) };
+  } catch (error) {
+    const invalid = invalidPayloadResponse(error);
+    if (!invalid) throw error;
+    onInvalid(invalid.body.issues);
+    return { ok: false, response: invalid };
+  }
+}
 
 /** Parses the body as JSON, or answers 400 malformed_json saying where it broke. */
 export function parseJsonBody(body: Buffer): JsonBody {

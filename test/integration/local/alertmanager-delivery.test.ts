@@ -1,67 +1,32 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
+import type { LocalServer } from '../../../functions/local/local-server.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
-import { silentLogger } from '../../../functions/shared/log.js';
-import { type RunningAlertmanager, startAlertmanager } from '../../support/alertmanager.js';
+import { type RunningAlertmanager, startAlertmanagerDeliveringTo } from '../../support/alertmanager.js';
+import {
+  generatedSecret,
+  type LocalServerUnderTest,
+  recordEvents,
+  startTestLocalServer,
+} from '../../support/local-server.js';
 import { waitFor } from '../../support/wait.js';
 
-/** Alertmanager delivering to the local server with bearer credentials read from a file, as shipped. */
-function alertmanagerConfig(webhookUrl: string): string {
-  return `
-route:
-  receiver: toilless
-  group_by: [service, severity]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: toilless
-    webhook_configs:
-      - url: ${webhookUrl}
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: {{DIR}}/toilless-webhook-token
-`;
-}
-
 describe('Alertmanager delivering to the local server', () => {
-  let dataDir: string;
+  let local: LocalServerUnderTest;
   let server: LocalServer;
-  const received: ToillessEvent<'AlertNotification'>[] = [];
+  let received: ToillessEvent<'AlertNotification'>[];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'toilless-am-'));
-    server = await startLocalServer({
-      port: 0,
-      dataDir,
-      logger: silentLogger,
-      env: {},
-      processMetrics: false,
-    });
-    server.runtime.bus.subscribe({
-      name: 'test-recorder',
-      types: ['AlertNotification'],
-      handler: async (event) => {
-        if (event.type === 'AlertNotification') received.push(event);
-      },
-    });
+    local = await startTestLocalServer();
+    server = local.server;
+    received = recordEvents(server, ['AlertNotification']);
   });
 
   afterAll(async () => {
-    await server?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await local?.stop();
   });
 
   async function withAlertmanager(token: string, act: (alertmanager: RunningAlertmanager) => Promise<void>) {
-    const alertmanager = await startAlertmanager({
-      config: alertmanagerConfig(`${server.url}/webhooks/alertmanager`),
-      files: { 'toilless-webhook-token': token },
-    });
+    const alertmanager = await startAlertmanagerDeliveringTo(`${server.url}/webhooks/alertmanager`, token);
     try {
       await act(alertmanager);
     } finally {
@@ -70,7 +35,7 @@ describe('Alertmanager delivering to the local server', () => {
   }
 
   it('delivers a posted alert with its bearer token, and the AlertNotification is published', async () => {
-    const token = (await readFile(join(dataDir, 'secrets', 'alertmanager-webhook-token'), 'utf8')).trim();
+    const token = await generatedSecret(local.dataDir, 'alertmanager-webhook-token');
 
     await withAlertmanager(token, async (alertmanager) => {
       await alertmanager.postAlerts([

@@ -50,12 +50,15 @@ describe('toilless CLI', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it.each([[], ['serve'], ['check'], ['timeline']])('prints help for `toilless %s --help`', (...command: string[]) => {
-    const result = spawnSync(process.execPath, [CLI, ...command, '--help'], { encoding: 'utf8' });
+  it.each([[], ['serve'], ['check'], ['timeline']])(
+    'prints help for `toilless %s --help`',
+    (...command: string[]) => {
+      const result = spawnSync(process.execPath, [CLI, ...command, '--help'], { encoding: 'utf8' });
 
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^Usage: toilless/);
-  });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: toilless/);
+    },
+  );
 
   it('serves, logs JSON lines, and exits 0 on SIGTERM after stopping cleanly', async () => {
     const { child, lines, url } = serve(dataDir);

@@ -1,46 +1,35 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
+import type { LocalServer } from '../../../functions/local/local-server.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
-import { silentLogger } from '../../../functions/shared/log.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
+import {
+  generatedSecret,
+  type LocalServerUnderTest,
+  recordEvents,
+  startTestLocalServer,
+} from '../../support/local-server.js';
 import { waitFor } from '../../support/wait.js';
 
 const fixture = async (name: string) =>
   JSON.parse(await readFile(new URL(`../../fixtures/alertmanager/${name}`, import.meta.url), 'utf8')).body;
 
 describe('Local server', () => {
-  let dataDir: string;
+  let local: LocalServerUnderTest;
   let server: LocalServer;
   let received: ToillessEvent[];
   let token: string;
 
   beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'toilless-server-'));
-    server = await startLocalServer({
-      port: 0,
-      dataDir,
-      logger: silentLogger,
-      env: {},
-      processMetrics: false,
-    });
-    received = [];
-    server.runtime.bus.subscribe({
-      name: 'test-recorder',
-      types: ['AlertNotification', 'GitHubDeploymentStatus'],
-      handler: async (event) => {
-        received.push(event);
-      },
-    });
-    token = (await readFile(join(dataDir, 'secrets', 'alertmanager-webhook-token'), 'utf8')).trim();
+    local = await startTestLocalServer();
+    server = local.server;
+    received = recordEvents(server, ['AlertNotification', 'GitHubDeploymentStatus']);
+    token = await generatedSecret(local.dataDir, 'alertmanager-webhook-token');
   });
 
   afterEach(async () => {
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await local.stop();
   });
 
   const postAlert = (body: unknown, bearer = token) =>
@@ -115,7 +104,7 @@ describe('Local server', () => {
   });
 
   it('accepts a signed GitHub delivery with the generated secret', async () => {
-    const secret = (await readFile(join(dataDir, 'secrets', 'github-webhook-secret'), 'utf8')).trim();
+    const secret = await generatedSecret(local.dataDir, 'github-webhook-secret');
     const body = JSON.stringify(
       githubExample('deployment_status', (p) => p.deployment_status.state === 'success'),
     );

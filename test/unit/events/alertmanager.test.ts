@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../functions/shared/errors.js';
 import {
   type AlertmanagerPayload,
   alertmanagerPayloadSchema,
 } from '../../../functions/shared/events/alertmanager.js';
 import { toAlertNotification } from '../../../functions/shared/events/alertmanager-event.js';
 import { parseWith } from '../../../functions/shared/validation.js';
+import { validationErrorOf } from '../../support/expected-errors.js';
 
 /** A captured payload that tests edit field by field. */
 // biome-ignore lint/suspicious/noExplicitAny: deep JSON edited in place; a precise type would only restate Alertmanager's
@@ -27,16 +27,6 @@ function delivery(name: (typeof FIXTURES)[number]): Payload {
 
 function parse(body: unknown): AlertmanagerPayload {
   return parseWith(alertmanagerPayloadSchema, body, 'Alertmanager payload');
-}
-
-function validationErrorOf(act: () => unknown): ValidationError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof ValidationError) return error;
-    throw error;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 const RECEIVED_AT = new Date('2026-11-28T08:40:00.123Z');

@@ -1,47 +1,13 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../functions/shared/errors.js';
 import { type GitHubNormalization, normalizeGitHubEvent } from '../../../functions/shared/events/github.js';
 import type { EventType, ToillessEvent } from '../../../functions/shared/events/types.js';
-
-/** A documented payload that tests edit field by field. */
-// biome-ignore lint/suspicious/noExplicitAny: deep JSON edited in place; a precise type would only restate GitHub's
-type Payload = Record<string, any>;
-
-interface WebhookDefinition {
-  readonly name: string;
-  readonly examples: Record<string, unknown>[];
-}
-
-// The payloads GitHub documents, as collected by the Octokit project.
-const definitions: WebhookDefinition[] = createRequire(import.meta.url)('@octokit/webhooks-examples');
-
-function examples(name: string): Record<string, unknown>[] {
-  const definition = definitions.find((d) => d.name === name);
-  if (!definition) throw new Error(`no examples for ${name}`);
-  return definition.examples.map((example) => structuredClone(example));
-}
-
-function example(name: string, predicate: (payload: Payload) => boolean = () => true) {
-  const found = examples(name).find(predicate);
-  if (!found) throw new Error(`no ${name} example matches`);
-  return found as Payload;
-}
+import { validationErrorOf } from '../../support/expected-errors.js';
+import { githubExample, githubExamples } from '../../support/github-examples.js';
 
 function eventOf<T extends EventType>(result: GitHubNormalization, type: T): ToillessEvent<T> {
   if (result.kind !== 'event') throw new Error(`expected an event, got ignored: ${result.reason}`);
   expect(result.event.type).toBe(type);
   return result.event as ToillessEvent<T>;
-}
-
-function validationErrorOf(act: () => unknown): ValidationError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof ValidationError) return error;
-    throw error;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
@@ -50,7 +16,7 @@ describe('GitHub event normalisation', () => {
   describe('deployment', () => {
     it('turns a created deployment into GitHubDeployment keyed by the delivery', () => {
       // Prepare
-      const payload = example('deployment');
+      const payload = githubExample('deployment');
 
       // Act
       const event = eventOf(normalizeGitHubEvent('deployment', payload, DELIVERY), 'GitHubDeployment');
@@ -76,7 +42,7 @@ describe('GitHub event normalisation', () => {
 
     it('keeps production_environment when GitHub sends it', () => {
       // Prepare
-      const payload = example('deployment');
+      const payload = githubExample('deployment');
       payload.deployment.production_environment = true;
 
       // Act
@@ -88,7 +54,7 @@ describe('GitHub event normalisation', () => {
 
     it('ignores deployment actions other than created', () => {
       // Prepare
-      const payload = { ...example('deployment'), action: 'deleted' };
+      const payload = { ...githubExample('deployment'), action: 'deleted' };
 
       // Act
       const result = normalizeGitHubEvent('deployment', payload, DELIVERY);
@@ -99,7 +65,7 @@ describe('GitHub event normalisation', () => {
 
     it('names deployment.sha when it is missing', () => {
       // Prepare
-      const payload = example('deployment');
+      const payload = githubExample('deployment');
       delete payload.deployment.sha;
 
       // Act
@@ -114,7 +80,7 @@ describe('GitHub event normalisation', () => {
   describe('deployment_status', () => {
     it('turns every documented deployment_status example into GitHubDeploymentStatus', () => {
       // Prepare
-      const payloads = examples('deployment_status');
+      const payloads = githubExamples('deployment_status');
 
       // Act
       const events = payloads.map((payload) =>
@@ -151,7 +117,7 @@ describe('GitHub event normalisation', () => {
 
     it('names deployment_status.state when it is not a deployment state', () => {
       // Prepare
-      const payload = example('deployment_status');
+      const payload = githubExample('deployment_status');
       payload.deployment_status.state = 'exploded';
 
       // Act
@@ -163,7 +129,7 @@ describe('GitHub event normalisation', () => {
 
     it('names the repository when it is missing', () => {
       // Prepare
-      const payload = example('deployment_status');
+      const payload = githubExample('deployment_status');
       delete payload.repository;
 
       // Act
@@ -175,8 +141,8 @@ describe('GitHub event normalisation', () => {
 
     it('tolerates fields it does not know', () => {
       // Prepare
-      const plain = example('deployment_status');
-      const extended = example('deployment_status');
+      const plain = githubExample('deployment_status');
+      const extended = githubExample('deployment_status');
       extended.brand_new_field = { nested: true };
       extended.deployment_status.another_new_field = 42;
 
@@ -192,7 +158,10 @@ describe('GitHub event normalisation', () => {
   describe('workflow_run', () => {
     it('turns a completed run into GitHubWorkflowRun timed at its last update', () => {
       // Prepare
-      const payload = example('workflow_run', (p) => p.action === 'completed' && p.workflow_run.conclusion);
+      const payload = githubExample(
+        'workflow_run',
+        (p) => p.action === 'completed' && p.workflow_run.conclusion,
+      );
 
       // Act
       const event = eventOf(normalizeGitHubEvent('workflow_run', payload, DELIVERY), 'GitHubWorkflowRun');
@@ -223,9 +192,9 @@ describe('GitHub event normalisation', () => {
 
     it('ignores requested and in_progress runs', () => {
       // Prepare
-      const requested = example('workflow_run', (p) => p.action === 'requested');
+      const requested = githubExample('workflow_run', (p) => p.action === 'requested');
       const inProgress = {
-        ...example('workflow_run', (p) => p.action === 'requested'),
+        ...githubExample('workflow_run', (p) => p.action === 'requested'),
         action: 'in_progress',
       };
 
@@ -238,7 +207,7 @@ describe('GitHub event normalisation', () => {
 
     it('names workflow_run.head_sha when it is missing, even on a run it would ignore', () => {
       // Prepare
-      const payload = example('workflow_run', (p) => p.action === 'requested');
+      const payload = githubExample('workflow_run', (p) => p.action === 'requested');
       delete payload.workflow_run.head_sha;
 
       // Act
@@ -252,7 +221,7 @@ describe('GitHub event normalisation', () => {
   describe('push', () => {
     it('turns a push to a branch into GitHubPush with commit titles and author times', () => {
       // Prepare
-      const payload = example('push', (p) => p.ref === 'refs/heads/master');
+      const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');
 
       // Act
       const event = eventOf(normalizeGitHubEvent('push', payload, DELIVERY), 'GitHubPush');
@@ -282,7 +251,7 @@ describe('GitHub event normalisation', () => {
 
     it('titles a commit with the first line of its message and converts local times to UTC', () => {
       // Prepare
-      const payload = example('push', (p) => p.ref === 'refs/heads/master');
+      const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');
       payload.commits[0].message = 'Fix the retry budget (#42)\r\n\r\nThe budget was per request.';
       payload.commits[0].timestamp = '2019-05-15T11:19:25-04:00';
       payload.head_commit.timestamp = '2019-05-15T11:19:25-04:00';
@@ -301,7 +270,7 @@ describe('GitHub event normalisation', () => {
 
     it('ignores a push that deletes a ref', () => {
       // Prepare
-      const payload = example('push', (p) => p.deleted === true);
+      const payload = githubExample('push', (p) => p.deleted === true);
 
       // Act
       const result = normalizeGitHubEvent('push', payload, DELIVERY);
@@ -315,7 +284,7 @@ describe('GitHub event normalisation', () => {
 
     it('ignores a branch deletion even when the deleted flag is absent', () => {
       // Prepare
-      const payload = example('push', (p) => p.deleted === true);
+      const payload = githubExample('push', (p) => p.deleted === true);
       payload.ref = 'refs/heads/feature';
       delete payload.deleted;
 
@@ -328,7 +297,7 @@ describe('GitHub event normalisation', () => {
 
     it('names the commit field that breaks the schema', () => {
       // Prepare
-      const payload = example('push', (p) => p.ref === 'refs/heads/master');
+      const payload = githubExample('push', (p) => p.ref === 'refs/heads/master');
       payload.commits[0].timestamp = 'yesterday';
 
       // Act
@@ -342,7 +311,7 @@ describe('GitHub event normalisation', () => {
   describe('pull_request', () => {
     it('turns a closed, unmerged pull request into GitHubPullRequest timed at closed_at', () => {
       // Prepare
-      const payload = example('pull_request', (p) => p.action === 'closed');
+      const payload = githubExample('pull_request', (p) => p.action === 'closed');
 
       // Act
       const event = eventOf(normalizeGitHubEvent('pull_request', payload, DELIVERY), 'GitHubPullRequest');
@@ -370,7 +339,7 @@ describe('GitHub event normalisation', () => {
 
     it('times a merged pull request at merged_at', () => {
       // Prepare
-      const payload = example('pull_request', (p) => p.action === 'closed');
+      const payload = githubExample('pull_request', (p) => p.action === 'closed');
       payload.pull_request.merged = true;
       payload.pull_request.merged_at = '2019-05-15T15:21:17Z';
 
@@ -384,7 +353,7 @@ describe('GitHub event normalisation', () => {
 
     it('ignores every documented action other than closed', () => {
       // Prepare
-      const payloads = examples('pull_request').filter((p) => p.action !== 'closed');
+      const payloads = githubExamples('pull_request').filter((p) => p.action !== 'closed');
 
       // Act
       const kinds = new Set(payloads.map((p) => normalizeGitHubEvent('pull_request', p, DELIVERY).kind));
@@ -396,7 +365,7 @@ describe('GitHub event normalisation', () => {
 
     it('names pull_request.closed_at when a closed pull request lacks it', () => {
       // Prepare
-      const payload = example('pull_request', (p) => p.action === 'closed');
+      const payload = githubExample('pull_request', (p) => p.action === 'closed');
       payload.pull_request.closed_at = null;
 
       // Act
@@ -410,7 +379,7 @@ describe('GitHub event normalisation', () => {
   describe('events toilless does not use', () => {
     it('ignores ping with a reason', () => {
       // Prepare
-      const payload = example('ping');
+      const payload = githubExample('ping');
 
       // Act
       const result = normalizeGitHubEvent('ping', payload, DELIVERY);
@@ -435,7 +404,7 @@ describe('GitHub event normalisation', () => {
 
     it('names the action when a used event has none', () => {
       // Prepare
-      const payload = example('deployment');
+      const payload = githubExample('deployment');
       delete payload.action;
 
       // Act

@@ -1,6 +1,4 @@
-import { createHmac } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -11,35 +9,14 @@ import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/
 import type { IntakeDependencies } from '../../../functions/shared/http/intake.js';
 import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import type { Clock } from '../../../functions/shared/ports/clock.js';
 import { type SecretSource, StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { type GitHubPayload, githubExample, signGitHubBody } from '../../support/github-examples.js';
 import { RecordingBus } from '../../support/recording-bus.js';
+import { RecordingClock } from '../../support/recording-clock.js';
 
 const SECRET = "It's a Secret to Everybody";
 const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
 const HOOK = '109948940';
-
-/** A documented payload that tests edit field by field. */
-// biome-ignore lint/suspicious/noExplicitAny: deep JSON edited in place; a precise type would only restate GitHub's
-type Payload = Record<string, any>;
-
-interface WebhookDefinition {
-  readonly name: string;
-  readonly examples: Record<string, unknown>[];
-}
-
-// The payloads GitHub documents, as collected by the Octokit project.
-const definitions: WebhookDefinition[] = createRequire(import.meta.url)('@octokit/webhooks-examples');
-
-function example(name: string, predicate: (payload: Payload) => boolean = () => true) {
-  const found = definitions.find((d) => d.name === name)?.examples.find(predicate);
-  if (!found) throw new Error(`no ${name} example matches`);
-  return structuredClone(found) as Payload;
-}
-
-function sign(raw: string | Buffer, secret = SECRET): string {
-  return `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
-}
 
 interface DeliveryOptions {
   readonly delivery?: string;
@@ -56,32 +33,24 @@ function delivery(event: string, payload: unknown, options: DeliveryOptions = {}
     'x-github-event': event,
     'x-github-delivery': options.delivery ?? DELIVERY,
     'x-github-hook-id': 'hookId' in options ? options.hookId : HOOK,
-    'x-hub-signature-256': 'signature' in options ? options.signature : sign(raw),
+    'x-hub-signature-256': 'signature' in options ? options.signature : signGitHubBody(SECRET, raw),
   };
   return { method: 'POST', headers, body: Buffer.from(raw) };
 }
 
-const deploymentStatus = () => delivery('deployment_status', example('deployment_status'));
-
-class SettableClock implements Clock {
-  constructor(public current: Date) {}
-  now(): Date {
-    return this.current;
-  }
-  async sleep(): Promise<void> {}
-}
+const deploymentStatus = () => delivery('deployment_status', githubExample('deployment_status'));
 
 describe('GitHub webhook', () => {
   let dataDir: string;
   let store: FsObjectStore;
   let bus: RecordingBus;
-  let clock: SettableClock;
+  let clock: RecordingClock;
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'toilless-gh-intake-'));
     store = new FsObjectStore(dataDir);
     bus = new RecordingBus();
-    clock = new SettableClock(new Date('2026-11-28T09:00:00Z'));
+    clock = new RecordingClock(new Date('2026-11-28T09:00:00Z'));
   });
 
   afterEach(async () => {
@@ -127,13 +96,13 @@ describe('GitHub webhook', () => {
     });
 
     it.each([
-      ['deployment', (p: Payload) => p.action === 'created', 'GitHubDeployment'],
-      ['workflow_run', (p: Payload) => p.workflow_run.conclusion === 'success', 'GitHubWorkflowRun'],
-      ['push', (p: Payload) => p.ref === 'refs/heads/master', 'GitHubPush'],
-      ['pull_request', (p: Payload) => p.action === 'closed', 'GitHubPullRequest'],
+      ['deployment', (p: GitHubPayload) => p.action === 'created', 'GitHubDeployment'],
+      ['workflow_run', (p: GitHubPayload) => p.workflow_run.conclusion === 'success', 'GitHubWorkflowRun'],
+      ['push', (p: GitHubPayload) => p.ref === 'refs/heads/master', 'GitHubPush'],
+      ['pull_request', (p: GitHubPayload) => p.action === 'closed', 'GitHubPullRequest'],
     ])('publishes a real %s delivery', async (name, predicate, type) => {
       // Prepare
-      const request = delivery(name, example(name, predicate));
+      const request = delivery(name, githubExample(name, predicate));
 
       // Act
       const response = await intake()(request);
@@ -157,7 +126,9 @@ describe('GitHub webhook', () => {
 
     it('keys deliveries without a hook id under "none"', async () => {
       // Prepare
-      const request = delivery('deployment_status', example('deployment_status'), { hookId: undefined });
+      const request = delivery('deployment_status', githubExample('deployment_status'), {
+        hookId: undefined,
+      });
 
       // Act
       const response = await intake()(request);
@@ -170,10 +141,10 @@ describe('GitHub webhook', () => {
 
   describe('ignored deliveries', () => {
     it.each([
-      ['ping', example('ping')],
-      ['pull_request', example('pull_request', (p) => p.action === 'opened')],
-      ['workflow_run', example('workflow_run', (p) => p.action === 'requested')],
-      ['push', example('push', (p) => p.deleted === true)],
+      ['ping', githubExample('ping')],
+      ['pull_request', githubExample('pull_request', (p) => p.action === 'opened')],
+      ['workflow_run', githubExample('workflow_run', (p) => p.action === 'requested')],
+      ['push', githubExample('push', (p) => p.deleted === true)],
       ['issues', { action: 'opened', issue: { number: 1 } }],
     ])('answers %s with 202 and a reason, publishing and storing nothing', async (name, payload) => {
       // Prepare
@@ -231,12 +202,15 @@ describe('GitHub webhook', () => {
 
     it.each([
       ['a missing signature', undefined],
-      ['a signature made with another secret', sign('{}', 'not the secret')],
-      ['a signature over the compact body', sign(JSON.stringify(example('deployment_status')))],
+      ['a signature made with another secret', signGitHubBody('not the secret', '{}')],
+      [
+        'a signature over the compact body',
+        signGitHubBody(SECRET, JSON.stringify(githubExample('deployment_status'))),
+      ],
       ['a sha1 signature', 'sha1=7d38cdd689735b008b3c702edd92eea23791c5f6'],
     ])('refuses %s with 401', async (_case, signature) => {
       // Prepare
-      const request = delivery('deployment_status', example('deployment_status'), { signature });
+      const request = delivery('deployment_status', githubExample('deployment_status'), { signature });
 
       // Act
       const response = await intake()(request);
@@ -248,7 +222,7 @@ describe('GitHub webhook', () => {
 
     it('refuses an unsigned empty body with 401', async () => {
       // Prepare
-      const request = delivery('push', '', { signature: sign('') });
+      const request = delivery('push', '', { signature: signGitHubBody(SECRET, '') });
 
       // Act
       const response = await intake()(request);
@@ -293,7 +267,7 @@ describe('GitHub webhook', () => {
 
     it('refuses a payload that breaks the schema with 400 naming the field', async () => {
       // Prepare
-      const payload = example('deployment_status');
+      const payload = githubExample('deployment_status');
       payload.deployment_status.state = 'exploded';
 
       // Act
@@ -310,12 +284,14 @@ describe('GitHub webhook', () => {
     it('stores and publishes nothing for any rejected request', async () => {
       // Prepare
       const webhook = intake();
-      const invalid = example('deployment_status');
+      const invalid = githubExample('deployment_status');
       delete invalid.deployment.sha;
 
       // Act
       await webhook({ ...deploymentStatus(), method: 'GET' });
-      await webhook(delivery('deployment_status', example('deployment_status'), { signature: undefined }));
+      await webhook(
+        delivery('deployment_status', githubExample('deployment_status'), { signature: undefined }),
+      );
       await webhook(delivery('deployment_status', invalid));
       await webhook(delivery('deployment_status', '{oops'));
       await intake(new StaticSecretSource({}))(deploymentStatus());
@@ -363,8 +339,8 @@ describe('GitHub webhook', () => {
       const webhook = intake();
 
       // Act
-      await webhook(delivery('deployment_status', example('deployment_status'), { hookId: '1' }));
-      await webhook(delivery('deployment_status', example('deployment_status'), { hookId: '2' }));
+      await webhook(delivery('deployment_status', githubExample('deployment_status'), { hookId: '1' }));
+      await webhook(delivery('deployment_status', githubExample('deployment_status'), { hookId: '2' }));
 
       // Assess
       expect(bus.published).toHaveLength(2);
@@ -389,7 +365,7 @@ describe('GitHub webhook', () => {
 
     it('answers a delivery claimed moments ago as in flight', async () => {
       // Prepare
-      const claimedAt = new Date(clock.current.getTime() - 10_000).toISOString();
+      const claimedAt = new Date(clock.now().getTime() - 10_000).toISOString();
       await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
 
       // Act
@@ -407,7 +383,7 @@ describe('GitHub webhook', () => {
 
     it('takes over a claim left by a crashed attempt and publishes', async () => {
       // Prepare
-      const claimedAt = new Date(clock.current.getTime() - CLAIM_TIMEOUT_MS - 1_000).toISOString();
+      const claimedAt = new Date(clock.now().getTime() - CLAIM_TIMEOUT_MS - 1_000).toISOString();
       await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
 
       // Act
@@ -421,7 +397,7 @@ describe('GitHub webhook', () => {
 
     it('lets only one of several concurrent redeliveries take over a stale claim', async () => {
       // Prepare
-      const claimedAt = new Date(clock.current.getTime() - 5 * CLAIM_TIMEOUT_MS).toISOString();
+      const claimedAt = new Date(clock.now().getTime() - 5 * CLAIM_TIMEOUT_MS).toISOString();
       await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
       const webhook = intake();
       bus.delay(50);
@@ -438,7 +414,7 @@ describe('GitHub webhook', () => {
   describe('on Lambda', () => {
     it('answers an API Gateway event with a base64 body and mixed-case headers', async () => {
       // Prepare
-      const raw = JSON.stringify(example('deployment_status'), null, 2);
+      const raw = JSON.stringify(githubExample('deployment_status'), null, 2);
       const event = {
         version: '2.0',
         routeKey: 'POST /webhooks/github',
@@ -449,7 +425,7 @@ describe('GitHub webhook', () => {
           'X-GitHub-Event': 'deployment_status',
           'X-GitHub-Delivery': DELIVERY,
           'X-GitHub-Hook-ID': HOOK,
-          'X-Hub-Signature-256': sign(raw),
+          'X-Hub-Signature-256': signGitHubBody(SECRET, raw),
         },
         requestContext: { http: { method: 'POST', path: '/webhooks/github' } },
         body: Buffer.from(raw).toString('base64'),

@@ -7,25 +7,15 @@ import {
 } from '../../../functions/shared/adapters/aws/eventbridge-bus.js';
 import { EventPublishError, ValidationError } from '../../../functions/shared/errors.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
-import type { Clock } from '../../../functions/shared/ports/clock.js';
 import {
   type AcceptedEntry,
   EventBridgeTestServer,
   INTERNAL_FAILURE,
   THROTTLED,
 } from '../../support/eventbridge-server.js';
+import { RecordingClock } from '../../support/recording-clock.js';
 
 const BUS = 'toilless-test';
-
-class RecordingClock implements Clock {
-  readonly sleeps: number[] = [];
-  now(): Date {
-    return new Date('2026-11-28T10:00:00.000Z');
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-  }
-}
 
 function deploymentRecorded(id: string, padding = ''): ToillessEvent<'DeploymentRecorded'> {
   return {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import {
@@ -11,30 +10,8 @@ import {
 } from '../../../functions/shared/adapters/local/in-process-bus.js';
 import { EventPublishError } from '../../../functions/shared/errors.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
-import { createLogger } from '../../../functions/shared/log.js';
-import type { Clock } from '../../../functions/shared/ports/clock.js';
-
-/** A clock whose sleeps return at once and are remembered, so backoff is visible and fast. */
-class RecordingClock implements Clock {
-  readonly sleeps: number[] = [];
-  now(): Date {
-    return new Date('2026-11-28T10:00:00.000Z');
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-  }
-}
-
-function logLines(): { stream: Writable; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { stream, lines };
-}
+import { type CapturedLog, captureLog } from '../../support/captured-log.js';
+import { RecordingClock } from '../../support/recording-clock.js';
 
 function incidentOpened(id: string, title = 'checkout is slow'): ToillessEvent<'IncidentOpened'> {
   return {
@@ -64,13 +41,13 @@ describe('InProcessEventBus', () => {
   let root: string;
   let store: FsObjectStore;
   let clock: RecordingClock;
-  let log: ReturnType<typeof logLines>;
+  let log: CapturedLog;
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'toilless-bus-'));
     store = new FsObjectStore(root);
     clock = new RecordingClock();
-    log = logLines();
+    log = captureLog('bus-test');
   });
 
   afterEach(async () => {
@@ -80,7 +57,7 @@ describe('InProcessEventBus', () => {
   function makeBus(overrides: Partial<InProcessEventBusProps> = {}): InProcessEventBus {
     return new InProcessEventBus({
       store,
-      logger: createLogger({ name: 'bus-test', level: 'debug', destination: log.stream }),
+      logger: log.logger,
       clock,
       ...overrides,
     });
@@ -160,7 +137,7 @@ describe('InProcessEventBus', () => {
     expect(clock.sleeps).toHaveLength(2);
     expect(clock.sleeps[0]).toBeLessThan(200);
     expect(clock.sleeps[1]).toBeLessThan(400);
-    const retries = log.lines.filter((line) => line['msg'] === 'event handler failed: retrying');
+    const retries = log.records().filter((line) => line['msg'] === 'event handler failed: retrying');
     expect(retries.map((line) => line['attempt'])).toEqual([1, 2]);
     expect(retries[0]).toMatchObject({ subscription: 'timeline', eventId: 'inc-1', level: 'warn' });
   });
@@ -216,7 +193,7 @@ describe('InProcessEventBus', () => {
       failedAt: '2026-11-28T10:00:00.000Z',
     });
     expect(bus.counts).toMatchObject({ delivered: 0, retried: 2, deadLettered: 1 });
-    const errors = log.lines.filter((line) => line['level'] === 'error');
+    const errors = log.records().filter((line) => line['level'] === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ key: 'dead-letter/incident-timeline/inc-1.json', attempts: 3 });
   });
@@ -262,7 +239,7 @@ describe('InProcessEventBus', () => {
     await bus.idle();
 
     // Assess
-    const errors = log.lines.filter((line) => line['level'] === 'error');
+    const errors = log.records().filter((line) => line['level'] === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ event: { id: 'inc-1', type: 'IncidentOpened' } });
     expect(String(errors[0]?.['msg'])).toMatch(/could not be stored/);

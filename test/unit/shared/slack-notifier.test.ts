@@ -1,30 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SlackNotifier } from '../../../functions/shared/adapters/slack/slack-notifier.js';
 import { UpstreamError } from '../../../functions/shared/errors.js';
-import { createLogger } from '../../../functions/shared/log.js';
+import { captureLog } from '../../support/captured-log.js';
+import { rejection } from '../../support/expected-errors.js';
 import { type SlackApiServer, startSlackApiServer } from '../../support/slack-api-server.js';
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger({ name: 'slack-test', level: 'debug', destination }), lines };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Slack notifier', () => {
   let slack: SlackApiServer;
@@ -251,12 +231,12 @@ describe('Slack notifier', () => {
 
   it('never writes the token into its logs', async () => {
     // Prepare
-    const { logger, lines } = capturedLogger();
+    const log = captureLog('slack-test');
     const logged = new SlackNotifier({
       token: slack.token,
       channel: '#toilless',
       apiUrl: slack.url,
-      logger,
+      logger: log.logger,
       maxRetries: 1,
     });
     slack.failNext({ status: 429, retryAfterSeconds: 1 });
@@ -267,7 +247,7 @@ describe('Slack notifier', () => {
     await rejection(logged.post({ text: 'x', channel: '#does-not-exist' }));
 
     // Assess
-    const output = lines.join('');
+    const output = log.text();
     expect(output).toContain('http request');
     expect(output).toContain('Retry-After');
     expect(output).not.toContain(slack.token);

@@ -13,6 +13,7 @@ import {
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { EventPublishError } from '../../errors.js';
+import { eventBridgeDetailSchema, toillessEventEnvelopeSchema } from '../../events/envelope.js';
 import { EVENT_SOURCE, EVENT_TYPES, type ToillessEvent } from '../../events/types.js';
 import { type Clock, systemClock } from '../../ports/clock.js';
 import type { EventBus } from '../../ports/event-bus.js';
@@ -129,7 +130,7 @@ export class EventBridgeBus implements EventBus {
 
   private toPendingEntry(event: ToillessEvent, index: number): PendingEntry {
     try {
-      parseWith(envelopeSchema, event, `event ${index}`);
+      parseWith(toillessEventEnvelopeSchema, event, `event ${index}`);
     } catch (error) {
       throw new EventPublishError(
         `event ${index} was refused: ${(error as Error).message}`,
@@ -202,14 +203,6 @@ function intoBatches(entries: readonly PendingEntry[]): PendingEntry[][] {
   return batches;
 }
 
-const detailSchema = z.object({
-  id: z.string().min(1),
-  time: z.iso.datetime({ offset: true }),
-  detail: z.record(z.string(), z.unknown()),
-});
-
-const envelopeSchema = detailSchema.extend({ type: z.enum(EVENT_TYPES) });
-
 /** The toilless event inside an EventBridge delivery to a Lambda target. Throws ValidationError if it is not one. */
 export function fromEventBridgeEvent(event: EventBridgeEvent<string, unknown>): ToillessEvent {
   const envelope = parseWith(
@@ -218,7 +211,7 @@ export function fromEventBridgeEvent(event: EventBridgeEvent<string, unknown>): 
         message: `only events with source "${EVENT_SOURCE}" are toilless events`,
       }),
       'detail-type': z.enum(EVENT_TYPES, { message: `detail-type must be one of ${EVENT_TYPES.join(', ')}` }),
-      detail: detailSchema,
+      detail: eventBridgeDetailSchema,
     }),
     event,
     'EventBridge event',

@@ -17,6 +17,7 @@ import {
   type PutOptions,
   type StoredObject,
 } from '../../ports/object-store.js';
+import { contentTypeOf } from '../content-type.js';
 
 export interface S3ObjectStoreProps {
   /** The bucket that holds the store's keys. */
@@ -28,12 +29,6 @@ export interface S3ObjectStoreProps {
   /** How many times putIfAbsent repeats a write that S3 refused with 409 ConditionalRequestConflict. @default 4 */
   readonly conflictAttempts?: number;
 }
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  json: 'application/json',
-  md: 'text/markdown; charset=utf-8',
-  pdf: 'application/pdf',
-};
 
 export class S3ObjectStore implements ObjectStore {
   private readonly bucket: string;
@@ -182,11 +177,6 @@ export class S3ObjectStore implements ObjectStore {
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
-}
-
-function contentTypeOf(key: string): string {
-  const extension = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
-  return CONTENT_TYPES[extension] ?? 'application/octet-stream';
 }
 
 function toBuffer(body: Buffer | string): Buffer {

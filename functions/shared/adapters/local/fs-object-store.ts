@@ -15,17 +15,12 @@ import {
   type PutOptions,
   type StoredObject,
 } from '../../ports/object-store.js';
+import { contentTypeOf } from '../content-type.js';
 
 /** File names starting with this are the store's own temp and lock files, never keys. */
 const INTERNAL_PREFIX = '.toilless-';
 const TEMP_PREFIX = `${INTERNAL_PREFIX}tmp-`;
 const LOCK_PREFIX = `${INTERNAL_PREFIX}lock-`;
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  json: 'application/json',
-  md: 'text/markdown; charset=utf-8',
-  pdf: 'application/pdf',
-};
 
 export interface FsObjectStoreOptions {
   /** A lock file older than this is left over from a crashed process and is broken. @default 30000 */
@@ -279,11 +274,6 @@ function etagOf(body: Buffer): string {
 
 function sameEtag(stored: string, given: string): boolean {
   return stored === given || stored === `"${given}"`;
-}
-
-function contentTypeOf(key: string): string {
-  const extension = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
-  return CONTENT_TYPES[extension] ?? 'application/octet-stream';
 }
 
 function toBuffer(body: Buffer | string): Buffer {

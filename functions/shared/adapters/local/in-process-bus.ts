@@ -4,9 +4,9 @@
  * a dead-letter folder in the store, as EventBridge + Lambda + SQS DLQ behave on AWS.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { z } from 'zod';
 import { EventPublishError, ValidationError } from '../../errors.js';
-import { EVENT_TYPES, isEventType, type ToillessEvent } from '../../events/types.js';
+import { toillessEventEnvelopeSchema } from '../../events/envelope.js';
+import { isEventType, type ToillessEvent } from '../../events/types.js';
 import type { Logger } from '../../log.js';
 import { type Clock, systemClock } from '../../ports/clock.js';
 import type { SubscribableEventBus, Subscription } from '../../ports/event-bus.js';
@@ -46,13 +46,6 @@ export interface DeadLetter {
 
 /** EventBridge refuses entries over 256 KB; refusing them here too keeps local runs honest. */
 const MAX_EVENT_BYTES = 256 * 1024;
-
-const envelopeSchema = z.object({
-  id: z.string().min(1),
-  type: z.enum(EVENT_TYPES),
-  time: z.iso.datetime({ offset: true }),
-  detail: z.record(z.string(), z.unknown()),
-});
 
 export class InProcessEventBus implements SubscribableEventBus {
   private readonly store: ObjectStore;
@@ -129,7 +122,7 @@ export class InProcessEventBus implements SubscribableEventBus {
   private accept(event: ToillessEvent, index: number): ToillessEvent {
     let serialized: string;
     try {
-      parseWith(envelopeSchema, event, `event ${index}`);
+      parseWith(toillessEventEnvelopeSchema, event, `event ${index}`);
       serialized = JSON.stringify(event);
     } catch (error) {
       const reason =
