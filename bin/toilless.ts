@@ -113,7 +113,11 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
         'in the timeline, not fatal. Nothing is stored and nothing is posted to Slack.',
     )
     .action(async (file: string, options: { json?: boolean }) => {
-      const logger = createLogger({ name: 'toilless', level: process.env.LOG_LEVEL ?? 'warn' });
+      const logger = createLogger({
+        name: 'toilless',
+        level: process.env.LOG_LEVEL ?? 'warn',
+        destination: process.stderr,
+      });
       const payload = readJsonFile(file);
       const config = loadRuntimeConfig();
       const toilless = loadToillessConfig();

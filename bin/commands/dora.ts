@@ -73,7 +73,11 @@ export function doraCommand(): Command {
         'PROMETHEUS_REMOTE_WRITE_URL when Prometheus is reachable.',
     )
     .action(async (options: { repo: string; since: number; environment?: string; dataDir: string }) => {
-      const logger = createLogger({ name: 'toilless', level: process.env.LOG_LEVEL ?? 'warn' });
+      const logger = createLogger({
+        name: 'toilless',
+        level: process.env.LOG_LEVEL ?? 'warn',
+        destination: process.stderr,
+      });
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const progress = progressLine(process.stderr);
@@ -144,7 +148,11 @@ export function doraCommand(): Command {
     .option('--repo <owner/name>', 'only this repository', repository)
     .option('-d, --data-dir <dir>', 'the store to read', process.env.TOILLESS_DATA_DIR ?? '.toilless')
     .action(async (options: { repo?: string; dataDir: string }) => {
-      const logger = createLogger({ name: 'toilless', level: process.env.LOG_LEVEL ?? 'warn' });
+      const logger = createLogger({
+        name: 'toilless',
+        level: process.env.LOG_LEVEL ?? 'warn',
+        destination: process.stderr,
+      });
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const config = loadToillessConfig();

@@ -22,7 +22,7 @@
  *   normal  the expression's peak, its value and time (the lowest value for < and <= rules)
  *   normal  each other alert of the same service that fired in the window (ALERTS), the incident's
  *           own alerts left out; beyond 10 of them, one low event counts the rest
- * Loki (`sum by (detected_level) (count_over_time(<selector> [1m]))`, then a sample of error lines)
+ * Loki (`sum by (detected_level) (count_over_time(<selector> [<step>]))` at a 1-minute step, then a sample of error lines)
  *   high    the first error spike that starts within 15 minutes of the estimated onset. A spike is a
  *           run of minutes each with more error lines than max(3 x the median of all the minutes before
  *           it in the window, 5)

@@ -77,7 +77,7 @@ export function planNotification(
     // A pointer without its timeline: another worker is creating it, or crashed before it could.
     return openIncident(input, now, pointer ?? {});
   }
-  // The notification id does not cover truncatedAlerts: a change there alone is news.
+  // A change of truncatedAlerts alone is news (the notification id covers it too).
   if (
     current.appliedNotifications.includes(input.id) &&
     current.truncatedAlerts === input.payload.truncatedAlerts

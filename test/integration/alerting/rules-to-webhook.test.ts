@@ -31,8 +31,8 @@ import { waitFor } from '../../support/wait.js';
  */
 
 /** InstanceDown's `for` (2m) plus the shipped group_wait (30s), with room for a slow machine. */
-const DELIVERY_TIMEOUT_MS = 170_000;
-const TEST_TIMEOUT_MS = 180_000;
+const DELIVERY_TIMEOUT_MS = 175_000;
+const TEST_TIMEOUT_MS = 185_000;
 
 /** POST bodies received, by request path: stands in for Slack's incoming webhook and the dead man's switch. */
 interface WebhookRecorder {
@@ -314,7 +314,7 @@ describe('Shipped rules to the toilless webhook through real Prometheus and Aler
   );
 
   it(
-    'sends Watchdog to the dead man’s switch only, never to toilless or Slack',
+    "sends Watchdog to the dead man's switch only, never to toilless or Slack",
     async () => {
       // Prepare: by now Watchdog has fired for minutes and been repeated every minute.
       await instanceDownDelivery();

@@ -389,6 +389,8 @@ describe('toilless timeline <payload.json>', () => {
 
         // Assess
         expect(result.status).toBe(0);
+        expect(result.stdout.startsWith('# ')).toBe(true);
+        expect(result.stdout).not.toMatch(/"level":/);
         expect(result.stdout).toContain('\n## Timeline (UTC)\n');
         expect(result.stdout).toMatch(/\[alert\.firing\] FastBurnRate firing: .* \(alertmanager\)/);
         for (const [name, source] of [
