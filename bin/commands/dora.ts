@@ -86,7 +86,6 @@ export function doraCommand(): Command {
         secrets: new LocalSecretSource(runtime.dataDir),
         store,
         logger,
-        ...(process.env.GITHUB_API_URL ? { githubApiUrl: process.env.GITHUB_API_URL } : {}),
         onRateLimit: (wait: RateLimitWait) =>
           process.stderr.write(
             `\nGitHub ${wait.kind} rate limit on ${wait.request}: ${wait.willRetry ? `waiting ${wait.retryAfterSeconds} s` : 'giving up'}\n`,

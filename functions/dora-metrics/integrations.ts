@@ -21,13 +21,11 @@ export interface DoraIntegrations
 }
 
 export async function doraIntegrations(deps: {
-  readonly runtime: Pick<RuntimeConfig, 'grafanaUrl'>;
+  readonly runtime: Pick<RuntimeConfig, 'grafanaUrl' | 'githubApiUrl'>;
   readonly secrets: SecretSource;
   readonly store: ObjectStore;
   readonly logger: Logger;
   readonly onRateLimit?: (wait: RateLimitWait) => void;
-  /** The GitHub REST API root. @default https://api.github.com */
-  readonly githubApiUrl?: string;
 }): Promise<DoraIntegrations> {
   const stored = new StoredPushCommitSource(deps.store);
   const [githubToken, grafanaToken] = await Promise.all([
@@ -42,7 +40,7 @@ export async function doraIntegrations(deps: {
     github = createGitHubClient({
       token: githubToken,
       logger: deps.logger,
-      ...(deps.githubApiUrl ? { baseUrl: deps.githubApiUrl } : {}),
+      ...(deps.runtime.githubApiUrl ? { baseUrl: deps.runtime.githubApiUrl } : {}),
       ...(deps.onRateLimit ? { onRateLimit: deps.onRateLimit } : {}),
     });
     const compare = new GitHubCommitSource(github);

@@ -15,6 +15,7 @@ const environmentSchema = z.object({
   TEMPO_URL: url.default('http://localhost:3200'),
   GRAFANA_URL: url.default('http://localhost:3000'),
   SLACK_API_URL: url.default('https://slack.com/api/'),
+  GITHUB_API_URL: url.optional(),
   SLACK_CHANNEL: z.string().min(1).optional(),
   TOILLESS_DATA_DIR: z.string().min(1).default('.toilless'),
   /** Only set on AWS: the bucket behind the store and the bus name. */
@@ -29,6 +30,8 @@ export interface RuntimeConfig {
   readonly tempoUrl: string;
   readonly grafanaUrl: string;
   readonly slackApiUrl: string;
+  /** GitHub Enterprise Server's REST API root; unset means api.github.com. */
+  readonly githubApiUrl?: string;
   /** Overrides toilless.yaml `slack.channel` for one deployment or machine. */
   readonly slackChannel?: string;
   /** Absolute path of the local data directory. */
@@ -62,6 +65,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
     dataDir: resolve(e.TOILLESS_DATA_DIR),
     ...(e.SLACK_CHANNEL ? { slackChannel: e.SLACK_CHANNEL } : {}),
+    ...(e.GITHUB_API_URL ? { githubApiUrl: trimSlash(e.GITHUB_API_URL) } : {}),
     ...(e.TOILLESS_BUCKET ? { bucket: e.TOILLESS_BUCKET } : {}),
     ...(e.TOILLESS_EVENT_BUS ? { eventBusName: e.TOILLESS_EVENT_BUS } : {}),
   };
