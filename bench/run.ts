@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { doraRecomputeBenchmark } from './dora-recompute.js';
+import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
 import { remoteWriteBenchmark } from './remote-write.js';
 import { timelineBenchmark } from './timeline.js';
@@ -27,6 +28,7 @@ export interface Benchmark {
 const benchmarks: readonly Benchmark[] = [
   intakeBenchmark,
   doraRecomputeBenchmark,
+  doraWebhookBenchmark,
   remoteWriteBenchmark,
   timelineBenchmark,
 ];

@@ -52,6 +52,10 @@ function progressLine(stream: NodeJS.WriteStream): { show(text: string, phase: s
   };
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export function doraCommand(): Command {
   const dora = new Command('dora').description(
     'DORA metrics from GitHub deployments: backfill history, show the current values.',
@@ -128,7 +132,7 @@ export function doraCommand(): Command {
       await bus.close();
       console.log(
         `${result.repository}: ${result.deployments} deployments, ${result.deploymentStatuses} statuses, ` +
-          `${result.pullRequests} merged pull requests, ${result.events} events recorded`,
+          `${plural(result.pullRequests, 'merged pull request')}, ${result.events} events recorded`,
       );
       for (const skipped of result.skipped)
         console.log(`skipped ${skipped.kind} ${skipped.id}: ${skipped.reason}`);

@@ -164,7 +164,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       debug: (message: string) => logger.debug(message),
       info: (message: string) => logger.debug(message),
       warn: (message: string) => logger.warn(message),
-      error: (message: string) => logger.error(message),
+      // Octokit logs every failed request at error, including rate-limited ones the throttling plugin
+      // then retries; the failures that matter reach the caller as errors, so these are only detail.
+      error: (message: string) => logger.debug(message),
     },
     request: { fetch: fetchWithTimeout(timeoutMs) },
     throttle: { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') },

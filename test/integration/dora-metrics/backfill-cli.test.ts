@@ -168,7 +168,7 @@ const EXPECTED_TABLE = [
   '',
 ].join('\n');
 
-const SUMMARY = 'acme/shop: 4 deployments, 7 statuses, 1 merged pull requests, 12 events recorded';
+const SUMMARY = 'acme/shop: 4 deployments, 7 statuses, 1 merged pull request, 12 events recorded';
 
 describe('toilless dora backfill and dora show', () => {
   let github: GitHubApiServer;

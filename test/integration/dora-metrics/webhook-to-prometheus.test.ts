@@ -23,9 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
 import { type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import { createTempDir } from '../../support/process.js';
-import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
-import { waitFor } from '../../support/wait.js';
 import {
   type DeploymentFacts,
   deliver,
@@ -33,7 +30,10 @@ import {
   deploymentStatusDelivery,
   type GitHubDelivery,
   pushDelivery,
-} from './github-deliveries.js';
+} from '../../support/github-deliveries.js';
+import { createTempDir } from '../../support/process.js';
+import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
+import { waitFor } from '../../support/wait.js';
 import { storeSnapshot } from './store-snapshot.js';
 
 const SECRET = 'test-secret';

@@ -1,11 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentTimeline } from '../../../functions/incident-timeline/model.js';
-import { type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
-import { silentLogger } from '../../../functions/shared/log.js';
-import { type RunningAlertmanager, startAlertmanager } from '../../support/alertmanager.js';
+import type { LocalServer } from '../../../functions/local/local-server.js';
+import { type RunningAlertmanager, startAlertmanagerDeliveringTo } from '../../support/alertmanager.js';
+import {
+  generatedSecret,
+  type LocalServerUnderTest,
+  startTestLocalServer,
+} from '../../support/local-server.js';
 import { type LokiServer, startLokiServer } from '../../support/loki-server.js';
 import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
 import { type SlackApiServer, startSlackApiServer } from '../../support/slack-api-server.js';
@@ -16,29 +17,8 @@ const SERVICE = 'sample-app';
 const GENERATOR_URL =
   'http://prometheus:9090/graph?g0.expr=sum%28rate%28http_requests_total%7Bservice%3D%22sample-app%22%2Cstatus_code%3D~%225..%22%7D%5B5m%5D%29%29+%2F+sum%28rate%28http_requests_total%7Bservice%3D%22sample-app%22%7D%5B5m%5D%29%29+%3E+0.144&g0.tab=1';
 
-/** The shipped routing, shortened: one toilless receiver, resolved notifications on, a 1 s group interval. */
-function alertmanagerConfig(webhookUrl: string): string {
-  return `
-route:
-  receiver: toilless
-  group_by: [service, severity]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: toilless
-    webhook_configs:
-      - url: ${webhookUrl}
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: {{DIR}}/toilless-webhook-token
-`;
-}
-
 describe('Incident timeline end to end: real Alertmanager -> local server -> store and one Slack thread', () => {
-  let dataDir: string;
+  let local: LocalServerUnderTest;
   let slack: SlackApiServer;
   let loki: LokiServer;
   let tempo: TempoServer;
@@ -49,7 +29,6 @@ describe('Incident timeline end to end: real Alertmanager -> local server -> sto
 
   beforeAll(async () => {
     const now = Date.now();
-    dataDir = await mkdtemp(join(tmpdir(), 'toilless-e2e-'));
     [slack, loki, tempo, prometheus] = await Promise.all([
       startSlackApiServer(),
       startLokiServer({
@@ -81,32 +60,25 @@ describe('Incident timeline end to end: real Alertmanager -> local server -> sto
       }),
       startPrometheus(),
     ]);
-    server = await startLocalServer({
-      port: 0,
-      dataDir,
-      logger: silentLogger,
-      processMetrics: false,
-      env: {
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_API_URL: slack.url,
-        SLACK_CHANNEL: '#toilless',
-        PROMETHEUS_URL: prometheus.url,
-        LOKI_URL: loki.url,
-        TEMPO_URL: tempo.url,
-      },
+    local = await startTestLocalServer({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.url,
+      SLACK_CHANNEL: '#toilless',
+      PROMETHEUS_URL: prometheus.url,
+      LOKI_URL: loki.url,
+      TEMPO_URL: tempo.url,
     });
-    const token = (await readFile(join(dataDir, 'secrets', 'alertmanager-webhook-token'), 'utf8')).trim();
-    alertmanager = await startAlertmanager({
-      config: alertmanagerConfig(`${server.url}/webhooks/alertmanager`),
-      files: { 'toilless-webhook-token': token },
-    });
+    server = local.server;
+    alertmanager = await startAlertmanagerDeliveringTo(
+      `${server.url}/webhooks/alertmanager`,
+      await generatedSecret(local.dataDir, 'alertmanager-webhook-token'),
+    );
   });
 
   afterAll(async () => {
     await alertmanager?.stop();
-    await server?.close();
+    await local?.stop();
     await Promise.all([slack?.close(), loki?.close(), tempo?.close(), prometheus?.stop()]);
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   const alert = (endsAt?: Date) => ({

@@ -3,7 +3,7 @@
  * with the repository, ids, shas and times of a scenario, signed and POSTed the way GitHub's hookshot does.
  */
 import { randomUUID } from 'node:crypto';
-import { type GitHubPayload, githubExample, signGitHubBody } from '../../support/github-examples.js';
+import { type GitHubPayload, githubExample, signGitHubBody } from './github-examples.js';
 
 /** One delivery: the X-GitHub-Event, the X-GitHub-Delivery GUID and the raw body that is signed. */
 export interface GitHubDelivery {
