@@ -22,7 +22,12 @@ export const intakeBenchmark: Benchmark = {
       process.execPath,
       ['bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir],
       {
-        env: { ...process.env, LOG_LEVEL: 'info', ALERTMANAGER_WEBHOOK_TOKEN: 'bench-token' },
+        // The default log level: every webhook logs one line, as `npm start` does.
+        env: {
+          ...process.env,
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          ALERTMANAGER_WEBHOOK_TOKEN: 'bench-token',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
@@ -32,7 +37,12 @@ export const intakeBenchmark: Benchmark = {
         lines.on('line', (line) => {
           try {
             const entry = JSON.parse(line) as { msg?: string; url?: string };
-            if (entry.msg === 'toilless is serving' && entry.url) resolve(entry.url);
+            if (entry.msg === 'toilless is serving' && entry.url) {
+              // From here on the log lines are only drained, not parsed, so reading them costs little.
+              lines.close();
+              child.stdout.resume();
+              resolve(entry.url);
+            }
           } catch {
             // not a log line
           }
@@ -58,7 +68,8 @@ export const intakeBenchmark: Benchmark = {
       );
       const rss = Number(/toilless_process_resident_memory_bytes (\d+)/.exec(metrics)?.[1] ?? 0);
       const ok = result['2xx'];
-      const lost = ok - published;
+      // Requests still in flight when autocannon stops are published but not counted as answered.
+      const lost = Math.max(0, ok - published);
       return [
         {
           name: 'requests/s (mean)',
@@ -83,7 +94,8 @@ export const intakeBenchmark: Benchmark = {
           target: '0',
           met: result.non2xx + result.errors + result.timeouts === 0,
         },
-        { name: 'events lost (2xx - published)', value: lost, unit: 'count', target: '0', met: lost === 0 },
+        { name: 'events published', value: published, unit: 'count' },
+        { name: 'events lost (2xx not published)', value: lost, unit: 'count', target: '0', met: lost === 0 },
         { name: 'server RSS after run', value: Math.round(rss / 1024 / 1024), unit: 'MiB' },
       ];
     } finally {

@@ -36,7 +36,13 @@ import {
   TIMELINE_SCHEMA_VERSION,
   type TimelineEvent,
 } from './model.js';
-import { claimWork, enqueueWork, recordWorkOutcome, type WorkOutcome } from './pending-work.js';
+import {
+  claimWork,
+  enqueueWork,
+  hasPendingWork,
+  recordWorkOutcome,
+  type WorkOutcome,
+} from './pending-work.js';
 import { rootMessage } from './slack-messages.js';
 import { mergeEvents } from './timeline-events.js';
 import { renderTimelineMarkdown } from './timeline-markdown.js';
@@ -63,11 +69,49 @@ const BUDGET_GRACE_MS = 1_000;
 export function createIncidentTimelineWorker(
   deps: IncidentTimelineDependencies,
 ): (event: ToillessEvent) => Promise<void> {
+  const settled = new SettledNotifications();
   return async (event) => {
     if (event.type !== 'AlertNotification') return;
+    const now = deps.clock.now().getTime();
+    if (settled.has(event.id, now)) {
+      deps.logger.debug({ notificationId: event.id }, 'notification already applied moments ago');
+      return;
+    }
     const payload = parseWith(alertmanagerPayloadSchema, event.detail.payload, 'AlertNotification payload');
-    await new NotificationProcessing(deps, { id: event.id, payload }).run();
+    const processing = new NotificationProcessing(deps, { id: event.id, payload });
+    await processing.run();
+    if (processing.settled) settled.add(event.id, now);
   };
+}
+
+/**
+ * Notifications found fully applied with no work left, remembered for a minute. Identical copies
+ * arrive in bursts (an Alertmanager HA pair sends each notification once per replica, and retries
+ * resend it); answering them from memory spares two store reads each. After a minute a copy is
+ * processed again, so pending work is still picked up by the resends of repeat_interval.
+ */
+class SettledNotifications {
+  private static readonly TTL_MS = 60_000;
+  private static readonly MAX_ENTRIES = 10_000;
+  private readonly settledAt = new Map<string, number>();
+
+  has(id: string, now: number): boolean {
+    const at = this.settledAt.get(id);
+    if (at === undefined) return false;
+    if (now - at < SettledNotifications.TTL_MS) return true;
+    this.settledAt.delete(id);
+    return false;
+  }
+
+  add(id: string, now: number): void {
+    this.settledAt.delete(id);
+    this.settledAt.set(id, now);
+    // Map keeps insertion order: the first entry is the oldest.
+    if (this.settledAt.size > SettledNotifications.MAX_ENTRIES) {
+      const oldest = this.settledAt.keys().next().value;
+      if (oldest !== undefined) this.settledAt.delete(oldest);
+    }
+  }
 }
 
 export interface TimelineOnceDependencies {
@@ -109,6 +153,8 @@ class NotificationProcessing {
   private readonly holder = randomUUID();
   private readonly logger: Logger;
   private evidence: readonly TimelineEvent[] | undefined;
+  /** True when the notification turned out to be applied already, with no work left to do. */
+  settled = false;
 
   constructor(
     private readonly deps: IncidentTimelineDependencies,
@@ -148,6 +194,7 @@ class NotificationProcessing {
 
     if (plan.kind === 'unchanged') {
       this.logger.debug({ incidentId: plan.incidentId, reason: plan.reason }, 'notification changes nothing');
+      this.settled = state.current !== undefined && !hasPendingWork(state.current.value);
       // Work an earlier update could not finish (Slack down, a crash) is picked up by any later delivery.
       const current = state.current;
       const claimed = current ? claimWork(current.value, this.holder, now) : undefined;

@@ -677,4 +677,43 @@ describe('Incident timeline worker', () => {
       expect(slack.calls).toHaveLength(callsBefore);
     });
   });
+
+  describe('copies of a notification', () => {
+    it('answers copies of an applied notification from memory for a minute, then reads the store again', async () => {
+      // Prepare: a store that counts reads, and the notification applied once and confirmed once
+      let reads = 0;
+      const counting = Object.assign(Object.create(store) as FsObjectStore, {
+        get: (key: string) => {
+          reads += 1;
+          return store.get(key);
+        },
+      });
+      const handle = createIncidentTimelineWorker({
+        store: counting,
+        bus,
+        notifier,
+        clock,
+        logger: silentLogger,
+        config,
+        gatherEvidence: fixedEvidence,
+      });
+      const event = notificationOf(await capturedPayload('firing-fastburnrate.json'));
+      await handle(event);
+      await handle(event);
+      const readsWhenSettled = reads;
+
+      // Act
+      await handle(event);
+      await handle(event);
+      const readsWithinTheMinute = reads - readsWhenSettled;
+      now = new Date(NOW.getTime() + 61_000);
+      await handle(event);
+
+      // Assess
+      expect(readsWithinTheMinute).toBe(0);
+      expect(reads).toBeGreaterThan(readsWhenSettled);
+      expect(await incidentIds()).toHaveLength(1);
+      expect(roots()).toHaveLength(1);
+    });
+  });
 });

@@ -102,9 +102,13 @@ export class InProcessEventBus implements SubscribableEventBus {
     const accepted = events.map((event, index) => this.accept(event, index));
     this.totals.published += accepted.length;
     for (const event of accepted) {
-      for (const subscription of this.subscriptions) {
-        if (subscription.types.includes(event.type)) this.schedule(subscription, event);
-      }
+      const subscribers = this.subscriptions.filter((subscription) =>
+        subscription.types.includes(event.type),
+      );
+      // `accept` made a fresh copy: the first subscriber takes it, any further one gets its own clone.
+      subscribers.forEach((subscription, position) => {
+        this.schedule(subscription, position === 0 ? event : structuredClone(event));
+      });
     }
   }
 
@@ -142,8 +146,7 @@ export class InProcessEventBus implements SubscribableEventBus {
     return JSON.parse(serialized) as ToillessEvent;
   }
 
-  private schedule(subscription: Subscription, event: ToillessEvent): void {
-    const copy = structuredClone(event);
+  private schedule(subscription: Subscription, copy: ToillessEvent): void {
     // Never in the publisher's call stack: the publisher must not see or wait for handler work.
     const task = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.delivery.run(true, () => this.deliver(subscription, copy)))
