@@ -18,11 +18,11 @@
  * (high), p90 rank 4 = 3d20m; change failure 1/4 = 25% (high); restore 45m (elite); 3/7 = 0.43 a day
  * (high) in 7d, 3/30 = 0.10 a day (medium) in 30d.
  */
-import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
+import { runCli, STACK_LINE } from '../../support/cli.js';
 import {
   type GitHubApiServer,
   type GitHubCommitSeed,
@@ -36,39 +36,10 @@ import { type RunningPrometheus, startPrometheus } from '../../support/prometheu
 import { waitFor } from '../../support/wait.js';
 import { storeSnapshot } from './store-snapshot.js';
 
-const CLI = join(import.meta.dirname, '..', '..', '..', 'bin', 'toilless.js');
 const REPOSITORY = 'acme/shop';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-/** A stack trace line, which the CLI must never print for bad input. */
-const STACK_LINE = /\n\s+at /;
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI without blocking this process, where the GitHub API test server answers. */
-function runCli(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** GitHub's time format: whole seconds, UTC. */
 function githubTime(ms: number): string {

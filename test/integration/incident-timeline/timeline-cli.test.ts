@@ -3,7 +3,6 @@
  * Alertmanager delivery re-timed to a few minutes ago, the real Prometheus and the Loki and Tempo test
  * servers given through PROMETHEUS_URL, LOKI_URL and TEMPO_URL.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,13 +15,13 @@ import {
 } from '../../../functions/incident-timeline/model.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { RemoteWriteClient, type TimeSeries } from '../../../functions/shared/prometheus/remote-write.js';
+import { runCli, STACK_LINE } from '../../support/cli.js';
 import { type LokiEntryInput, type LokiServer, startLokiServer } from '../../support/loki-server.js';
 import { freePort } from '../../support/ports.js';
 import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
 import { type SlackApiServer, startSlackApiServer } from '../../support/slack-api-server.js';
 import { startTempoServer, type TempoServer, type TempoTraceInput } from '../../support/tempo-server.js';
 
-const CLI = join(import.meta.dirname, '..', '..', '..', 'bin', 'toilless.js');
 const DELIVERY = join(
   import.meta.dirname,
   '..',
@@ -33,34 +32,6 @@ const DELIVERY = join(
 );
 const SERVICE = 'sample-app';
 const MINUTE = 60_000;
-/** A stack trace line, which the CLI must never print for bad input. */
-const STACK_LINE = /\n\s+at /;
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI without blocking this process: the Loki, Tempo and Slack test servers answer from it. */
-function runCli(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** 32 hex digits per index: the error traces' ids, in the logs and in Tempo. */
 function traceIdOf(index: number): string {
