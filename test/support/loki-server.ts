@@ -38,8 +38,8 @@
  * streams (`generator`) compute each line from its index and a seed, and queries binary-search the
  * time range instead of scanning everything.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { type AnsweredQuery, type Reply, startQueryServer } from './http-test-server.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -101,14 +101,8 @@ export interface LokiServerOptions {
   readonly maxQuerySeries?: number;
 }
 
-export interface LokiRequest {
-  readonly method: string;
-  readonly path: string;
-  /** Query parameters as received (decoded). */
-  readonly params: Readonly<Record<string, string>>;
-  readonly status: number;
-  readonly at: Date;
-}
+/** A request the local Loki answered. */
+export type LokiRequest = AnsweredQuery;
 
 export interface LokiServer {
   /** Base URL, e.g. http://127.0.0.1:41234 (LOKI_URL). */
@@ -143,47 +137,8 @@ export async function startLokiServer(options: LokiServerOptions = {}): Promise<
     maxEntries: options.maxEntriesLimitPerQuery ?? 5000,
     maxSeries: options.maxQuerySeries ?? 500,
   };
-  const requests: LokiRequest[] = [];
-  const failures: { status: number; body: string }[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  let latencyMs = options.latencyMs ?? 0;
-
-  const server = createServer((req, res) => {
-    answer(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': TEXT_TYPE });
-      res.end(`test server failure: ${error instanceof Error ? error.stack : String(error)}`);
-    });
-  });
-
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://loki.local');
-    const params: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) params[name] = value;
-    const reply = await route(req, url, params);
-    if (latencyMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          resolve();
-        }, latencyMs);
-        timers.add(timer);
-      });
-    }
-    requests.push({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      params,
-      status: reply.status,
-      at: new Date(),
-    });
-    if (res.destroyed) return;
-    res.writeHead(reply.status, reply.type ? { 'content-type': reply.type } : {});
-    res.end(reply.body);
-  }
 
   async function route(req: IncomingMessage, url: URL, params: Record<string, string>): Promise<Reply> {
-    const failure = failures.shift();
-    if (failure) return text(failure.status, failure.body);
     const path = url.pathname;
     if (path === '/ready') return text(200, 'ready\n');
     if (!path.startsWith('/loki/api/v1/')) return text(404, '404 page not found\n');
@@ -210,43 +165,20 @@ export async function startLokiServer(options: LokiServerOptions = {}): Promise<
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const server = await startQueryServer({ route, latencyMs: options.latencyMs ?? 0 });
 
   return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
+    ...server,
     queryCount: () =>
-      requests.filter((r) => r.path === '/loki/api/v1/query_range' || r.path === '/loki/api/v1/query').length,
+      server.requests.filter((r) => r.path === '/loki/api/v1/query_range' || r.path === '/loki/api/v1/query')
+        .length,
     push: (streams) => store.push(streams),
     lineCount: () => store.lineCount(),
-    setLatency: (ms) => {
-      latencyMs = ms;
-    },
-    failNext: (failure, times = 1) => {
-      for (let i = 0; i < times; i++) failures.push({ status: failure.status, body: failure.body ?? '' });
-    },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP answers
-
-interface Reply {
-  readonly status: number;
-  readonly type?: string;
-  readonly body: string;
-}
 
 /** A request Loki rejects with 400 and this text. */
 class BadRequest extends Error {}

@@ -37,8 +37,8 @@
  *   op         = != =~ !~ (strings; regexes fully anchored), = != > >= < <= (numbers, durations)
  *   value      "string" | 42 | 1.5 | 500ms (ns us ms s m h) | error ok unset | server client ... | true false
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { type AnsweredQuery, type Reply, startQueryServer } from './http-test-server.js';
 
 export type TempoAttributeValue = string | number | boolean;
 export type SpanKindName = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
@@ -107,13 +107,8 @@ export interface TempoServerOptions {
   readonly traceByIdV2?: boolean;
 }
 
-export interface TempoRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly params: Readonly<Record<string, string>>;
-  readonly status: number;
-  readonly at: Date;
-}
+/** A request the local Tempo answered. */
+export type TempoRequest = AnsweredQuery;
 
 export interface TempoServer {
   /** Base URL, e.g. http://127.0.0.1:41234 (TEMPO_URL). */
@@ -143,47 +138,8 @@ export async function startTempoServer(options: TempoServerOptions = {}): Promis
   if (options.generator) store.ingest(generateTraces(options.generator), now().getTime());
   const searchLagMs = (options.searchLagSeconds ?? 0) * 1000;
   const recentWindowMs = (options.recentWindowSeconds ?? 1800) * 1000;
-  const requests: TempoRequest[] = [];
-  const failures: { status: number; body: string }[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  let latencyMs = options.latencyMs ?? 0;
-
-  const server = createServer((req, res) => {
-    answer(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': TEXT_TYPE });
-      res.end(`test server failure: ${error instanceof Error ? error.stack : String(error)}`);
-    });
-  });
-
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://tempo.local');
-    const params: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) params[name] = value;
-    const reply = route(req, url, params);
-    if (latencyMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          resolve();
-        }, latencyMs);
-        timers.add(timer);
-      });
-    }
-    requests.push({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      params,
-      status: reply.status,
-      at: new Date(),
-    });
-    if (res.destroyed) return;
-    res.writeHead(reply.status, reply.type ? { 'content-type': reply.type } : {});
-    res.end(reply.body);
-  }
 
   function route(req: IncomingMessage, url: URL, params: Record<string, string>): Reply {
-    const failure = failures.shift();
-    if (failure) return text(failure.status, failure.body);
     const path = url.pathname;
     if (path === '/ready') return text(200, 'ready\n');
     if (path === '/api/echo') return text(200, 'echo\n');
@@ -214,41 +170,17 @@ export async function startTempoServer(options: TempoServerOptions = {}): Promis
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const server = await startQueryServer({ route, latencyMs: options.latencyMs ?? 0 });
 
   return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
+    ...server,
     ingest: (traces) => store.ingest(traces, now().getTime()),
     traceCount: () => store.size(),
-    setLatency: (ms) => {
-      latencyMs = ms;
-    },
-    failNext: (failure, times = 1) => {
-      for (let i = 0; i < times; i++) failures.push({ status: failure.status, body: failure.body ?? '' });
-    },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP answers
-
-interface Reply {
-  readonly status: number;
-  readonly type?: string;
-  readonly body: string;
-}
 
 /** A request Tempo rejects with 400 and this text. */
 class BadRequest extends Error {}
