@@ -47,6 +47,7 @@ const workflowRunSchema = z.looseObject({
   name: z.string(),
   headSha: text,
   headBranch: z.string().nullable(),
+  defaultBranch: z.string().optional(),
   conclusion: z.string().nullable(),
   runAttempt: z.number().int().positive(),
   runStartedAt: time,

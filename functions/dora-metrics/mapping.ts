@@ -15,12 +15,16 @@ export function isProductionEnvironment(config: ToillessConfig, environment: str
 export interface WorkflowRunIdentity {
   readonly name: string;
   readonly headBranch: string | null;
+  readonly defaultBranch?: string;
 }
+
+/** What counts as the default branch when a payload does not name it. */
+const USUAL_DEFAULT_BRANCH = /^(main|master)$/;
 
 /**
  * The environment a workflow run deployed to, or undefined when it is no deployment: its name must match
  * dora.deployWorkflows, then the first dora.workflowEnvironments rule matching its name and head branch
- * decides (default: the main or master branch deploys to production).
+ * decides (default: the repository's default branch deploys to production).
  */
 export function workflowRunEnvironment(config: ToillessConfig, run: WorkflowRunIdentity): string | undefined {
   if (!caseInsensitive(config.dora.deployWorkflows).test(run.name)) return undefined;
@@ -28,9 +32,14 @@ export function workflowRunEnvironment(config: ToillessConfig, run: WorkflowRunI
   const rule = config.dora.workflowEnvironments.find(
     (candidate) =>
       (candidate.workflow === undefined || caseInsensitive(candidate.workflow).test(run.name)) &&
-      (candidate.branch === undefined || new RegExp(candidate.branch).test(branch)),
+      (candidate.branch === undefined || new RegExp(candidate.branch).test(branch)) &&
+      (candidate.defaultBranch !== true || isDefaultBranch(run, branch)),
   );
   return rule?.environment;
+}
+
+function isDefaultBranch(run: WorkflowRunIdentity, branch: string): boolean {
+  return run.defaultBranch === undefined ? USUAL_DEFAULT_BRANCH.test(branch) : branch === run.defaultBranch;
 }
 
 /** The services whose `repositories` list the repository, sorted. */

@@ -176,10 +176,15 @@ export const toillessConfigSchema = z.strictObject({
             workflow: regex.optional(),
             /** Head branch pattern. @default any */
             branch: regex.optional(),
+            /**
+             * Only runs on the repository's default branch (when a payload does not name it, main or
+             * master count as the default branch). @default false
+             */
+            defaultBranch: z.boolean().optional(),
             environment: z.string().min(1),
           }),
         )
-        .default([{ branch: '^(main|master)$', environment: 'production' }]),
+        .default([{ defaultBranch: true, environment: 'production' }]),
       /**
        * Performance levels: a value reaches the first of elite, high, medium whose boundary it passes,
        * else it is low. Defaults: the seed's table, a gap between two bands going to the better one.

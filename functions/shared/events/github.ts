@@ -18,7 +18,7 @@ import type {
 const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString());
 const nullableText = z.string().nullable().optional();
 
-const repository = z.object({ full_name: z.string().min(1) });
+const repository = z.object({ full_name: z.string().min(1), default_branch: z.string().min(1).optional() });
 
 const deploymentObject = z.object({
   id: z.number().int(),
@@ -189,6 +189,7 @@ export function normalizeGitHubEvent(
         ...(run.path === undefined ? {} : { workflowPath: run.path }),
         headSha: run.head_sha,
         headBranch: run.head_branch,
+        ...(parsed.repository.default_branch ? { defaultBranch: parsed.repository.default_branch } : {}),
         event: run.event,
         status: run.status,
         conclusion: run.conclusion,

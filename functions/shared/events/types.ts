@@ -75,6 +75,8 @@ export interface GitHubWorkflowRunDetail extends GitHubDetail {
   readonly workflowPath?: string;
   readonly headSha: string;
   readonly headBranch: string | null;
+  /** The repository's default branch, when the payload names it. */
+  readonly defaultBranch?: string;
   readonly event: string;
   readonly status: string;
   /** success, failure, cancelled, timed_out, startup_failure, ... (null while running). */

@@ -91,6 +91,8 @@ export interface RunFacts {
   readonly attempt: number;
   readonly startedAt: string;
   readonly updatedAt: string;
+  /** The repository's default branch. @default 'main' */
+  readonly defaultBranch?: string;
 }
 
 /** A completed `workflow_run` webhook. */
@@ -103,6 +105,7 @@ export function workflowRunCompleted(
     (p) => p.action === 'completed' && p.workflow_run.conclusion === 'success',
   );
   payload.repository.full_name = REPOSITORY;
+  payload.repository.default_branch = run.defaultBranch ?? 'main';
   Object.assign(payload.workflow_run, {
     id: run.runId,
     name: run.name,

@@ -440,6 +440,7 @@ describe('DORA metrics worker', () => {
         runId: 77,
         name: 'Deploy to production',
         branch: 'master',
+        defaultBranch: 'master',
         sha: sha('7'),
         startedAt: '2026-11-26T09:00:00Z',
       };

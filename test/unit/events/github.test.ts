@@ -179,6 +179,7 @@ describe('GitHub event normalisation', () => {
           workflowPath: '.github/workflows/test.yml',
           headSha: '3484a3fb816e0859fd6e1cea078d76385ff50625',
           headBranch: 'master',
+          defaultBranch: 'master',
           event: 'repository_dispatch',
           status: 'completed',
           conclusion: 'success',
