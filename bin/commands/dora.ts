@@ -100,13 +100,14 @@ export function doraCommand(): Command {
           'GITHUB_TOKEN is not set: backfill reads the GitHub REST API and needs a token with read access to deployments, contents and pull requests',
         );
       }
+      const config = loadToillessConfig();
       const bus = new InProcessEventBus({ store, logger });
       const worker = createDoraMetricsWorker({
         store,
         bus,
         clock: systemClock,
         logger,
-        config: loadToillessConfig(),
+        config,
         writer: new RemoteWriteClient({
           url: runtime.prometheusRemoteWriteUrl,
           deadlineMs: 5_000,
@@ -137,8 +138,8 @@ export function doraCommand(): Command {
       for (const skipped of result.skipped)
         console.log(`skipped ${skipped.kind} ${skipped.id}: ${skipped.reason}`);
       const metrics = await readCurrentMetrics(
-        new DoraHistory({ store, config: loadToillessConfig(), commits: integrations.commits, logger }),
-        loadToillessConfig(),
+        new DoraHistory({ store, config, commits: integrations.commits, logger }),
+        config,
         new Date(),
         result.repository,
       );

@@ -11,21 +11,14 @@ import type { ToillessConfig } from '../shared/stack-config.js';
 import { isProductionEnvironment, workflowRunEnvironment } from './mapping.js';
 import {
   DEPLOYMENT_SCHEMA_VERSION,
+  type DeploymentFacts,
   type DeploymentOutcome,
   type DeploymentRecord,
-  type DeploymentSource,
   type DeploymentStatusEntry,
 } from './model.js';
 
 /** What one event says about one deployment. */
-export interface DeploymentChange {
-  readonly repository: string;
-  readonly environment: string;
-  readonly deploymentId: string;
-  readonly source: DeploymentSource;
-  readonly sha: string;
-  readonly ref: string;
-  readonly createdAt: string;
+export interface DeploymentChange extends DeploymentFacts {
   readonly status?: DeploymentStatusEntry;
 }
 
@@ -44,7 +37,11 @@ const RUN_CONCLUSIONS: Readonly<Record<string, 'success' | 'failure'>> = {
   startup_failure: 'failure',
 };
 
-export function changeOfDeployment(detail: GitHubDeploymentDetail): DeploymentChange {
+/** A GitHub Deployment's facts, as both its deployment and its deployment_status events carry them. */
+function gitHubDeploymentFacts(
+  detail: GitHubDeploymentDetail | GitHubDeploymentStatusDetail,
+  createdAt: string,
+): DeploymentFacts {
   return {
     repository: detail.repository,
     environment: detail.environment,
@@ -52,19 +49,17 @@ export function changeOfDeployment(detail: GitHubDeploymentDetail): DeploymentCh
     source: 'deployment',
     sha: detail.sha,
     ref: detail.ref,
-    createdAt: detail.createdAt,
+    createdAt,
   };
+}
+
+export function changeOfDeployment(detail: GitHubDeploymentDetail): DeploymentChange {
+  return gitHubDeploymentFacts(detail, detail.createdAt);
 }
 
 export function changeOfDeploymentStatus(detail: GitHubDeploymentStatusDetail): DeploymentChange {
   return {
-    repository: detail.repository,
-    environment: detail.environment,
-    deploymentId: String(detail.deploymentId),
-    source: 'deployment',
-    sha: detail.sha,
-    ref: detail.ref,
-    createdAt: detail.deploymentCreatedAt,
+    ...gitHubDeploymentFacts(detail, detail.deploymentCreatedAt),
     status: {
       state: detail.state,
       at: detail.createdAt,

@@ -54,8 +54,8 @@ export interface LeadTimeFacts {
   readonly unresolved?: boolean;
 }
 
-export interface DeploymentRecord {
-  readonly schemaVersion: number;
+/** What identifies a deployment and what it shipped: the same in every event about it and in its record. */
+export interface DeploymentFacts {
   /** owner/name */
   readonly repository: string;
   readonly environment: string;
@@ -64,6 +64,10 @@ export interface DeploymentRecord {
   readonly sha: string;
   readonly ref: string;
   readonly createdAt: string;
+}
+
+export interface DeploymentRecord extends DeploymentFacts {
+  readonly schemaVersion: number;
   /** The environment matches dora.productionEnvironments. */
   readonly production: boolean;
   /** Deduplicated, ordered by time then status id or run attempt. */
