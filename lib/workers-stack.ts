@@ -213,6 +213,7 @@ export class WorkersStack extends Stack {
     // filled, messages go to outbox/slack/ in the bucket, so operators can read what would have been posted.
     this.store.grantObjectReadWrite(processor.worker.role, 'incidents/*');
     this.store.grantObjectReadWrite(processor.worker.role, 'outbox/*');
+    this.store.grantObjectRead(processor.worker.role, 'claim-check/*');
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
   }
@@ -249,6 +250,7 @@ export class WorkersStack extends Stack {
     for (const prefix of ['deployments/*', 'changes/*', 'dora/*']) {
       this.store.grantObjectReadWrite(processor.worker.role, prefix);
     }
+    this.store.grantObjectRead(processor.worker.role, 'claim-check/*');
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
   }
@@ -338,6 +340,8 @@ export class WorkersStack extends Stack {
     });
     // The intake's delivery records live under webhooks/<source>/ (GitHub claims, released with a delete).
     this.store.grantObjectReadWrite(fn.role, `webhooks/${source}/*`);
+    // Events over the bus limit are stored under claim-check/ and published as a reference.
+    this.store.grantObjectReadWrite(fn.role, 'claim-check/*');
     this.eventBus.bus.grantPutEventsTo(fn.role);
     this.webhooks.addWebhook(source, fn.function);
     return fn;

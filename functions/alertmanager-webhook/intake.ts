@@ -1,14 +1,15 @@
 /**
  * POST /webhooks/alertmanager: authenticates Alertmanager's bearer token, validates the payload and
- * publishes one AlertNotification. Re-sends publish again under the same event id; consumers deduplicate.
+ * publishes one AlertNotification (claim-checked through the store when it is over the bus limit).
+ * Re-sends publish again under the same event id; consumers deduplicate.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { alertmanagerPayloadSchema } from '../shared/events/alertmanager.js';
 import { toAlertNotification } from '../shared/events/alertmanager-event.js';
 import {
   type DeliveryAuthentication,
-  describeError,
   type IntakeDependencies,
+  publishAccepted,
   readPayload,
   screenDelivery,
 } from '../shared/http/intake.js';
@@ -16,7 +17,7 @@ import { errorResponse, type WebhookHandler, type WebhookResponse } from '../sha
 import { parseWith } from '../shared/validation.js';
 
 export function createAlertmanagerWebhook(deps: IntakeDependencies): WebhookHandler {
-  const { bus, clock, logger } = deps;
+  const { clock, logger } = deps;
   const authentication: DeliveryAuthentication = {
     secretName: 'ALERTMANAGER_WEBHOOK_TOKEN',
     sender: 'Alertmanager',
@@ -41,14 +42,14 @@ export function createAlertmanagerWebhook(deps: IntakeDependencies): WebhookHand
     const event = reading.value;
 
     try {
-      await bus.publish([event]);
+      await publishAccepted(deps, event);
     } catch (error) {
       logger.error({ err: error, eventId: event.id }, 'could not publish the alert notification');
-      // 5xx on purpose: Alertmanager retries it, and the event id stays the same.
+      // 5xx on purpose: Alertmanager retries it, and the event id stays the same. The cause is logged only.
       return errorResponse(
         503,
         'publish_failed',
-        `the notification was not published (${describeError(error)}): Alertmanager will retry`,
+        'the notification was not published: Alertmanager will retry',
       );
     }
     const { payload } = event.detail;

@@ -7,6 +7,7 @@ import { EventBridgeBus, fromEventBridgeEvent } from '../shared/adapters/aws/eve
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.js';
 import { loadRuntimeConfig } from '../shared/config.js';
 import { ConfigurationError } from '../shared/errors.js';
+import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
@@ -31,13 +32,25 @@ export const handler = async (invocation: DoraMetricsInvocation): Promise<void> 
     await ready.recomputeAll();
     return;
   }
-  await ready.handle(fromEventBridgeEvent(invocation as EventBridgeEvent<string, unknown>));
+  // An event too large for the bus arrives as a reference to the payload the intake stored.
+  const event = fromEventBridgeEvent(invocation as EventBridgeEvent<string, unknown>);
+  claimCheckStore ??= new S3ObjectStore({ bucket: bucketOf() });
+  await ready.handle(await resolveClaimCheck(claimCheckStore, event));
 };
 
 /** The hourly schedule: EventBridge Scheduler sends its configured input (no detail-type), a rule "Scheduled Event". */
 export function isScheduledRecompute(invocation: DoraMetricsInvocation): boolean {
   const detailType = (invocation as { 'detail-type'?: unknown })['detail-type'];
   return detailType === undefined || detailType === 'Scheduled Event';
+}
+
+let claimCheckStore: S3ObjectStore | undefined;
+
+function bucketOf(env: NodeJS.ProcessEnv = process.env): string {
+  const { bucket } = loadRuntimeConfig(env);
+  if (!bucket)
+    throw new ConfigurationError('TOILLESS_BUCKET is not set: the DORA worker needs the store bucket name');
+  return bucket;
 }
 
 async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<DoraMetricsWorker> {

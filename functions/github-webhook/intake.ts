@@ -1,14 +1,14 @@
 /**
- * POST /webhooks/github: verifies X-Hub-Signature-256 over the raw body, normalises the event and
- * publishes it exactly once per (hook, delivery), however often GitHub or a person redelivers it.
+ * POST /webhooks/github: verifies X-Hub-Signature-256 over the raw body bytes, normalises the event and
+ * publishes it exactly once per signed body, however often GitHub, a person or a replay delivers it.
  */
-import { Webhooks } from '@octokit/webhooks';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { PreconditionFailedError } from '../shared/errors.js';
 import { normalizeGitHubEvent } from '../shared/events/github.js';
 import {
   type DeliveryAuthentication,
-  describeError,
   type IntakeDependencies,
+  publishAccepted,
   readPayload,
   screenDelivery,
 } from '../shared/http/intake.js';
@@ -18,37 +18,51 @@ import type { ObjectStore } from '../shared/ports/object-store.js';
 /** A claim older than this belongs to an attempt that crashed: a redelivery may take it over. */
 export const CLAIM_TIMEOUT_MS = 60_000;
 
-/** What the store holds per delivery, at `webhooks/github/<hook-id>/<delivery-id>.json`. */
+/** What the store holds per signed body, at `webhooks/github/<body-sha256>.json`. */
 export type DeliveryRecord =
-  | { readonly state: 'claimed'; readonly claimedAt: string }
-  | { readonly state: 'published'; readonly eventId: string; readonly publishedAt: string };
+  | { readonly state: 'claimed'; readonly claimedAt: string; readonly deliveryId?: string }
+  | {
+      readonly state: 'published';
+      readonly eventId: string;
+      readonly publishedAt: string;
+      readonly deliveryId?: string;
+    };
 
 export type DeliveryClaim =
   | { readonly kind: 'won' }
-  | { readonly kind: 'duplicate'; readonly inFlight: boolean }
+  /** Published before: a redelivery or a replay, answered 200 without publishing again. */
+  | { readonly kind: 'published'; readonly eventId: string }
+  /** Another attempt holds the claim and may still fail: the sender must retry after this long. */
+  | { readonly kind: 'in-flight'; readonly retryAfterSeconds: number }
   /** The claim kept changing under us; the caller should ask GitHub to retry. */
   | { readonly kind: 'contended' };
 
 const DELIVERY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const HOOK_ID = /^[0-9]{1,20}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 const JSON_CONTENT = { contentType: 'application/json' } as const;
 
-export function deliveryKey(hookId: string, deliveryId: string): string {
-  return `webhooks/github/${hookId}/${deliveryId}.json`;
+/**
+ * The identity of a delivery is its signed body: only the body is covered by the signature, so a
+ * captured delivery replayed under another X-GitHub-Delivery or X-GitHub-Hook-ID (or X-GitHub-Event)
+ * is the same delivery. GitHub's own redeliveries resend the same body.
+ */
+export function deliveryIdentity(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export function deliveryKey(identity: string): string {
+  return `webhooks/github/${identity}.json`;
 }
 
 export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
-  const { bus, store, clock, logger } = deps;
-  let verifier: { readonly secret: string; readonly webhooks: Webhooks } | undefined;
+  const { store, clock, logger } = deps;
   const authentication: DeliveryAuthentication = {
     secretName: 'GITHUB_WEBHOOK_SECRET',
     sender: 'GitHub',
-    verify: async (request, secret) => {
-      // One verifier per secret value, rebuilt when the secret rotates.
-      if (verifier?.secret !== secret) verifier = { secret, webhooks: new Webhooks({ secret }) };
-      const raw = request.body.toString('utf8');
-      if (await signatureMatches(verifier.webhooks, raw, request.headers['x-hub-signature-256'])) {
+    verify: (request, secret) => {
+      if (githubSignatureMatches(secret, request.body, request.headers['x-hub-signature-256'])) {
         return undefined;
       }
       logger.warn(
@@ -69,10 +83,10 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
 
     const eventName = request.headers['x-github-event'];
     const deliveryId = request.headers['x-github-delivery'];
-    const hookId = request.headers['x-github-hook-id'] || 'none';
+    const hookId = request.headers['x-github-hook-id'];
     if (!eventName || !EVENT_NAME.test(eventName)) return badHeader('X-GitHub-Event', eventName);
     if (!deliveryId || !DELIVERY_ID.test(deliveryId)) return badHeader('X-GitHub-Delivery', deliveryId);
-    if (hookId !== 'none' && !HOOK_ID.test(hookId)) return badHeader('X-GitHub-Hook-ID', hookId);
+    if (!hookId || !HOOK_ID.test(hookId)) return badHeader('X-GitHub-Hook-ID', hookId);
     const context = { deliveryId, hookId, githubEvent: eventName };
 
     const reading = readPayload(
@@ -88,37 +102,39 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     }
     const { event } = normalized;
 
-    const key = deliveryKey(hookId, deliveryId);
+    const key = deliveryKey(deliveryIdentity(request.body));
     let claim: DeliveryClaim;
     try {
-      claim = await claimDelivery(store, key, clock.now());
+      claim = await claimDelivery(store, key, clock.now(), deliveryId);
     } catch (error) {
       logger.error({ ...context, err: error }, 'could not claim the GitHub delivery');
-      return unavailable(`the delivery could not be recorded (${describeError(error)})`);
+      return unavailable('the delivery could not be recorded');
     }
     if (claim.kind === 'contended') return unavailable('the delivery is being claimed concurrently');
-    if (claim.kind === 'duplicate') {
-      logger.info({ ...context, inFlight: claim.inFlight }, 'duplicate GitHub delivery');
-      return {
-        status: 200,
-        body: { ok: true, duplicate: true, eventId: event.id, ...(claim.inFlight ? { inFlight: true } : {}) },
-      };
+    if (claim.kind === 'in-flight') {
+      logger.info({ ...context, retryAfterSeconds: claim.retryAfterSeconds }, 'GitHub delivery in flight');
+      return inFlight(claim.retryAfterSeconds);
+    }
+    if (claim.kind === 'published') {
+      logger.info({ ...context, eventId: claim.eventId }, 'duplicate GitHub delivery');
+      return { status: 200, body: { ok: true, duplicate: true, eventId: claim.eventId } };
     }
 
     try {
-      await bus.publish([event]);
+      await publishAccepted(deps, event);
     } catch (error) {
       logger.error({ ...context, err: error, eventId: event.id }, 'could not publish the GitHub event');
       // Released so that GitHub's (or a person's) redelivery can publish it.
       await store.delete(key).catch((releaseError: unknown) => {
         logger.error({ ...context, err: releaseError }, 'could not release the delivery claim');
       });
-      return unavailable(`the event was not published (${describeError(error)})`);
+      return unavailable('the event was not published');
     }
     const published: DeliveryRecord = {
       state: 'published',
       eventId: event.id,
       publishedAt: clock.now().toISOString(),
+      deliveryId,
     };
     // The event is out: a failure here only means a later redelivery could publish it again.
     await store.put(key, JSON.stringify(published), JSON_CONTENT).catch((error: unknown) => {
@@ -130,25 +146,42 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
 }
 
 /**
- * Claims a delivery atomically: the first caller wins; later ones see a duplicate, unless the claim is
- * older than CLAIM_TIMEOUT_MS, which they take over with a compare-and-swap (one of them wins).
+ * Claims a delivery atomically: the first caller wins. A later one sees `published` once the record
+ * says so, `in-flight` while the first attempt may still publish or fail, and takes over a claim older
+ * than CLAIM_TIMEOUT_MS with a compare-and-swap (one of them wins).
  */
-export async function claimDelivery(store: ObjectStore, key: string, now: Date): Promise<DeliveryClaim> {
-  const claimed = JSON.stringify({ state: 'claimed', claimedAt: now.toISOString() } satisfies DeliveryRecord);
+export async function claimDelivery(
+  store: ObjectStore,
+  key: string,
+  now: Date,
+  deliveryId?: string,
+): Promise<DeliveryClaim> {
+  const claimed = JSON.stringify({
+    state: 'claimed',
+    claimedAt: now.toISOString(),
+    ...(deliveryId === undefined ? {} : { deliveryId }),
+  } satisfies DeliveryRecord);
+  const fullTimeout = { kind: 'in-flight', retryAfterSeconds: Math.ceil(CLAIM_TIMEOUT_MS / 1000) } as const;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await store.putIfAbsent(key, claimed, JSON_CONTENT)) return { kind: 'won' };
     const existing = await store.get(key);
     // Released by a failed attempt between our two calls: claim again.
     if (!existing) continue;
     const record = readRecord(existing.body);
-    if (record?.state === 'published') return { kind: 'duplicate', inFlight: false };
+    if (record?.state === 'published') return { kind: 'published', eventId: record.eventId };
     const age = record ? now.getTime() - Date.parse(record.claimedAt) : Number.POSITIVE_INFINITY;
-    if (age < CLAIM_TIMEOUT_MS) return { kind: 'duplicate', inFlight: true };
+    if (age < CLAIM_TIMEOUT_MS) {
+      // Retry once the claim would be stale: by then it is published, released or taken over.
+      return {
+        kind: 'in-flight',
+        retryAfterSeconds: Math.max(1, Math.ceil((CLAIM_TIMEOUT_MS - age) / 1000)),
+      };
+    }
     try {
       await store.put(key, claimed, { ...JSON_CONTENT, ifMatch: existing.etag });
       return { kind: 'won' };
     } catch (error) {
-      if (error instanceof PreconditionFailedError) return { kind: 'duplicate', inFlight: true };
+      if (error instanceof PreconditionFailedError) return fullTimeout;
       throw error;
     }
   }
@@ -175,17 +208,15 @@ function readRecord(body: Buffer): DeliveryRecord | undefined {
   }
 }
 
-async function signatureMatches(
-  webhooks: Webhooks,
-  raw: string,
-  signature: string | undefined,
-): Promise<boolean> {
-  if (!signature || raw.length === 0) return false;
-  try {
-    return await webhooks.verify(raw, signature);
-  } catch {
-    return false;
-  }
+/**
+ * X-Hub-Signature-256 checked over the body bytes exactly as received: decoding them first would map
+ * different byte sequences (invalid UTF-8) onto one string and so onto one signature.
+ */
+export function githubSignatureMatches(secret: string, body: Buffer, signature: string | undefined): boolean {
+  const presented = SIGNATURE.exec(signature ?? '')?.[1];
+  if (!presented || body.length === 0) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(Buffer.from(presented, 'hex'), expected);
 }
 
 function badHeader(name: string, value: string | undefined): WebhookResponse {
@@ -198,5 +229,18 @@ function badHeader(name: string, value: string | undefined): WebhookResponse {
 
 function unavailable(message: string): WebhookResponse {
   // 5xx so that the sender may retry; the claim is free again or owned by the attempt in flight.
+  // The message is generic on purpose: the cause is in the log, not in an answer to the caller.
   return errorResponse(503, 'unavailable', `${message}: retry the delivery`);
+}
+
+function inFlight(retryAfterSeconds: number): WebhookResponse {
+  return {
+    ...errorResponse(
+      409,
+      'delivery_in_flight',
+      `an earlier attempt of this delivery is still being published: redeliver after ${retryAfterSeconds} s`,
+      { retryAfterSeconds },
+    ),
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  };
 }

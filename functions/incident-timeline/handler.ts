@@ -8,6 +8,7 @@ import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.js';
 import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
 import { loadRuntimeConfig } from '../shared/config.js';
 import { ConfigurationError } from '../shared/errors.js';
+import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
@@ -23,9 +24,10 @@ type Worker = (event: ToillessEvent) => Promise<void>;
 let worker: Promise<Worker> | undefined;
 
 export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
-  const toilless = fromEventBridgeEvent(event);
+  store ??= createStore();
+  // A notification too large for the bus arrives as a reference to the payload the intake stored.
+  const toilless = await resolveClaimCheck(store, fromEventBridgeEvent(event));
   if (toilless.type === 'DeploymentRecorded') {
-    store ??= createStore();
     await recordDeployment(store, toilless);
     return;
   }

@@ -14,9 +14,11 @@ import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
 import { InProcessEventBus } from '../shared/adapters/local/in-process-bus.js';
 import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../shared/config.js';
+import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import type { WebhookHandler } from '../shared/http/webhook.js';
 import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
+import type { EventHandler } from '../shared/ports/event-bus.js';
 import type { Notifier } from '../shared/ports/notifier.js';
 import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import type { SecretSource } from '../shared/secrets.js';
@@ -93,27 +95,34 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
 
   const intake = { bus: countedBus, store, secrets, clock, logger: logger.child({ component: 'intake' }) };
 
-  // The processors: the same cores the Lambda handlers run, subscribed to the in-process bus.
+  // The processors: the same cores the Lambda handlers run, subscribed to the in-process bus. Each gets
+  // the full event of a claim-checked one (an event too large for the bus, stored by the intake).
+  const resolved =
+    (handler: EventHandler): EventHandler =>
+    async (event) =>
+      handler(await resolveClaimCheck(store, event));
   const timelineLogger = logger.child({ component: 'incident-timeline' });
   bus.subscribe({
     name: 'incident-timeline',
     types: ['AlertNotification'],
-    handler: createIncidentTimelineWorker({
-      store,
-      bus: countedBus,
-      notifier,
-      clock,
-      logger: timelineLogger,
-      config: toilless,
-      gatherEvidence: createEvidenceGatherer({ config, toilless, store, logger: timelineLogger }),
-    }),
+    handler: resolved(
+      createIncidentTimelineWorker({
+        store,
+        bus: countedBus,
+        notifier,
+        clock,
+        logger: timelineLogger,
+        config: toilless,
+        gatherEvidence: createEvidenceGatherer({ config, toilless, store, logger: timelineLogger }),
+      }),
+    ),
   });
   bus.subscribe({
     name: 'incident-deploy-index',
     types: ['DeploymentRecorded'],
-    handler: async (event) => {
+    handler: resolved(async (event) => {
       if (event.type === 'DeploymentRecorded') await recordDeployment(store, event);
-    },
+    }),
   });
 
   const doraLogger = logger.child({ component: 'dora-metrics' });
@@ -147,7 +156,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       'IncidentOpened',
       'IncidentResolved',
     ],
-    handler: (event) => dora.handle(event),
+    handler: resolved((event) => dora.handle(event)),
   });
   const recomputeDora = () => dora.recomputeAll();
   const schedule = setInterval(() => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigurationError } from '../shared/errors.js';
 import type { SecretName, SecretSource } from '../shared/secrets.js';
 
 /** The credentials a local server generates when none are configured. */
@@ -31,12 +32,13 @@ export class LocalSecretSource implements SecretSource {
   async get(name: SecretName): Promise<string | undefined> {
     const fromEnv = this.env[name];
     if (fromEnv) return fromEnv;
+    const path = this.pathOf(name);
     try {
-      const value = (await readFile(this.pathOf(name), 'utf8')).trim();
+      const value = (await readFile(path, 'utf8')).trim();
       return value === '' ? undefined : value;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      throw unreadableSecretFile(name, path, error);
     }
   }
 
@@ -65,4 +67,21 @@ export class LocalSecretSource implements SecretSource {
     }
     return written;
   }
+}
+
+/** One sentence an operator can act on: which file, what is wrong with it, what to do. */
+export function unreadableSecretFile(name: SecretName, path: string, error: unknown): ConfigurationError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const remedy =
+    code === 'EISDIR'
+      ? 'it is a directory: replace it with a file holding the secret, or remove it to have one generated'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied: make it readable by the user running toilless (chmod 600 and chown to that user)'
+        : `${code ?? (error instanceof Error ? error.message : String(error))}: fix or remove the file`;
+  return new ConfigurationError(
+    `the ${name} file ${path} cannot be read: ${remedy}, or set ${name} in the environment`,
+    {
+      cause: error,
+    },
+  );
 }

@@ -8,7 +8,7 @@ export interface StoreBucketProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Days before an overwritten or deleted object version is removed. @default 30 */
   readonly noncurrentVersionExpirationDays?: number;
-  /** Days the webhook delivery dedupe records under `webhooks/` are kept. @default 30 */
+  /** Days the webhook delivery dedupe records under `webhooks/` and the claim-checked payloads under `claim-check/` are kept. @default 30 */
   readonly deliveryRecordExpirationDays?: number;
   /** An existing bucket that receives the server access logs. @default - a logs bucket is created */
   readonly accessLogsBucket?: s3.IBucket;
@@ -50,6 +50,8 @@ export class StoreBucket extends Construct {
       lifecycleRules: [
         { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: Duration.days(noncurrentDays) },
         { id: 'ExpireDeliveryRecords', prefix: 'webhooks/', expiration: Duration.days(deliveryDays) },
+        // Payloads too large for the bus, stored by the intakes; consumers read them within the retry window.
+        { id: 'ExpireClaimChecks', prefix: 'claim-check/', expiration: Duration.days(deliveryDays) },
         // Expired records leave delete markers behind in a versioned bucket; drop the lone ones.
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
@@ -98,6 +100,23 @@ export class StoreBucket extends Construct {
         'This bucket is the server access log destination; logging its own access would log the log writes.',
     });
     return logs;
+  }
+
+  /** Lets the grantee get (only) the objects whose keys match the pattern, e.g. `claim-check/*`. */
+  grantObjectRead(grantee: iam.IGrantable, keyPattern: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects(keyPattern)],
+      }),
+    );
+    if (grantee.grantPrincipal instanceof Construct) {
+      const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+      Validations.of(grantee.grantPrincipal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${keyPattern}]`,
+        reason: `Store objects are read by key at run time (${keyPattern} in the toilless store bucket); the only action is GetObject.`,
+      });
+    }
   }
 }
 

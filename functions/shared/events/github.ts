@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseWith } from '../validation.js';
+import { environmentNameProblem, repositoryNameProblem } from './github-names.js';
 import type {
   GitHubDeploymentDetail,
   GitHubDeploymentStatusDetail,
@@ -18,14 +19,26 @@ import type {
 const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString());
 const nullableText = z.string().nullable().optional();
 
-const repository = z.object({ full_name: z.string().min(1), default_branch: z.string().min(1).optional() });
+/** A string that `problem` accepts; otherwise an issue carrying what `problem` says is wrong. */
+function nameChecked(problem: (value: string) => string | undefined) {
+  return z.string().superRefine((value, context) => {
+    const message = problem(value);
+    if (message !== undefined) context.addIssue({ code: 'custom', message });
+  });
+}
+
+/** Names end up in store keys: refused here when a worker could never store them. */
+const repositoryFullName = nameChecked(repositoryNameProblem);
+const environmentName = nameChecked(environmentNameProblem);
+
+const repository = z.object({ full_name: repositoryFullName, default_branch: z.string().min(1).optional() });
 
 const deploymentObject = z.object({
   id: z.number().int(),
   sha: z.string().min(1),
   ref: z.string(),
   task: z.string(),
-  environment: z.string().min(1),
+  environment: environmentName,
   created_at: timestamp,
   description: nullableText,
   production_environment: z.boolean().optional(),
@@ -42,7 +55,7 @@ export const deploymentStatusEventSchema = z.object({
   deployment_status: z.object({
     id: z.number().int(),
     state: z.enum(['success', 'failure', 'error', 'inactive', 'pending', 'in_progress', 'queued']),
-    environment: z.string().min(1),
+    environment: environmentName,
     created_at: timestamp,
     target_url: nullableText,
     description: nullableText,

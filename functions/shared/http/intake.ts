@@ -3,6 +3,8 @@
  * intake makes before it looks at a payload.
  */
 import { ValidationError } from '../errors.js';
+import { checkInOversizedEvent } from '../events/claim-check.js';
+import type { ToillessEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -75,12 +77,9 @@ export async function screenDelivery(
   try {
     secret = await deps.secrets.get(secretName);
   } catch (error) {
+    // The cause (a path, an ARN, a role) is for the operator's log, never for the caller.
     deps.logger.error({ err: error }, `could not read ${secretName}`);
-    return errorResponse(
-      503,
-      'secret_unavailable',
-      `${secretName} could not be read (${describeError(error)}): retry later`,
-    );
+    return errorResponse(503, 'secret_unavailable', 'the webhook secret could not be read: retry later');
   }
   if (!secret) {
     deps.logger.error(`${secretName} is not set; refusing ${sender} deliveries`);
@@ -139,7 +138,13 @@ export function invalidPayloadResponse(error: unknown): WebhookResponse | undefi
   });
 }
 
-/** One line for logs and 503 bodies: the error's message without its stack. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * Publishes an accepted event; one over the bus limit is stored first and published as a reference
+ * (see functions/shared/events/claim-check.ts), so every body the intake accepts fits on the bus.
+ */
+export async function publishAccepted(
+  deps: Pick<IntakeDependencies, 'bus' | 'store'>,
+  event: ToillessEvent,
+): Promise<void> {
+  await deps.bus.publish([await checkInOversizedEvent(deps.store, event)]);
 }

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLAIM_TIMEOUT_MS, createGitHubWebhook } from '../../../functions/github-webhook/intake.js';
+import {
+  CLAIM_TIMEOUT_MS,
+  createGitHubWebhook,
+  deliveryIdentity,
+  deliveryKey,
+} from '../../../functions/github-webhook/intake.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/http/api-gateway.js';
 import type { IntakeDependencies } from '../../../functions/shared/http/intake.js';
@@ -11,6 +16,11 @@ import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/
 import { silentLogger } from '../../../functions/shared/log.js';
 import { type SecretSource, StaticSecretSource } from '../../../functions/shared/secrets.js';
 import { type GitHubPayload, githubExample, signGitHubBody } from '../../support/github-examples.js';
+import {
+  hostileEnvironmentNames,
+  hostileRepositoryNames,
+  invalidUtf8Twins,
+} from '../../support/intake-hostile-corpus.js';
 import { RecordingBus } from '../../support/recording-bus.js';
 import { RecordingClock } from '../../support/recording-clock.js';
 
@@ -73,7 +83,7 @@ describe('GitHub webhook', () => {
     return stored && JSON.parse(stored.body.toString('utf8'));
   }
 
-  const claimKey = `webhooks/github/${HOOK}/${DELIVERY}.json`;
+  const claimKey = deliveryKey(deliveryIdentity(deploymentStatus().body));
 
   describe('accepted deliveries', () => {
     it('publishes a signed deployment_status and records the delivery as published', async () => {
@@ -92,6 +102,7 @@ describe('GitHub webhook', () => {
         state: 'published',
         eventId: `github:${DELIVERY}`,
         publishedAt: '2026-11-28T09:00:00.000Z',
+        deliveryId: DELIVERY,
       });
     });
 
@@ -124,18 +135,15 @@ describe('GitHub webhook', () => {
       expect(response.status).toBe(202);
     });
 
-    it('keys deliveries without a hook id under "none"', async () => {
+    it('records the delivery under the hash of its signed body', async () => {
       // Prepare
-      const request = delivery('deployment_status', githubExample('deployment_status'), {
-        hookId: undefined,
-      });
+      const request = deploymentStatus();
 
       // Act
-      const response = await intake()(request);
+      await intake()(request);
 
       // Assess
-      expect(response.status).toBe(200);
-      expect(await storedKeys()).toEqual([`webhooks/github/none/${DELIVERY}.json`]);
+      expect(await storedKeys()).toEqual([`webhooks/github/${deliveryIdentity(request.body)}.json`]);
     });
   });
 
@@ -235,6 +243,8 @@ describe('GitHub webhook', () => {
       ['X-GitHub-Event', 'x-github-event', undefined],
       ['X-GitHub-Delivery', 'x-github-delivery', undefined],
       ['X-GitHub-Delivery', 'x-github-delivery', '../../escape'],
+      ['X-GitHub-Hook-ID', 'x-github-hook-id', undefined],
+      ['X-GitHub-Hook-ID', 'x-github-hook-id', ''],
       ['X-GitHub-Hook-ID', 'x-github-hook-id', '12/34'],
     ])(
       'refuses a signed delivery with a missing or invalid %s header with 400 naming it',
@@ -252,6 +262,110 @@ describe('GitHub webhook', () => {
         expect(response.body.message).toContain(name);
       },
     );
+
+    it('verifies the signature over the raw bytes, so bodies differing in one invalid UTF-8 byte differ', async () => {
+      // Prepare: both bytes decode to U+FFFD, so a check over decoded text could not tell them apart.
+      const [first, second] = invalidUtf8Twins();
+      const signature = signGitHubBody(SECRET, first);
+      const signed = (body: Buffer, sig: string): WebhookRequest => ({
+        ...delivery('ping', '{}'),
+        headers: { ...delivery('ping', '{}').headers, 'x-hub-signature-256': sig },
+        body,
+      });
+
+      // Act
+      const genuine = await intake()(signed(first, signature));
+      const forged = await intake()(signed(second, signature));
+
+      // Assess
+      expect(genuine.status).toBe(202);
+      expect(forged.status).toBe(401);
+    });
+
+    it.each(hostileRepositoryNames)(
+      'refuses the repository %j with 400 naming the field',
+      async (fullName) => {
+        // Prepare
+        const payload = githubExample('deployment_status');
+        payload.repository.full_name = fullName;
+
+        // Act
+        const response = await intake()(delivery('deployment_status', payload));
+
+        // Assess
+        expect(response.status).toBe(400);
+        expect(response.body).toMatchObject({
+          error: 'invalid_payload',
+          issues: [{ path: 'repository.full_name' }],
+        });
+        expect(bus.attempts).toBe(0);
+      },
+    );
+
+    it.each(hostileEnvironmentNames)(
+      'refuses the environment %j with 400 naming the field',
+      async (environment) => {
+        // Prepare
+        const payload = githubExample('deployment_status');
+        payload.deployment.environment = 'production';
+        payload.deployment_status.environment = environment;
+
+        // Act
+        const response = await intake()(delivery('deployment_status', payload));
+
+        // Assess
+        expect(response.status).toBe(400);
+        expect(response.body).toMatchObject({
+          error: 'invalid_payload',
+          issues: [{ path: 'deployment_status.environment' }],
+        });
+        expect(bus.attempts).toBe(0);
+      },
+    );
+
+    it.each(['review/feature-1', 'Production EU', 'e'.repeat(250), 'préprod'])(
+      'accepts the environment %j that GitHub allows and the store can hold',
+      async (environment) => {
+        // Prepare
+        const payload = githubExample('deployment_status');
+        payload.deployment.environment = environment;
+        payload.deployment_status.environment = environment;
+
+        // Act
+        const response = await intake()(delivery('deployment_status', payload));
+
+        // Assess
+        expect(response.status).toBe(200);
+      },
+    );
+
+    it('answers 503 without the cause when the secret cannot be read', async () => {
+      // Prepare
+      const failing: SecretSource = {
+        get: () =>
+          Promise.reject(new Error("EISDIR: illegal operation on a directory, read '/srv/secrets/x'")),
+      };
+
+      // Act
+      const response = await intake(failing)(deploymentStatus());
+
+      // Assess
+      expect(response.status).toBe(503);
+      expect(response.body.message).toBe('the webhook secret could not be read: retry later');
+      expect(JSON.stringify(response.body)).not.toMatch(/EISDIR|\/srv/);
+    });
+
+    it('answers 503 without the cause when the bus refuses the event', async () => {
+      // Prepare
+      bus.failNext(1);
+
+      // Act
+      const response = await intake()(deploymentStatus());
+
+      // Assess
+      expect(response.status).toBe(503);
+      expect(JSON.stringify(response.body)).not.toContain('simulated throttling');
+    });
 
     it('refuses signed malformed JSON with 400 malformed_json', async () => {
       // Prepare
@@ -319,7 +433,7 @@ describe('GitHub webhook', () => {
       expect(bus.published).toHaveLength(1);
     });
 
-    it('publishes the same delivery sent three times at once exactly once', async () => {
+    it('publishes the same delivery sent three times at once exactly once, asking the others to retry', async () => {
       // Prepare
       const webhook = intake();
       bus.delay(50);
@@ -329,20 +443,51 @@ describe('GitHub webhook', () => {
 
       // Assess
       expect(bus.published).toHaveLength(1);
-      expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
-      expect(responses.filter((r) => r.body.duplicate === true)).toHaveLength(2);
-      expect(responses.filter((r) => r.body.duplicate === undefined)).toHaveLength(1);
+      expect(responses.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+      expect(responses.filter((r) => r.status === 409).map((r) => r.headers?.['retry-after'])).toEqual([
+        '60',
+        '60',
+      ]);
     });
 
-    it('publishes the same delivery once per hook that received it', async () => {
-      // Prepare
+    it('publishes a signed body once, whatever hook or delivery id it is replayed under', async () => {
+      // Prepare: a captured signed body, replayed with new unsigned headers.
       const webhook = intake();
+      const payload = githubExample('deployment_status');
 
       // Act
-      await webhook(delivery('deployment_status', githubExample('deployment_status'), { hookId: '1' }));
-      await webhook(delivery('deployment_status', githubExample('deployment_status'), { hookId: '2' }));
+      const original = await webhook(delivery('deployment_status', payload));
+      const replays = [
+        await webhook(
+          delivery('deployment_status', payload, { delivery: 'aaaaaaaa-0000-4000-8000-000000000001' }),
+        ),
+        await webhook(
+          delivery('deployment_status', payload, { delivery: 'aaaaaaaa-0000-4000-8000-000000000002' }),
+        ),
+        await webhook(delivery('deployment_status', payload, { hookId: '1' })),
+        await webhook(delivery('deployment', payload, { delivery: 'aaaaaaaa-0000-4000-8000-000000000003' })),
+      ];
 
       // Assess
+      expect(original.status).toBe(200);
+      expect(replays.map((r) => r.body)).toEqual(
+        replays.map(() => ({ ok: true, duplicate: true, eventId: `github:${DELIVERY}` })),
+      );
+      expect(bus.published).toHaveLength(1);
+    });
+
+    it('publishes two different bodies under one delivery id twice', async () => {
+      // Prepare
+      const webhook = intake();
+      const other = githubExample('deployment_status');
+      other.deployment_status.id += 1;
+
+      // Act
+      await webhook(deploymentStatus());
+      const second = await webhook(delivery('deployment_status', other));
+
+      // Assess
+      expect(second.status).toBe(200);
       expect(bus.published).toHaveLength(2);
     });
 
@@ -363,7 +508,7 @@ describe('GitHub webhook', () => {
       expect(bus.published).toHaveLength(1);
     });
 
-    it('answers a delivery claimed moments ago as in flight', async () => {
+    it('answers a delivery claimed moments ago with 409 and Retry-After until the claim goes stale', async () => {
       // Prepare
       const claimedAt = new Date(clock.now().getTime() - 10_000).toISOString();
       await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
@@ -372,12 +517,50 @@ describe('GitHub webhook', () => {
       const response = await intake()(deploymentStatus());
 
       // Assess
-      expect(response.body).toEqual({
-        ok: true,
-        duplicate: true,
-        inFlight: true,
-        eventId: `github:${DELIVERY}`,
-      });
+      expect(response.status).toBe(409);
+      expect(response.headers).toEqual({ 'retry-after': '50' });
+      expect(response.body).toMatchObject({ ok: false, error: 'delivery_in_flight', retryAfterSeconds: 50 });
+      expect(bus.attempts).toBe(0);
+    });
+
+    it('publishes a redelivery that arrived while the first attempt was publishing and then failed', async () => {
+      // Prepare: the first attempt is slow and then refused by the bus.
+      const webhook = intake();
+      bus.delay(100).failNext(1);
+
+      // Act
+      const first = webhook(deploymentStatus());
+      while ((await store.get(claimKey)) === undefined)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const whileInFlight = await webhook(deploymentStatus());
+      const failed = await first;
+      bus.delay(0);
+      const retried = await webhook(deploymentStatus());
+
+      // Assess
+      expect(whileInFlight.status).toBe(409);
+      expect(whileInFlight.body.duplicate).toBeUndefined();
+      expect(failed.status).toBe(503);
+      expect(retried).toEqual({ status: 200, body: { ok: true, eventId: `github:${DELIVERY}` } });
+      expect(bus.published).toHaveLength(1);
+    });
+
+    it('answers 200 duplicate only once the record says published', async () => {
+      // Prepare
+      await store.put(
+        claimKey,
+        JSON.stringify({
+          state: 'published',
+          eventId: 'github:first',
+          publishedAt: clock.now().toISOString(),
+        }),
+      );
+
+      // Act
+      const response = await intake()(deploymentStatus());
+
+      // Assess
+      expect(response).toEqual({ status: 200, body: { ok: true, duplicate: true, eventId: 'github:first' } });
       expect(bus.attempts).toBe(0);
     });
 
@@ -407,7 +590,7 @@ describe('GitHub webhook', () => {
 
       // Assess
       expect(bus.published).toHaveLength(1);
-      expect(responses.filter((r) => r.body.duplicate === true)).toHaveLength(2);
+      expect(responses.filter((r) => r.status === 409)).toHaveLength(2);
     });
   });
 
