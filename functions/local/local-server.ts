@@ -79,15 +79,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (path !== undefined && webhook) {
       const body = await readBody(request, MAX_WEBHOOK_BODY_BYTES);
       if (body === 'too-large') {
-        response.shouldKeepAlive = false;
-        return {
-          route: path,
-          response: errorResponse(
-            413,
-            'payload_too_large',
-            `the body exceeds ${MAX_WEBHOOK_BODY_BYTES} bytes; toilless refuses larger webhook payloads`,
-          ),
-        };
+        const refusal = errorResponse(
+          413,
+          'payload_too_large',
+          `the body exceeds ${MAX_WEBHOOK_BODY_BYTES} bytes; toilless refuses larger webhook payloads`,
+        );
+        await refuseWithLingeringClose(request, response, refusal);
+        return { route: path, response: refusal };
       }
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [
@@ -179,13 +177,57 @@ function pathOf(url: string | undefined): string | undefined {
   }
 }
 
+/** How much of a refused body is read and discarded, at most, before the connection is closed. */
+export const LINGER_MAX_BYTES = 8 * 1024 * 1024;
+/** How long a refused body is read and discarded, at most, before the connection is closed. */
+export const LINGER_MAX_MS = 5_000;
+
+/**
+ * Answers `refusal` with Connection: close, then keeps reading and discarding the request body (up to
+ * LINGER_MAX_BYTES or LINGER_MAX_MS) before closing, as nginx's lingering close does: closing at once
+ * would reset the connection under a client still sending, which then sees EPIPE instead of the status.
+ */
+async function refuseWithLingeringClose(
+  request: IncomingMessage,
+  response: ServerResponse,
+  refusal: WebhookResponse,
+): Promise<void> {
+  const json = JSON.stringify(refusal.body);
+  response.shouldKeepAlive = false;
+  response.writeHead(refusal.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(json)),
+    connection: 'close',
+    ...refusal.headers,
+  });
+  // The whole answer goes out now; end() waits until the body is drained, since Node closes the socket then.
+  response.write(json);
+  await new Promise<void>((resolve) => {
+    let discarded = 0;
+    const done = () => {
+      clearTimeout(timer);
+      request.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > LINGER_MAX_BYTES) done();
+    };
+    const timer = setTimeout(done, LINGER_MAX_MS);
+    timer.unref();
+    request.on('data', onData);
+    request.once('end', done);
+    request.once('error', done);
+    request.once('close', done);
+    request.resume();
+  });
+  response.end();
+}
+
 /** Reads the whole body, or stops at `limit` bytes: a larger body is refused without being buffered. */
 function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    request.resume();
-    return Promise.resolve('too-large');
-  }
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -196,6 +238,7 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'to
       if (size > limit) {
         tooLarge = true;
         chunks.length = 0;
+        request.pause();
         resolve('too-large');
         return;
       }

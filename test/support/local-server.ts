@@ -5,6 +5,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalServer, startLocalServer } from '../../functions/local/local-server.js';
+import { resolveClaimCheck } from '../../functions/shared/events/claim-check.js';
 import type { EventType, ToillessEvent } from '../../functions/shared/events/types.js';
 import { silentLogger } from '../../functions/shared/log.js';
 import { createTempDir } from './process.js';
@@ -50,8 +51,9 @@ export function recordEvents<T extends EventType>(
   server.runtime.bus.subscribe({
     name: 'test-recorder',
     types,
+    // As every subscriber of the local runtime does, it reads a claim-checked event back from the store.
     handler: async (event) => {
-      received.push(event as ToillessEvent<T>);
+      received.push((await resolveClaimCheck(server.runtime.store, event)) as ToillessEvent<T>);
     },
   });
   return received;

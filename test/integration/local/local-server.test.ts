@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../../functions/local/local-server.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
+import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';
 import {
   generatedSecret,
   type LocalServerUnderTest,
@@ -14,6 +16,19 @@ import { waitFor } from '../../support/wait.js';
 
 const fixture = async (name: string) =>
   JSON.parse(await readFile(new URL(`../../fixtures/alertmanager/${name}`, import.meta.url), 'utf8')).body;
+
+/** A body sent as `count` chunks of `size` bytes, a few milliseconds apart, as a slow client sends. */
+function slowChunks(count: number, size: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (sent === count) return controller.close();
+      sent += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.enqueue(new Uint8Array(size).fill(0x61));
+    },
+  });
+}
 
 describe('Local server', () => {
   let local: LocalServerUnderTest;
@@ -91,6 +106,90 @@ describe('Local server', () => {
     expect(received).toEqual([]);
   });
 
+  it.each([
+    ['with Content-Length', () => Buffer.alloc(2 * 1024 * 1024, 'a')],
+    ['chunked', () => slowChunks(32, 64 * 1024)],
+  ])(
+    "answers 413 to Node's fetch posting a 2 MiB body %s, instead of resetting the connection",
+    async (_how, body) => {
+      const response = await fetch(`${server.url}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body(),
+        duplex: 'half',
+      } as RequestInit);
+
+      expect(response.status).toBe(413);
+      expect(response.headers.get('connection')).toBe('close');
+      expect(((await response.json()) as { error: string }).error).toBe('payload_too_large');
+      expect(received).toEqual([]);
+    },
+  );
+
+  it('keeps reading a refused body after the 413 and closes only once it is sent (lingering close)', async () => {
+    const total = 2 * 1024 * 1024;
+    const { port } = server;
+    const socket = connect(port, '127.0.0.1');
+    const events: string[] = [];
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('end', () => events.push('server closed'));
+    socket.on('error', (error) => events.push(`error ${(error as NodeJS.ErrnoException).code}`));
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+
+    socket.write(
+      `POST /webhooks/alertmanager HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${total}\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(total - 256 * 1024, 'a'));
+    await waitFor(async () => (answer.includes('\r\n\r\n') ? true : undefined), {
+      timeoutMs: 5_000,
+      description: 'the 413 to arrive while the body is still being sent',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    events.push('rest of the body sent');
+    await new Promise<void>((resolve) => socket.write(Buffer.alloc(256 * 1024, 'a'), () => resolve()));
+    await waitFor(async () => (events.includes('server closed') ? true : undefined), {
+      timeoutMs: 5_000,
+      description: 'the server to close the connection',
+    });
+    socket.destroy();
+
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(events).toEqual(['rest of the body sent', 'server closed']);
+  });
+
+  it('opens the incident of a 400-alert notification of about 530 KB, over the bus limit', async () => {
+    const payload = largeAlertNotification({ alerts: 400 });
+
+    const response = await postAlert(payload);
+
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { eventId: string };
+    const event = await waitFor(async () => received.find((e) => e.id === answer.eventId), {
+      timeoutMs: 10_000,
+      description: 'the full AlertNotification to be delivered',
+    });
+    expect(event.type === 'AlertNotification' && event.detail.payload.alerts).toHaveLength(400);
+    const timeline = await waitFor(
+      async () => {
+        for await (const key of server.runtime.store.list('incidents/')) {
+          if (key.endsWith('/timeline.json')) return key;
+        }
+        return undefined;
+      },
+      { timeoutMs: 30_000, description: 'the incident timeline to be stored' },
+    );
+    expect(timeline).toMatch(/^incidents\/[^/]+\/timeline\.json$/);
+    await server.runtime.bus.idle();
+    const deadLetters: string[] = [];
+    for await (const key of server.runtime.store.list('dead-letter/')) deadLetters.push(key);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('answers unknown routes with 404 and wrong methods with 405', async () => {
     const unknown = await fetch(`${server.url}/webhooks/pagerduty`, { method: 'POST' });
     const wrongMethod = await fetch(`${server.url}/webhooks/alertmanager`);
@@ -116,6 +215,7 @@ describe('Local server', () => {
         'content-type': 'application/json',
         'x-github-event': 'deployment_status',
         'x-github-delivery': '5f4c0a4e-0000-4000-8000-000000000001',
+        'x-github-hook-id': '471147114',
         'x-hub-signature-256': signature,
       },
       body,
