@@ -114,6 +114,22 @@ describe('toilless CLI', () => {
     expect(second.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('ends with one line naming an unreadable secret file and what to do, not a stack trace', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const secretFile = join(dataDir, 'secrets', 'github-webhook-secret');
+    await mkdir(secretFile, { recursive: true });
+
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `toilless: the GITHUB_WEBHOOK_SECRET file ${secretFile} cannot be read: it is a directory: replace it with a file holding the secret, or remove it to have one generated, or set GITHUB_WEBHOOK_SECRET in the environment`,
+    ]);
+  });
+
   it('rejects an invalid port with a clear message', () => {
     const result = spawnSync(process.execPath, [CLI, 'serve', '--port', 'eighty'], { encoding: 'utf8' });
 
