@@ -229,7 +229,7 @@ describe('Workers stack', () => {
     );
   });
 
-  it('scopes the intake roles to their log group, their delivery records, the bus and their own secret', () => {
+  it('scopes the intake roles to their log group, their delivery records, claim-checked payloads, the bus and their own secret', () => {
     // Prepare
     const bucket = logicalId(stack.store.bucket);
     for (const [fn, secret, source] of [
@@ -252,7 +252,10 @@ describe('Workers stack', () => {
           {
             Effect: 'Allow',
             Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/webhooks/${source}/*`]] },
+            Resource: [
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/claim-check/*']] },
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/webhooks/${source}/*`]] },
+            ],
           },
           { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucket, 'Arn'] } },
           {
@@ -510,6 +513,8 @@ describe('Workers stack', () => {
             Resource: storeObjects,
           },
           { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+          // The payloads of events too large for the bus, which the intakes store: read only.
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('claim-check/*') },
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -530,7 +535,7 @@ describe('Workers stack', () => {
       expect(statements.filter((statement: Json) => statement.Resource === '*')).toEqual([
         { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       ]);
-      expect(statements).toHaveLength(7);
+      expect(statements).toHaveLength(8);
     }
   });
 

@@ -46,6 +46,32 @@ describe('Store bucket', () => {
     });
   });
 
+  it('grants read-only object access under a key pattern, acknowledged so that the AWS Solutions checks pass', () => {
+    // Prepare
+    fixture = new ConstructTestStack({ awsSolutionsChecks: true });
+    const store = new StoreBucket(fixture.stack, 'Store');
+    const role = new iam.Role(fixture.stack, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+
+    // Act
+    store.grantObjectRead(role, 'claim-check/*');
+
+    // Assess
+    const bucketArn = { 'Fn::GetAtt': [logicalIdOf(store.bucket), 'Arn'] };
+    Template.fromStack(fixture.stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [bucketArn, '/claim-check/*']] },
+          },
+        ],
+      },
+    });
+  });
+
   it('sends server access logs to a bucket it is given instead of creating one', () => {
     // Prepare
     fixture = new ConstructTestStack();
@@ -83,6 +109,7 @@ describe('Store bucket', () => {
       (bucket) => bucket.Properties.LifecycleConfiguration?.Rules ?? [],
     );
     expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'webhooks/', ExpirationInDays: 7 }));
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'claim-check/', ExpirationInDays: 7 }));
     expect(rules).toContainEqual(
       expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
     );
