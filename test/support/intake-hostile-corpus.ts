@@ -35,8 +35,8 @@ export const hostileEnvironmentNames: readonly string[] = [
   'prod\nuction',
   '.toilless-lock-production',
   'e'.repeat(256),
-  // 84 characters, but 252 bytes once URL-encoded: one key segment cannot hold it.
-  '€'.repeat(84),
+  // 28 characters, but 252 bytes once URL-encoded: over what one key segment and file name can hold.
+  '€'.repeat(28),
   '\ud800',
 ];
 
