@@ -219,7 +219,9 @@ async function refuseWithLingeringClose(
     request.once('end', done);
     request.once('error', done);
     request.once('close', done);
-    request.resume();
+    // The last chunk may have been the one over the limit: then there is nothing left to wait for.
+    if (request.readableEnded || request.destroyed) done();
+    else request.resume();
   });
   response.end();
 }
