@@ -2,10 +2,11 @@
  * `toilless check`: validates everything an operator edits under stack-config before it ships. Each
  * defect names the file and what is wrong in one line, so CI output points straight at the fix.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { dashboardFiles } from '../dashboards/dashboard-files.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
@@ -135,6 +136,7 @@ function checkGeneratedFiles(
 ): void {
   const expected: GeneratedFile[] = [];
   if (slos !== undefined) expected.push(...sloRuleFiles(slos));
+  if (slos !== undefined && toilless !== undefined) expected.push(...dashboardFiles(slos, toilless));
   if (toilless !== undefined) {
     try {
       expected.push(linksTemplateFile(toilless));
@@ -147,6 +149,7 @@ function checkGeneratedFiles(
     const actual = readIfExists(join(root, file.path));
     if (actual === file.content) continue;
     if (fix) {
+      mkdirSync(dirname(join(root, file.path)), { recursive: true });
       writeFileSync(join(root, file.path), file.content);
       continue;
     }
