@@ -22,7 +22,7 @@ import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { BLACKBOX_EXPORTER, runbookPanelLink } from './catalog.js';
-import { labelVariable, newDashboard, PROMETHEUS, thresholds, valueTexts } from './panels.js';
+import { ALL, labelVariable, newDashboard, PROMETHEUS, thresholds, valueTexts } from './panels.js';
 
 const PROBES = 'instance=~"$instance"';
 const DAY_SECONDS = 86_400;
@@ -48,7 +48,8 @@ export function blackboxExporterDashboard(config: ToillessConfig): Dashboard {
       labelVariable('instance', 'Probed URL', 'label_values(probe_success, instance)')
         .multi(true)
         .includeAll(true)
-        .allValue('.+'),
+        .allValue('.+')
+        .current(ALL),
     )
     .withRow(new RowBuilder('Availability').id(1))
     .withPanel(

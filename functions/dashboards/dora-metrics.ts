@@ -30,6 +30,7 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 import type { LevelBoundaries, ToillessConfig } from '../shared/stack-config.js';
 import { DORA_METRICS, runbookPanelLink } from './catalog.js';
 import {
+  ALL,
   DEPLOYMENT_ANNOTATION_TAG,
   labelVariable,
   newDashboard,
@@ -125,7 +126,8 @@ export function doraMetricsDashboard(config: ToillessConfig): Dashboard {
       labelVariable('repository', 'Repository', 'label_values(dora_deployments, repository)')
         .multi(true)
         .includeAll(true)
-        .allValue('.+'),
+        .allValue('.+')
+        .current(ALL),
     )
     .withVariable(
       labelVariable(
@@ -135,7 +137,8 @@ export function doraMetricsDashboard(config: ToillessConfig): Dashboard {
       )
         .multi(true)
         .includeAll(true)
-        .allValue('.+'),
+        .allValue('.+')
+        .current(ALL),
     )
     .withRow(new RowBuilder('Levels over 30 days').id(1));
 

@@ -62,6 +62,9 @@ export function labelVariable(name: string, label: string, query: string): Query
     .sort(VariableSort.AlphabeticalAsc);
 }
 
+/** The "All" option of a multi-value variable, selected by default. */
+export const ALL = { text: ['All'], value: ['$__all'] };
+
 /** Absolute thresholds from a base colour and [value, colour] steps above it. */
 export function thresholds(
   base: string,
