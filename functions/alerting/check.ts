@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { dashboardFiles } from '../dashboards/dashboard-files.js';
+import { dashboardUrlDefects } from '../dashboards/dashboard-urls.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
@@ -64,6 +65,7 @@ export async function checkStackConfig(dir: string, options: CheckOptions = {}):
 
   const ruleFiles = listFiles(root, RULES_DIR, /\.ya?ml$/);
   checkAlertConventions(root, ruleFiles, report);
+  for (const defect of dashboardUrlDefects(root, ruleFiles)) report(defect.file, defect.message);
   checkRuleFilesLoaded(root, ruleFiles, report);
 
   const searchPath = options.searchPath ?? process.env['PATH'] ?? '';

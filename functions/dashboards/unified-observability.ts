@@ -57,7 +57,9 @@ const latencyQuery = (quantile: string) =>
       `histogram_quantile(${quantile}, sum by (le) (rate(http_request_duration_seconds_bucket{${SUCCESSFUL}}[$__rate_interval])))`,
     )
     .legendFormat(`p${Number(quantile) * 100}`)
-    .refId(`p${Number(quantile) * 100}`);
+    .refId(`p${Number(quantile) * 100}`)
+    // Exemplars (trace ids on histogram samples) once: a dot on the chart that opens its trace in Tempo.
+    .exemplar(quantile === '0.99');
 
 export function unifiedObservabilityDashboard(config: ToillessConfig): Dashboard {
   const runbooks = config.links.runbooksUrl;
@@ -179,7 +181,7 @@ export function unifiedObservabilityDashboard(config: ToillessConfig): Dashboard
         .title('Latency of successful requests (p50, p95, p99)')
         .description(
           'From http_request_duration_seconds, 5xx excluded. Click a point for the logs or the slow traces of ' +
-            'the range shown: drag across a spike first to zoom in on its window.',
+            'the range shown: drag across a spike first to zoom in on its window. Exemplar dots open their trace.',
         )
         .datasource(PROMETHEUS)
         .withTarget(latencyQuery('0.5'))

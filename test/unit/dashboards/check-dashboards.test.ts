@@ -19,7 +19,9 @@ async function copyOfStackConfig(): Promise<string> {
 /** Only the dashboard defects: without promtool and amtool on the path the check is fast. */
 async function dashboardDefects(dir: string, fix = false): Promise<Defect[]> {
   const defects = await checkStackConfig(dir, { searchPath: '', fix });
-  return defects.filter((defect) => defect.file.startsWith('stack-config/grafana/'));
+  return defects.filter(
+    (defect) => defect.file.startsWith('stack-config/grafana/') || defect.message.includes('dashboard_url'),
+  );
 }
 
 afterAll(async () => {
@@ -64,6 +66,46 @@ describe('toilless check on the dashboards', () => {
         file: 'stack-config/grafana/dashboards/toilless.json',
         message: expect.stringMatching(/^missing: it is generated from toilless\.yaml/),
       },
+    ]);
+  });
+
+  it('reports a dashboard_url that names no shipped dashboard, or a variable or panel it lacks', async () => {
+    // Prepare
+    const copy = await copyOfStackConfig();
+    const rules = join(copy, 'prometheus', 'rules');
+    const dora = join(rules, 'dora.yml');
+    await writeFile(
+      dora,
+      (await readFile(dora, 'utf8')).replace('"/d/dora-metrics/dora-metrics"', '"/d/dora/dora"'),
+    );
+    const latency = join(rules, 'latency.yml');
+    await writeFile(
+      latency,
+      (await readFile(latency, 'utf8')).replace('?var-service=', '?viewPanel=999&var-service='),
+    );
+    const blackbox = join(rules, 'blackbox.yml');
+    await writeFile(
+      blackbox,
+      (await readFile(blackbox, 'utf8')).replaceAll('?var-instance=', '?var-target='),
+    );
+
+    // Act
+    const defects = await dashboardDefects(copy);
+
+    // Assess
+    expect(defects.map((defect) => `${defect.file}: ${defect.message}`)).toEqual([
+      expect.stringMatching(
+        /^stack-config\/prometheus\/rules\/blackbox\.yml: alert ProbeFailed .* sets var-target, but dashboard blackbox-exporter has no variable target$/,
+      ),
+      expect.stringMatching(
+        /^stack-config\/prometheus\/rules\/blackbox\.yml: alert SSLCertExpiringSoon .* var-target/,
+      ),
+      expect.stringMatching(
+        /^stack-config\/prometheus\/rules\/dora\.yml: alert HighChangeFailureRate .* names dashboard uid dora, which no file in stack-config\/grafana\/dashboards has: use one of blackbox-exporter, dora-metrics, /,
+      ),
+      expect.stringMatching(
+        /^stack-config\/prometheus\/rules\/latency\.yml: alert HighLatencyP95 .* shows panel 999, which dashboard unified-observability does not have$/,
+      ),
     ]);
   });
 
