@@ -25,7 +25,14 @@ import type { SloDefinition } from '../alerting/slo-definitions.js';
 import { BURN_RATE_ALERTS } from '../alerting/slo-rules.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { runbookPanelLink, SLO_ERROR_BUDGET } from './catalog.js';
-import { labelVariable, newDashboard, PROMETHEUS, rangeTexts, thresholds } from './panels.js';
+import {
+  labelVariable,
+  newDashboard,
+  PROMETHEUS,
+  rangeTexts,
+  thresholds,
+  withDeploymentAnnotations,
+} from './panels.js';
 
 /** The selected SLO's series. */
 const SELECTED = '{service="$service", slo="$slo"}';
@@ -297,7 +304,8 @@ export function sloErrorBudgetDashboard(slos: readonly SloDefinition[], config: 
           .span(6),
       );
   });
-  return builder.build();
+  // A deployment just before a burn is the first suspect.
+  return withDeploymentAnnotations(builder.build());
 }
 
 /** The share of good events over `window` before each point, from the recorded 5m rates. */
