@@ -270,8 +270,13 @@ export function sloErrorBudgetDashboard(slos: readonly SloDefinition[], config: 
           .id(PER_SLO_FIRST_ID + 2 * index)
           .title(`${title}: SLI vs SLO`)
           .description(
-            `${slo.description} Objective ${slo.objectivePercent}% over ${slo.period}; the gauge shows the ` +
-              'SLI over the period, red below the objective.',
+            [
+              slo.description,
+              `Objective ${slo.objectivePercent}% over ${slo.period}; the gauge shows the SLI over the period, ` +
+                'red below the objective.',
+            ]
+              .filter((sentence) => sentence !== '')
+              .join(' '),
           )
           .datasource(PROMETHEUS)
           .withTarget(instant(`1 - slo:sli_error:ratio_period${own}`, 'SLI', 'A'))
