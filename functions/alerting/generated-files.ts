@@ -1,6 +1,7 @@
 /**
- * The files generated from stack-config (SLO rule files, links.tmpl, Grafana dashboards): what they should contain, and
- * bringing the committed copies up to date. The generation itself is pure; reading and writing are here.
+ * The files generated from stack-config (SLO rule files, links.tmpl, Grafana dashboards): what they
+ * should contain, and bringing the committed copies up to date. The generation itself is pure; reading
+ * and writing are here.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,9 +58,9 @@ export interface GenerationResult {
 }
 
 /**
- * Regenerates every generated file (rules, links.tmpl, dashboards) from slos.yaml and toilless.yaml, and removes generated SLO rule
- * files of services that no longer have SLOs. Throws a ConfigurationError if either file is invalid,
- * before writing anything.
+ * Regenerates every generated file (rules, links.tmpl, dashboards) from slos.yaml and toilless.yaml,
+ * and removes generated SLO rule files of services that no longer have SLOs. Throws a
+ * ConfigurationError if either file is invalid, before writing anything.
  */
 export function writeGeneratedFiles(dir: string = stackConfigDir()): GenerationResult {
   const slos = loadSloDefinitions(dir);

@@ -24,7 +24,10 @@ import {
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { DASHBOARD_TAG, type DashboardEntry, inDashboardBar, withDashboardLinks } from './catalog.js';
 
-/** The data source uids the provisioned Grafana gives Prometheus, Loki and Tempo (the workers' Explore links use them too). */
+/**
+ * The data source uids the provisioned Grafana gives Prometheus, Loki and Tempo; the workers' Explore
+ * links use the same ones.
+ */
 export const PROMETHEUS: DataSourceRef = { type: 'prometheus', uid: 'prometheus' };
 export const LOKI: DataSourceRef = { type: 'loki', uid: 'loki' };
 export const TEMPO: DataSourceRef = { type: 'tempo', uid: 'tempo' };
