@@ -1,6 +1,7 @@
 /**
- * Regenerates the files derived from stack-config: the SLO rule files (from slos.yaml) and the
- * Alertmanager links template (from toilless.yaml). `npm run generate`; `toilless check --fix` does the
+ * Regenerates the files derived from stack-config: the SLO rule files (from slos.yaml), the
+ * Alertmanager links template (from toilless.yaml) and the Grafana dashboards (from code, slos.yaml and
+ * toilless.yaml). `npm run generate`; `toilless check --fix` does the
  * same as part of the check. Commit the result: a unit test fails while they are out of date.
  */
 import { writeGeneratedFiles } from '../functions/alerting/generated-files.js';

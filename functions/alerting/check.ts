@@ -2,10 +2,12 @@
  * `toilless check`: validates everything an operator edits under stack-config before it ships. Each
  * defect names the file and what is wrong in one line, so CI output points straight at the fix.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { dashboardFiles } from '../dashboards/dashboard-files.js';
+import { dashboardUrlDefects } from '../dashboards/dashboard-urls.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
@@ -63,6 +65,7 @@ export async function checkStackConfig(dir: string, options: CheckOptions = {}):
 
   const ruleFiles = listFiles(root, RULES_DIR, /\.ya?ml$/);
   checkAlertConventions(root, ruleFiles, report);
+  for (const defect of dashboardUrlDefects(root, ruleFiles)) report(defect.file, defect.message);
   checkRuleFilesLoaded(root, ruleFiles, report);
 
   const searchPath = options.searchPath ?? process.env['PATH'] ?? '';
@@ -135,6 +138,7 @@ function checkGeneratedFiles(
 ): void {
   const expected: GeneratedFile[] = [];
   if (slos !== undefined) expected.push(...sloRuleFiles(slos));
+  if (slos !== undefined && toilless !== undefined) expected.push(...dashboardFiles(slos, toilless));
   if (toilless !== undefined) {
     try {
       expected.push(linksTemplateFile(toilless));
@@ -147,6 +151,7 @@ function checkGeneratedFiles(
     const actual = readIfExists(join(root, file.path));
     if (actual === file.content) continue;
     if (fix) {
+      mkdirSync(dirname(join(root, file.path)), { recursive: true });
       writeFileSync(join(root, file.path), file.content);
       continue;
     }

@@ -1,9 +1,11 @@
 /**
- * The files generated from stack-config (SLO rule files, links.tmpl): what they should contain, and
- * bringing the committed copies up to date. The generation itself is pure; reading and writing are here.
+ * The files generated from stack-config (SLO rule files, links.tmpl, Grafana dashboards): what they
+ * should contain, and bringing the committed copies up to date. The generation itself is pure; reading
+ * and writing are here.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { dashboardFiles } from '../dashboards/dashboard-files.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import { LINKS_TEMPLATE_PATH, renderLinksTemplate } from './links-template.js';
 import { loadSloDefinitions, type SloDefinition } from './slo-definitions.js';
@@ -56,12 +58,14 @@ export interface GenerationResult {
 }
 
 /**
- * Regenerates every generated file from slos.yaml and toilless.yaml, and removes generated SLO rule
- * files of services that no longer have SLOs. Throws a ConfigurationError if either file is invalid,
- * before writing anything.
+ * Regenerates every generated file (rules, links.tmpl, dashboards) from slos.yaml and toilless.yaml,
+ * and removes generated SLO rule files of services that no longer have SLOs. Throws a
+ * ConfigurationError if either file is invalid, before writing anything.
  */
 export function writeGeneratedFiles(dir: string = stackConfigDir()): GenerationResult {
-  const files = [...sloRuleFiles(loadSloDefinitions(dir)), linksTemplateFile(loadToillessConfig(dir))];
+  const slos = loadSloDefinitions(dir);
+  const config = loadToillessConfig(dir);
+  const files = [...sloRuleFiles(slos), linksTemplateFile(config), ...dashboardFiles(slos, config)];
   const written: string[] = [];
   const unchanged: string[] = [];
   for (const file of files) {
