@@ -99,10 +99,10 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     if (claim.kind === 'contended') return unavailable('the delivery is being claimed concurrently');
     if (claim.kind === 'duplicate') {
       logger.info({ ...context, inFlight: claim.inFlight }, 'duplicate GitHub delivery');
-      return {
-        status: 200,
-        body: { ok: true, duplicate: true, eventId: event.id, ...(claim.inFlight ? { inFlight: true } : {}) },
-      };
+      // Not 200 while the other attempt has not published: it may still fail or crash, and GitHub
+      // never resends a delivery it saw succeed.
+      if (claim.inFlight) return unavailable('another attempt of this delivery is in progress');
+      return { status: 200, body: { ok: true, duplicate: true, eventId: event.id } };
     }
 
     try {
