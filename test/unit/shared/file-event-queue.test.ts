@@ -222,7 +222,8 @@ describe('FileEventQueue', () => {
     const segment = join(dir, '000000000001.log');
     const bytes = await readFile(segment);
     const second = decodeFrames(bytes).records[1];
-    bytes[(second?.offset ?? 0) + 40] ^= 0x01;
+    const flipAt = (second?.offset ?? 0) + 40;
+    bytes[flipAt] = (bytes[flipAt] ?? 0) ^ 0x01;
     await writeFile(segment, bytes);
 
     // Act
