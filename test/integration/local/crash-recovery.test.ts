@@ -5,7 +5,10 @@
  * again in the next round, as Alertmanager and GitHub do.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -35,7 +38,7 @@ interface Serving {
   readonly messages: string[];
 }
 
-function serve(dataDir: string): Promise<Serving> {
+function serve(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Serving> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
     env: {
       PATH: process.env.PATH,
@@ -44,6 +47,7 @@ function serve(dataDir: string): Promise<Serving> {
       LOKI_URL: CLOSED_PORT_URL,
       TEMPO_URL: CLOSED_PORT_URL,
       GRAFANA_URL: CLOSED_PORT_URL,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -114,8 +118,8 @@ describe('toilless serve killed with SIGKILL', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function start(): Promise<Serving> {
-    const serving = await serve(dataDir);
+  async function start(env: NodeJS.ProcessEnv = {}): Promise<Serving> {
+    const serving = await serve(dataDir, env);
     children.push(serving.child);
     return serving;
   }
@@ -236,6 +240,65 @@ describe('toilless serve killed with SIGKILL', () => {
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
   }, 90_000);
+
+  it('exits at once on a second SIGTERM and delivers what it had not finished on the next start', async () => {
+    // Prepare: a Prometheus that never answers keeps the incident handlers busy (20 s budget).
+    const hanging = createServer(() => {});
+    hanging.listen(0, '127.0.0.1');
+    await once(hanging, 'listening');
+    const stalled = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+    const template = await alertTemplate();
+    const first = await start({ PROMETHEUS_URL: stalled, LOKI_URL: stalled, TEMPO_URL: stalled });
+    const token = await generatedSecret(dataDir, 'alertmanager-webhook-token');
+    const groups = Array.from({ length: 12 }, (_, n) => notification(template, n));
+    const statuses = await Promise.all(
+      groups.map(
+        async ({ body }) =>
+          (
+            await fetch(`${first.url}/webhooks/alertmanager`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+              body,
+            })
+          ).status,
+      ),
+    );
+
+    // Act
+    first.child.kill('SIGTERM');
+    await waitFor(
+      async () =>
+        first.messages.includes('shutting down: finishing in-flight requests and deliveries')
+          ? true
+          : undefined,
+      { timeoutMs: 5_000, intervalMs: 20, description: 'the first SIGTERM to be handled' },
+    );
+    const secondSignalAt = Date.now();
+    first.child.kill('SIGTERM');
+    const code = await first.exited;
+    const exitedAfterMs = Date.now() - secondSignalAt;
+    hanging.closeAllConnections();
+    hanging.close();
+    const incidentsAtExit = await incidentGroups(dataDir);
+    const next = await start();
+
+    // Assess
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(code).toBe(1);
+    expect(exitedAfterMs).toBeLessThan(3_000);
+    expect(first.messages).toContain('second signal: exiting without waiting for in-flight work');
+    expect(incidentsAtExit.size).toBeLessThan(groups.length);
+    const byGroup = await waitFor(
+      async () => {
+        const counts = await incidentGroups(dataDir);
+        return counts.size === groups.length ? counts : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 250, description: 'an incident for every notification' },
+    );
+    expect([...byGroup.values()].every((count) => count === 1)).toBe(true);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  }, 60_000);
 });
 
 /** How many incidents each Alertmanager group has in the store. */
@@ -251,4 +314,10 @@ async function incidentGroups(dataDir: string): Promise<Map<string, number>> {
     counts.set(groupKey, (counts.get(groupKey) ?? 0) + 1);
   }
   return counts;
+}
+
+/** The body of a firing Alertmanager notification from the fixtures. */
+async function alertTemplate(): Promise<Record<string, unknown>> {
+  const fixture = new URL('../../fixtures/alertmanager/firing-fastburnrate.json', import.meta.url);
+  return JSON.parse(await readFile(fixture, 'utf8')).body as Record<string, unknown>;
 }
