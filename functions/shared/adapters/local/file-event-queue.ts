@@ -143,11 +143,17 @@ export class FileEventQueue implements EventQueue {
     const event = this.events.get(seq);
     const segment = event && this.segments.get(event.segment);
     if (!event || !segment) throw new Error(`event ${seq} is not in the queue (acknowledged already?)`);
-    segment.log ??= await this.openFile(this.segmentPath(segment.number, 'log'), 'r');
+    if (!segment.log) {
+      const opened = await this.openFile(this.segmentPath(segment.number, 'log'), 'r');
+      // Another read may have opened it meanwhile: keep one handle.
+      if (segment.log) await opened.close();
+      else segment.log = opened;
+    }
+    const file = segment.log as QueueFile;
     const line = Buffer.allocUnsafe(event.length);
     let done = 0;
     while (done < line.length) {
-      const { bytesRead } = await segment.log.read(line, done, line.length - done, event.offset + done);
+      const { bytesRead } = await file.read(line, done, line.length - done, event.offset + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
