@@ -18,9 +18,15 @@ class FaultyDisk {
   readonly failingWrites: number[] = [];
   failDatasync = false;
   failTruncate = false;
+  /** Opens that fail (ENOSPC), as creating a file on a full disk does. */
+  failingOpens = 0;
   readonly calls: string[] = [];
 
   readonly open: QueueFileOpener = async (path, flags) => {
+    if (this.failingOpens > 0) {
+      this.failingOpens--;
+      throw Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), { code: 'ENOSPC' });
+    }
     const file = await open(path, flags);
     const disk = this;
     const wrapped: QueueFile = {
@@ -303,6 +309,24 @@ describe('FileEventQueue', () => {
     expect(reopened.unacknowledged('timeline')).toEqual([before, after]);
     expect(warnings()).toHaveLength(1);
     expect(String(warnings()[0]?.['msg'])).toMatch(/torn/);
+  });
+
+  it('refuses an append when the next segment cannot be created, and starts it on a later append', async () => {
+    // Prepare: segments of about one event.
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open, segmentBytes: 100 });
+    const [first] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    disk.failingOpens = 1;
+
+    // Act
+    const refused = await queue.append([entry('e-2', ['timeline'])]).catch((error: unknown) => error);
+    const [third] = (await queue.append([entry('e-3', ['timeline'])])) as [number];
+    const reopened = await openQueue();
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(queue.describe().segments).toEqual([1, 2]);
+    expect(reopened.unacknowledged('timeline')).toEqual([first, third]);
   });
 
   it('still acknowledges in memory when the acknowledgement cannot be written', async () => {

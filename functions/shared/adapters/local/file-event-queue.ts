@@ -295,8 +295,14 @@ export class FileEventQueue implements EventQueue {
 
   private async roll(): Promise<void> {
     const number = this.current.number + 1;
-    const log = await this.openFile(this.segmentPath(number, 'log'), 'ax+');
-    await syncDirectory(this.directory);
+    // Not exclusive: an earlier roll that failed after creating the file left it empty, to be reused.
+    const log = await this.openFile(this.segmentPath(number, 'log'), 'a+');
+    try {
+      await syncDirectory(this.directory);
+    } catch (error) {
+      await log.close().catch(() => undefined);
+      throw error;
+    }
     const segment: Segment = { number, live: 0, log, acks: undefined, acksSize: 0 };
     this.segments.set(number, segment);
     this.current = segment;
