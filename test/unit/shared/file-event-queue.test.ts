@@ -272,6 +272,25 @@ describe('FileEventQueue', () => {
     expect(warnings()).toEqual([]);
   });
 
+  it('after a full disk continues in a new segment and deletes the one of acknowledged events, freeing space', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    const [done] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    await queue.acknowledge(done, 'timeline');
+    disk.failingWrites.push(0);
+
+    // Act: the sender retries the refused event.
+    const refused = await queue.append([entry('e-2', ['timeline'])]).catch((error: unknown) => error);
+    const [retried] = (await queue.append([entry('e-2', ['timeline'])])) as [number];
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(queue.describe().segments).toEqual([2]);
+    expect(await files()).toEqual(['000000000002.log']);
+    expect((await queue.read(retried)).id).toBe('e-2');
+  });
+
   it('refuses an append whose flush fails and cuts it off', async () => {
     // Prepare
     const disk = new FaultyDisk();

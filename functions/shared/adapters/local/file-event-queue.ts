@@ -6,9 +6,10 @@
  *             an acknowledgement lost with the machine only means one more delivery)
  *
  * Each line is a framed record (see queue-frame.ts). Appends are group-committed: publishes that arrive
- * while a flush runs share the next one. A new segment starts at every open and when the current one
- * outgrows `segmentBytes`; a segment other than the current one is deleted as soon as every event in
- * it is acknowledged by every subscription it was for.
+ * while a flush runs share the next one. A new segment starts at every open, when the current one
+ * outgrows `segmentBytes`, when it holds 1 MiB of only acknowledged events, and after a failed write
+ * into a segment of only acknowledged events (a full disk); a segment other than the current one is
+ * deleted as soon as every event in it is acknowledged by every subscription it was for.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
@@ -72,6 +73,8 @@ interface PendingAck {
 
 const SEGMENT_FILE = /^(\d{12})\.(log|acks)$/;
 const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** A current segment this large whose events are all acknowledged is closed, so that it can be deleted. */
+const DONE_SEGMENT_BYTES = 1024 * 1024;
 
 export class FileEventQueue implements EventQueue {
   private readonly events = new Map<number, QueuedEvent>();
@@ -201,9 +204,11 @@ export class FileEventQueue implements EventQueue {
     const bytes = Buffer.concat(appends.flatMap((append) => append.frames));
     let start = this.currentSize;
     try {
-      if (this.mustRoll || this.currentSize >= this.segmentBytes) {
+      if (this.mustRoll || this.currentSize >= this.segmentBytes || this.currentIsDone()) {
         await this.roll();
         start = 0;
+        // The previous segment may be all acknowledged: deleting it now frees its space for this write.
+        await this.compact();
       }
       await writeFully(this.current.log as QueueFile, bytes);
       await (this.current.log as QueueFile).datasync();
@@ -232,9 +237,17 @@ export class FileEventQueue implements EventQueue {
     }
   }
 
+  /** A current segment of some size whose events are all acknowledged is better replaced and deleted. */
+  private currentIsDone(): boolean {
+    return this.current.live === 0 && this.currentSize >= Math.min(this.segmentBytes, DONE_SEGMENT_BYTES);
+  }
+
   /** Removes what a failed append left, so that no part of it is delivered after a restart. */
   private async cutOff(start: number, error: unknown): Promise<void> {
     const file = this.segmentPath(this.current.number, 'log');
+    // On a full disk the space held by acknowledged events comes back only once their segment is
+    // no longer the current one.
+    if (this.current.live === 0 && this.currentSize > 0) this.mustRoll = true;
     try {
       await (this.current.log as QueueFile).truncate(start);
       this.logger.error({ err: error, file }, 'the event queue could not be written: the publish is refused');
