@@ -163,6 +163,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     );
   }, DORA_RECOMPUTE_INTERVAL_MS);
   schedule.unref();
+  // Only now that every subscription is made: a replayed event's follow-ups must reach all of them.
+  bus.replay();
 
   return {
     config,

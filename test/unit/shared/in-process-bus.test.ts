@@ -518,11 +518,42 @@ describe('InProcessEventBus over its queue', () => {
       types: ['IncidentOpened'],
       handler: async (event) => void replayed.push(event.id),
     });
+    const beforeReplay = [...replayed];
+    second.replay();
     await second.idle();
 
     // Assess
+    expect(beforeReplay).toEqual([]);
     expect(replayed).toEqual(['inc-3']);
     expect(await store.get('dead-letter/timeline/inc-2.json')).toBeDefined();
+  });
+
+  it('replays only once told, so that follow-up events reach subscriptions made after the first one', async () => {
+    // Prepare: inc-1 was accepted by a run that crashed before delivering it.
+    const firstQueue = await openQueue();
+    const first = makeBus(firstQueue);
+    first.subscribe({ name: 'timeline', types: ['IncidentOpened'], handler: () => new Promise(() => {}) });
+    await first.publish([incidentOpened('inc-1')]);
+    const second = makeBus(await openQueue());
+    const reports: string[] = [];
+    second.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => second.publish([reportPublished(`report-for-${event.id}`)]),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // Act: the next subscription is made a little later, as the local runtime does.
+    second.subscribe({
+      name: 'reports',
+      types: ['ReportPublished'],
+      handler: async (e) => void reports.push(e.id),
+    });
+    second.replay();
+    await second.idle();
+
+    // Assess
+    expect(reports).toEqual(['report-for-inc-1']);
   });
 
   it('keeps an event whose dead letter could not be stored for the next start', async () => {

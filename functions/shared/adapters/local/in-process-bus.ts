@@ -3,9 +3,9 @@
  * FileEventQueue), and each is delivered on a later turn of the event loop to every subscription of its
  * type, with retries (exponential backoff, full jitter) and a dead-letter folder in the store, as
  * EventBridge + Lambda + SQS DLQ behave on AWS. A subscription acknowledges an event when its handler
- * is done or it is dead-lettered; what is not acknowledged is delivered again when the subscription is
- * made on the next start. Each subscription runs at most `maxConcurrentDeliveries` handlers at once; the
- * rest wait in the queue, held in memory only as sequence numbers.
+ * is done or it is dead-lettered; what is not acknowledged is delivered again by `replay()` on the next
+ * start. Each subscription runs at most `maxConcurrentDeliveries` handlers at once; the rest wait in the
+ * queue, held in memory only as sequence numbers.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventPublishError, ValidationError } from '../../errors.js';
@@ -119,11 +119,18 @@ export class InProcessEventBus implements SubscribableEventBus {
       );
     }
     this.subscriptions.push(subscription);
-    const dispatch: Dispatch = { subscription, running: 0, waiting: new SequenceFifo() };
-    this.dispatches.set(subscription.name, dispatch);
-    // What an earlier run accepted and this subscription did not finish: delivered again.
-    for (const seq of this.queue.unacknowledged(subscription.name)) dispatch.waiting.push(seq);
-    this.pump(dispatch);
+    this.dispatches.set(subscription.name, { subscription, running: 0, waiting: new SequenceFifo() });
+  }
+
+  /**
+   * Delivers again what an earlier run accepted and did not finish. Call it once every subscription is
+   * made: a replayed handler may publish follow-up events, which go only to the subscriptions made by then.
+   */
+  replay(): void {
+    for (const dispatch of this.dispatches.values()) {
+      for (const seq of this.queue.unacknowledged(dispatch.subscription.name)) dispatch.waiting.push(seq);
+      this.pump(dispatch);
+    }
   }
 
   async publish(events: readonly ToillessEvent[]): Promise<void> {
