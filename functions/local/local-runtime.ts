@@ -3,6 +3,8 @@
  * a data directory for the store, an in-process bus, Slack or the outbox. Nothing here decides;
  * it only connects ports to adapters.
  */
+
+import { join } from 'node:path';
 import { createAlertmanagerWebhook } from '../alertmanager-webhook/intake.js';
 import { doraIntegrations } from '../dora-metrics/integrations.js';
 import { createDoraMetricsWorker } from '../dora-metrics/worker.js';
@@ -10,6 +12,7 @@ import { createGitHubWebhook } from '../github-webhook/intake.js';
 import { recordDeployment } from '../incident-timeline/deploy-index.js';
 import { createEvidenceGatherer } from '../incident-timeline/evidence.js';
 import { createIncidentTimelineWorker } from '../incident-timeline/worker.js';
+import { FileEventQueue } from '../shared/adapters/local/file-event-queue.js';
 import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
 import { InProcessEventBus } from '../shared/adapters/local/in-process-bus.js';
 import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
@@ -56,7 +59,7 @@ export interface LocalRuntime {
   readonly generatedSecretFiles: readonly string[];
   /** Recomputes every DORA target now (the hourly schedule does it too). */
   recomputeDora(): Promise<void>;
-  /** Stops the schedule, then waits for pending deliveries (see InProcessEventBus.close). */
+  /** Stops the schedule, waits for pending deliveries (see InProcessEventBus.close), closes the queue. */
   close(): Promise<void>;
 }
 
@@ -82,7 +85,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   }
 
   const metrics = new WorkerMetrics({ processMetrics: options.processMetrics ?? true });
-  const bus = new InProcessEventBus({ store, logger: logger.child({ component: 'bus' }), clock });
+  // Accepted events wait on disk until every subscriber is done with them: nothing is lost to a crash.
+  const queue = await FileEventQueue.open(join(config.dataDir, 'queue'), {
+    logger: logger.child({ component: 'queue' }),
+  });
+  const bus = new InProcessEventBus({ store, logger: logger.child({ component: 'bus' }), clock, queue });
   const countedBus = metrics.countPublished(bus);
   const slackToken = await secrets.get('SLACK_BOT_TOKEN');
   const notifier = createNotifier({
@@ -165,6 +172,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     );
   }, DORA_RECOMPUTE_INTERVAL_MS);
   schedule.unref();
+  // Only now that every subscription is made: a replayed event's follow-ups must reach all of them.
+  bus.replay();
 
   return {
     config,
@@ -183,6 +192,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     close: async () => {
       clearInterval(schedule);
       await bus.close();
+      await queue.close();
     },
   };
 }

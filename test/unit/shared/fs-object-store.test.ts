@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,12 +95,27 @@ describe('FsObjectStore on disk', () => {
     await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('breaks at once a fresh lock whose process is gone (killed while holding it)', async () => {
+    // Prepare: the id of a process that has exited.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const store = new FsObjectStore(root, { staleLockMs: 30_000, lockTimeoutMs: 1_000 });
+    const { etag } = await store.put('incidents/abc/timeline.json', '{"v":1}');
+    const lock = join(root, 'incidents', 'abc', '.toilless-lock-timeline.json');
+    await writeFile(lock, `${gone}\n`);
+
+    // Act
+    await store.put('incidents/abc/timeline.json', '{"v":2}', { ifMatch: etag });
+
+    // Assess
+    expect((await store.get('incidents/abc/timeline.json'))?.body.toString('utf8')).toBe('{"v":2}');
+  });
+
   it('waits for a fresh lock and says which file to remove when it is never released', async () => {
     // Prepare
     const store = new FsObjectStore(root, { staleLockMs: 30_000, lockTimeoutMs: 150 });
     await store.put('incidents/abc/timeline.json', '{"v":1}');
     const lock = join(root, 'incidents', 'abc', '.toilless-lock-timeline.json');
-    await writeFile(lock, '4242\n');
+    await writeFile(lock, `${process.pid}\n`);
 
     // Act
     const attempt = store.put('incidents/abc/timeline.json', '{"v":2}');
@@ -111,10 +127,10 @@ describe('FsObjectStore on disk', () => {
 
   it('completes an update once another holder releases the lock', async () => {
     // Prepare
-    const store = new FsObjectStore(root);
+    const store = new FsObjectStore(root, { lockTimeoutMs: 5_000 });
     await store.put('incidents/abc/timeline.json', '{"v":1}');
     const lock = join(root, 'incidents', 'abc', '.toilless-lock-timeline.json');
-    await writeFile(lock, '4242\n');
+    await writeFile(lock, `${process.pid}\n`);
     setTimeout(() => void rm(lock), 50);
 
     // Act

@@ -2,16 +2,20 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileEventQueue } from '../../../functions/shared/adapters/local/file-event-queue.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import {
   type DeadLetter,
   InProcessEventBus,
   type InProcessEventBusProps,
 } from '../../../functions/shared/adapters/local/in-process-bus.js';
+import { MemoryEventQueue } from '../../../functions/shared/adapters/local/memory-event-queue.js';
 import { EventPublishError } from '../../../functions/shared/errors.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
+import type { EventQueue } from '../../../functions/shared/ports/event-queue.js';
 import { type CapturedLog, captureLog } from '../../support/captured-log.js';
 import { RecordingClock } from '../../support/recording-clock.js';
+import { waitFor } from '../../support/wait.js';
 
 function incidentOpened(id: string, title = 'checkout is slow'): ToillessEvent<'IncidentOpened'> {
   return {
@@ -407,5 +411,201 @@ describe('InProcessEventBus', () => {
     // Assess
     expect(duplicate).toThrow(/names must be unique/);
     expect(unknown).toThrow(/unknown event types: IncidentReopened/);
+  });
+});
+
+describe('InProcessEventBus over its queue', () => {
+  let root: string;
+  let store: FsObjectStore;
+  let log: CapturedLog;
+  const queues: FileEventQueue[] = [];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'toilless-bus-queue-'));
+    store = new FsObjectStore(join(root, 'store'));
+    log = captureLog('bus-test');
+  });
+
+  afterEach(async () => {
+    for (const queue of queues.splice(0)) await queue.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function openQueue(): Promise<FileEventQueue> {
+    const queue = await FileEventQueue.open(join(root, 'queue'), { logger: log.logger });
+    queues.push(queue);
+    return queue;
+  }
+
+  function makeBus(queue: EventQueue, overrides: Partial<InProcessEventBusProps> = {}): InProcessEventBus {
+    return new InProcessEventBus({
+      store,
+      logger: log.logger,
+      clock: new RecordingClock(),
+      queue,
+      ...overrides,
+    });
+  }
+
+  it('runs at most maxConcurrentDeliveries handlers of a subscription at once and reads the waiting ones back', async () => {
+    // Prepare
+    const queue = new MemoryEventQueue();
+    const reads: number[] = [];
+    const read = queue.read.bind(queue);
+    queue.read = async (seq) => {
+      reads.push(seq);
+      return read(seq);
+    };
+    const bus = makeBus(queue, { maxConcurrentDeliveries: 3 });
+    let running = 0;
+    let most = 0;
+    const seen: string[] = [];
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        seen.push(event.id);
+        running--;
+      },
+    });
+
+    // Act
+    await Promise.all(Array.from({ length: 20 }, (_, i) => bus.publish([incidentOpened(`inc-${i}`)])));
+    await bus.idle();
+
+    // Assess
+    expect(most).toBe(3);
+    expect(seen.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `inc-${i}`).sort());
+    expect(reads).toHaveLength(17);
+    expect(queue.unacknowledged('timeline')).toEqual([]);
+  });
+
+  it('delivers again after a crash what a subscription had not finished, and nothing it had', async () => {
+    // Prepare: the first run finishes inc-1, dead-letters inc-2 and is killed while inc-3 runs.
+    const firstQueue = await openQueue();
+    const first = makeBus(firstQueue, { maxAttempts: 1 });
+    let stuck = () => {};
+    const inc3Started = new Promise<void>((resolve) => {
+      stuck = resolve;
+    });
+    first.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => {
+        if (event.id === 'inc-2') throw new Error('Loki answered 500');
+        if (event.id === 'inc-3') {
+          stuck();
+          await new Promise(() => {});
+        }
+      },
+    });
+    await first.publish([incidentOpened('inc-1'), incidentOpened('inc-2'), incidentOpened('inc-3')]);
+    await inc3Started;
+    await waitFor(async () => (firstQueue.unacknowledged('timeline').length === 1 ? true : undefined), {
+      timeoutMs: 5_000,
+      intervalMs: 5,
+      description: 'inc-1 and inc-2 to be acknowledged',
+    });
+
+    // Act
+    const second = makeBus(await openQueue());
+    const replayed: string[] = [];
+    second.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => void replayed.push(event.id),
+    });
+    const beforeReplay = [...replayed];
+    second.replay();
+    await second.idle();
+
+    // Assess
+    expect(beforeReplay).toEqual([]);
+    expect(replayed).toEqual(['inc-3']);
+    expect(await store.get('dead-letter/timeline/inc-2.json')).toBeDefined();
+  });
+
+  it('replays only once told, so that follow-up events reach subscriptions made after the first one', async () => {
+    // Prepare: inc-1 was accepted by a run that crashed before delivering it.
+    const firstQueue = await openQueue();
+    const first = makeBus(firstQueue);
+    first.subscribe({ name: 'timeline', types: ['IncidentOpened'], handler: () => new Promise(() => {}) });
+    await first.publish([incidentOpened('inc-1')]);
+    const second = makeBus(await openQueue());
+    const reports: string[] = [];
+    second.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => second.publish([reportPublished(`report-for-${event.id}`)]),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // Act: the next subscription is made a little later, as the local runtime does.
+    second.subscribe({
+      name: 'reports',
+      types: ['ReportPublished'],
+      handler: async (e) => void reports.push(e.id),
+    });
+    second.replay();
+    await second.idle();
+
+    // Assess
+    expect(reports).toEqual(['report-for-inc-1']);
+  });
+
+  it('keeps an event whose dead letter could not be stored for the next start', async () => {
+    // Prepare: a store rooted at a regular file refuses every write.
+    const file = join(root, 'not-a-directory');
+    await writeFile(file, '');
+    const queue = await openQueue();
+    const bus = makeBus(queue, { maxAttempts: 1, store: new FsObjectStore(file) });
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        throw new Error('boom');
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    expect(queue.unacknowledged('timeline')).toHaveLength(1);
+  });
+
+  it('refuses the publish when the queue cannot take the events, and delivers none of them', async () => {
+    // Prepare
+    const queue = new MemoryEventQueue();
+    queue.append = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    const bus = makeBus(queue);
+    const seen: string[] = [];
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (e) => void seen.push(e.id),
+    });
+
+    // Act
+    const attempt = bus.publish([incidentOpened('inc-1')]);
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(EventPublishError);
+    await expect(attempt).rejects.toThrow(/could not be written to the queue \(ENOSPC/);
+    await bus.idle();
+    expect(seen).toEqual([]);
+    expect(bus.counts.published).toBe(0);
+  });
+
+  it('refuses a concurrency below one', () => {
+    expect(() => makeBus(new MemoryEventQueue(), { maxConcurrentDeliveries: 0 })).toThrow(
+      /maxConcurrentDeliveries must be a whole number of at least 1/,
+    );
   });
 });

@@ -164,7 +164,10 @@ export class FsObjectStore implements ObjectStore {
         if (code !== 'EEXIST') throw explainPathConflict(error, key);
       }
       const held = await stat(lockPath).catch(() => undefined);
-      if (held !== undefined && Date.now() - held.mtimeMs > this.staleLockMs) {
+      if (
+        (held !== undefined && Date.now() - held.mtimeMs > this.staleLockMs) ||
+        (await holderIsGone(lockPath))
+      ) {
         // A crashed process left it; an update cannot take this long while holding it.
         await unlinkIfPresent(lockPath);
         continue;
@@ -286,4 +289,19 @@ function errorCode(error: unknown): string | undefined {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/**
+ * True when the lock names a process id that no longer runs on this machine: it was killed while holding
+ * the lock, and waiting for staleLockMs would only delay the restart's redelivery.
+ */
+async function holderIsGone(lockPath: string): Promise<boolean> {
+  const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return errorCode(error) === 'ESRCH';
+  }
 }

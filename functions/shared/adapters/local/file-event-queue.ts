@@ -1,0 +1,501 @@
+/**
+ * The local bus's durable queue: one folder of segment files in the data directory.
+ *
+ *   <n>.log   accepted events, appended and flushed (fdatasync) before publish resolves
+ *   <n>.acks  which subscriptions are done with the events of <n>.log (written, not flushed:
+ *             an acknowledgement lost with the machine only means one more delivery)
+ *
+ * Each line is a framed record (see queue-frame.ts). Appends are group-committed: publishes that arrive
+ * while a flush runs share the next one. A new segment starts at every open, when the current one
+ * outgrows `segmentBytes`, when it holds 1 MiB of only acknowledged events, and after a failed write
+ * into a segment of only acknowledged events (a full disk); a segment other than the current one is
+ * deleted as soon as every event in it is acknowledged by every subscription it was for.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ToillessEvent } from '../../events/types.js';
+import type { Logger } from '../../log.js';
+import type { EventQueue, QueueEntry } from '../../ports/event-queue.js';
+import { decodeFrames, decodeLine, encodeFrame } from './queue-frame.js';
+
+/** The part of a FileHandle the queue uses; tests wrap it to inject write errors (a full disk). */
+export interface QueueFile {
+  write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a segment file: 'ax+' (create, append, read), 'a' (append), 'r', 'r+'. */
+export type QueueFileOpener = (path: string, flags: string) => Promise<QueueFile>;
+
+export interface FileEventQueueOptions {
+  readonly logger: Logger;
+  /** A segment at least this large is closed and a new one started. @default 8 MiB */
+  readonly segmentBytes?: number;
+  /** @default node:fs/promises open */
+  readonly openFile?: QueueFileOpener;
+}
+
+interface Segment {
+  readonly number: number;
+  /** Events of this segment that some subscription has not acknowledged yet. */
+  live: number;
+  /** For reads (and appends while it is the current segment). */
+  log: QueueFile | undefined;
+  acks: QueueFile | undefined;
+  acksSize: number;
+}
+
+interface QueuedEvent {
+  readonly segment: number;
+  readonly offset: number;
+  readonly length: number;
+  /** The subscriptions that have not acknowledged it. */
+  remaining: string[];
+}
+
+interface PendingAppend {
+  readonly seqs: readonly number[];
+  readonly frames: readonly Buffer[];
+  readonly entries: readonly QueueEntry[];
+  readonly resolve: (seqs: readonly number[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingAck {
+  readonly seq: number;
+  readonly subscription: string;
+  readonly resolve: () => void;
+}
+
+const SEGMENT_FILE = /^(\d{12})\.(log|acks)$/;
+const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** A current segment this large whose events are all acknowledged is closed, so that it can be deleted. */
+const DONE_SEGMENT_BYTES = 1024 * 1024;
+
+export class FileEventQueue implements EventQueue {
+  private readonly events = new Map<number, QueuedEvent>();
+  private readonly segments = new Map<number, Segment>();
+  private current!: Segment;
+  private currentSize = 0;
+  /** Set when a failed append could not be cut off: the next append starts a new segment. */
+  private mustRoll = false;
+  private nextSeq = 1;
+  private appends: PendingAppend[] = [];
+  private acks: PendingAck[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly directory: string,
+    private readonly logger: Logger,
+    private readonly segmentBytes: number,
+    private readonly openFile: QueueFileOpener,
+  ) {}
+
+  /** Opens (or creates) the queue folder, recovers what the last run left, and starts a new segment. */
+  static async open(directory: string, options: FileEventQueueOptions): Promise<FileEventQueue> {
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!Number.isInteger(segmentBytes) || segmentBytes < 1) {
+      throw new TypeError(`segmentBytes must be a whole number of at least 1, got ${segmentBytes}`);
+    }
+    const queue = new FileEventQueue(
+      directory,
+      options.logger,
+      segmentBytes,
+      options.openFile ?? ((path, flags) => open(path, flags)),
+    );
+    await mkdir(directory, { recursive: true });
+    await queue.recover();
+    return queue;
+  }
+
+  append(entries: readonly QueueEntry[]): Promise<readonly number[]> {
+    if (this.closed) return Promise.reject(new Error('the event queue is closed'));
+    if (entries.length === 0) return Promise.resolve([]);
+    const seqs = entries.map(() => this.nextSeq++);
+    const frames = entries.map((entry, index) =>
+      encodeFrame(`{"seq":${seqs[index]},"to":${JSON.stringify(entry.targets)},"event":${entry.body}}`),
+    );
+    return new Promise((resolve, reject) => {
+      this.appends.push({ seqs, frames, entries, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  acknowledge(seq: number, subscription: string): Promise<void> {
+    const event = this.events.get(seq);
+    // After close the acknowledgement is not written: the event is delivered again on the next start.
+    if (this.closed || !event?.remaining.includes(subscription)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.acks.push({ seq, subscription, resolve });
+      this.scheduleFlush();
+    });
+  }
+
+  unacknowledged(subscription: string): readonly number[] {
+    const seqs: number[] = [];
+    for (const [seq, event] of this.events) if (event.remaining.includes(subscription)) seqs.push(seq);
+    return seqs;
+  }
+
+  async read(seq: number): Promise<ToillessEvent> {
+    const event = this.events.get(seq);
+    const segment = event && this.segments.get(event.segment);
+    if (!event || !segment) throw new Error(`event ${seq} is not in the queue (acknowledged already?)`);
+    if (!segment.log) {
+      const opened = await this.openFile(this.segmentPath(segment.number, 'log'), 'r');
+      // Another read may have opened it meanwhile: keep one handle.
+      if (segment.log) await opened.close();
+      else segment.log = opened;
+    }
+    const file = segment.log as QueueFile;
+    const line = Buffer.allocUnsafe(event.length);
+    let done = 0;
+    while (done < line.length) {
+      const { bytesRead } = await file.read(line, done, line.length - done, event.offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    const json = decodeLine(line.subarray(0, done));
+    if (typeof json !== 'string') {
+      throw new Error(
+        `event ${seq} in ${this.segmentPath(segment.number, 'log')} at offset ${event.offset} is damaged: ${json.reason}`,
+      );
+    }
+    return (JSON.parse(json) as { event: ToillessEvent }).event;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    for (const segment of this.segments.values()) await this.release(segment);
+  }
+
+  /** Segment numbers on disk and the events some subscription still waits for: for tests and logs. */
+  describe(): { readonly segments: readonly number[]; readonly pending: number } {
+    return { segments: [...this.segments.keys()], pending: this.events.size };
+  }
+
+  private scheduleFlush(): void {
+    this.flushing ??= this.flush().finally(() => {
+      this.flushing = undefined;
+      // Anything queued while the last round finished starts the next one.
+      if (this.appends.length > 0 || this.acks.length > 0) this.scheduleFlush();
+    });
+  }
+
+  /** Group commit: everything queued since the last round goes out in one write and one flush. */
+  private async flush(): Promise<void> {
+    while (this.appends.length > 0 || this.acks.length > 0) {
+      const appends = this.appends.splice(0);
+      const acks = this.acks.splice(0);
+      await Promise.all([this.writeAppends(appends), this.writeAcks(acks)]);
+      await this.compact();
+    }
+  }
+
+  private async writeAppends(appends: readonly PendingAppend[]): Promise<void> {
+    if (appends.length === 0) return;
+    const bytes = Buffer.concat(appends.flatMap((append) => append.frames));
+    let start = this.currentSize;
+    try {
+      if (this.mustRoll || this.currentSize >= this.segmentBytes || this.currentIsDone()) {
+        await this.roll();
+        start = 0;
+        // The previous segment may be all acknowledged: deleting it now frees its space for this write.
+        await this.compact();
+      }
+      await writeFully(this.current.log as QueueFile, bytes);
+      await (this.current.log as QueueFile).datasync();
+    } catch (error) {
+      await this.cutOff(start, error);
+      for (const append of appends) append.reject(error);
+      return;
+    }
+    this.currentSize = start + bytes.length;
+    let offset = start;
+    for (const append of appends) {
+      append.frames.forEach((frame, index) => {
+        const targets = append.entries[index]?.targets ?? [];
+        if (targets.length > 0) {
+          this.events.set(append.seqs[index] as number, {
+            segment: this.current.number,
+            offset,
+            length: frame.length,
+            remaining: [...targets],
+          });
+          this.current.live += 1;
+        }
+        offset += frame.length;
+      });
+      append.resolve(append.seqs);
+    }
+  }
+
+  /** A current segment of some size whose events are all acknowledged is better replaced and deleted. */
+  private currentIsDone(): boolean {
+    return this.current.live === 0 && this.currentSize >= Math.min(this.segmentBytes, DONE_SEGMENT_BYTES);
+  }
+
+  /** Removes what a failed append left, so that no part of it is delivered after a restart. */
+  private async cutOff(start: number, error: unknown): Promise<void> {
+    const file = this.segmentPath(this.current.number, 'log');
+    // On a full disk the space held by acknowledged events comes back only once their segment is
+    // no longer the current one.
+    if (this.current.live === 0 && this.currentSize > 0) this.mustRoll = true;
+    try {
+      await (this.current.log as QueueFile).truncate(start);
+      this.logger.error({ err: error, file }, 'the event queue could not be written: the publish is refused');
+    } catch (truncateError) {
+      // The partial record stays at the end of this segment, where a restart skips it as torn.
+      this.mustRoll = true;
+      this.logger.error(
+        { err: error, truncateError, file },
+        'the event queue could not be written nor cut back: continuing in a new segment',
+      );
+    }
+  }
+
+  private async writeAcks(acks: readonly PendingAck[]): Promise<void> {
+    if (acks.length === 0) return;
+    const bySegment = new Map<number, PendingAck[]>();
+    for (const ack of acks) {
+      const event = this.events.get(ack.seq);
+      if (!event?.remaining.includes(ack.subscription)) continue;
+      const list = bySegment.get(event.segment) ?? [];
+      list.push(ack);
+      bySegment.set(event.segment, list);
+    }
+    await Promise.all(
+      [...bySegment].map(async ([number, list]) => {
+        const segment = this.segments.get(number) as Segment;
+        const bytes = Buffer.concat(
+          list.map((ack) => encodeFrame(JSON.stringify({ seq: ack.seq, by: ack.subscription }))),
+        );
+        try {
+          segment.acks ??= await this.openFile(this.segmentPath(number, 'acks'), 'a');
+          await writeFully(segment.acks, bytes);
+          segment.acksSize += bytes.length;
+        } catch (error) {
+          await segment.acks?.truncate(segment.acksSize).catch(() => undefined);
+          this.logger.warn(
+            { err: error, file: this.segmentPath(number, 'acks'), events: list.length },
+            'acknowledgements could not be written: those events are delivered again after a restart',
+          );
+        }
+      }),
+    );
+    for (const ack of acks) {
+      this.settle(ack.seq, ack.subscription);
+      ack.resolve();
+    }
+  }
+
+  private settle(seq: number, subscription: string): void {
+    const event = this.events.get(seq);
+    if (!event) return;
+    event.remaining = event.remaining.filter((name) => name !== subscription);
+    if (event.remaining.length > 0) return;
+    this.events.delete(seq);
+    const segment = this.segments.get(event.segment);
+    if (segment) segment.live -= 1;
+  }
+
+  private async roll(): Promise<void> {
+    const number = this.current.number + 1;
+    // Not exclusive: an earlier roll that failed after creating the file left it empty, to be reused.
+    const log = await this.openFile(this.segmentPath(number, 'log'), 'a+');
+    try {
+      await syncDirectory(this.directory);
+    } catch (error) {
+      await log.close().catch(() => undefined);
+      throw error;
+    }
+    const segment: Segment = { number, live: 0, log, acks: undefined, acksSize: 0 };
+    this.segments.set(number, segment);
+    this.current = segment;
+    this.currentSize = 0;
+    this.mustRoll = false;
+  }
+
+  /** Deletes every segment but the current one whose events are all acknowledged. */
+  private async compact(): Promise<void> {
+    for (const segment of [...this.segments.values()]) {
+      if (segment === this.current || segment.live > 0) continue;
+      this.segments.delete(segment.number);
+      await this.release(segment);
+      try {
+        // The log first: acknowledgements without their log are removed on the next open.
+        await unlink(this.segmentPath(segment.number, 'log'));
+        await unlink(this.segmentPath(segment.number, 'acks')).catch(ignoreMissing);
+      } catch (error) {
+        this.logger.warn(
+          { err: error, file: this.segmentPath(segment.number, 'log') },
+          'an acknowledged queue segment could not be deleted: delete it by hand',
+        );
+      }
+    }
+  }
+
+  private async release(segment: Segment): Promise<void> {
+    const files = [segment.log, segment.acks];
+    segment.log = undefined;
+    segment.acks = undefined;
+    for (const file of files) await file?.close().catch(() => undefined);
+  }
+
+  private async recover(): Promise<void> {
+    const logs: number[] = [];
+    const ackFiles = new Set<number>();
+    for (const name of await readdir(this.directory)) {
+      const match = SEGMENT_FILE.exec(name);
+      if (!match) continue;
+      if (match[2] === 'log') logs.push(Number(match[1]));
+      else ackFiles.add(Number(match[1]));
+    }
+    logs.sort((a, b) => a - b);
+    let lastSeq = 0;
+    for (const number of logs) {
+      const segment: Segment = { number, live: 0, log: undefined, acks: undefined, acksSize: 0 };
+      this.segments.set(number, segment);
+      for (const record of (await this.readRecords(number, 'log')).records) {
+        const parsed = parseEventRecord(record.json);
+        if (!parsed) {
+          this.logger.warn(
+            { file: this.segmentPath(number, 'log'), offset: record.offset },
+            'a queue record is not an event record: skipped',
+          );
+          continue;
+        }
+        lastSeq = Math.max(lastSeq, parsed.seq);
+        if (parsed.targets.length === 0) continue;
+        this.events.set(parsed.seq, {
+          segment: number,
+          offset: record.offset,
+          length: record.length,
+          remaining: parsed.targets,
+        });
+        segment.live += 1;
+      }
+    }
+    for (const number of ackFiles) {
+      const segment = this.segments.get(number);
+      if (!segment) {
+        await unlink(this.segmentPath(number, 'acks')).catch(ignoreMissing);
+        continue;
+      }
+      const { records, end } = await this.readRecords(number, 'acks');
+      segment.acksSize = end;
+      for (const record of records) {
+        const ack = parseAckRecord(record.json);
+        if (ack && this.events.get(ack.seq)?.segment === number) this.settle(ack.seq, ack.by);
+      }
+    }
+    this.nextSeq = lastSeq + 1;
+
+    const number = (logs.at(-1) ?? 0) + 1;
+    const log = await this.openFile(this.segmentPath(number, 'log'), 'ax+');
+    await syncDirectory(this.directory);
+    this.current = { number, live: 0, log, acks: undefined, acksSize: 0 };
+    this.segments.set(number, this.current);
+    await this.compact();
+
+    if (this.events.size > 0) {
+      const waiting: Record<string, number> = {};
+      for (const event of this.events.values()) {
+        for (const name of event.remaining) waiting[name] = (waiting[name] ?? 0) + 1;
+      }
+      this.logger.info(
+        { directory: this.directory, events: this.events.size, waiting },
+        'the event queue holds unacknowledged events: delivering them again',
+      );
+    }
+  }
+
+  /** The whole records of a segment file; a torn tail is cut off and damaged lines skipped, each logged once. */
+  private async readRecords(number: number, kind: 'log' | 'acks') {
+    const file = this.segmentPath(number, kind);
+    const bytes = await readFile(file);
+    const { records, corrupt, end } = decodeFrames(bytes);
+    for (const damaged of corrupt) {
+      this.logger.warn(
+        { file, offset: damaged.offset, reason: damaged.reason },
+        'a damaged queue record was skipped',
+      );
+    }
+    if (end < bytes.length) {
+      this.logger.warn(
+        { file, offset: end, bytes: bytes.length - end },
+        'the last queue record is torn (a write cut short): skipped and cut off',
+      );
+      const handle = await this.openFile(file, 'r+');
+      try {
+        await handle.truncate(end);
+      } finally {
+        await handle.close();
+      }
+    }
+    return { records, end };
+  }
+
+  private segmentPath(number: number, kind: 'log' | 'acks'): string {
+    return join(this.directory, `${String(number).padStart(12, '0')}.${kind}`);
+  }
+}
+
+async function writeFully(file: QueueFile, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done);
+    done += bytesWritten;
+  }
+}
+
+/** A new file's name is durable only once its directory is flushed too. */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseEventRecord(json: string): { seq: number; targets: string[] } | undefined {
+  try {
+    const record = JSON.parse(json) as { seq?: unknown; to?: unknown; event?: unknown };
+    if (
+      Number.isSafeInteger(record.seq) &&
+      Array.isArray(record.to) &&
+      record.to.every((name) => typeof name === 'string') &&
+      typeof record.event === 'object' &&
+      record.event !== null
+    ) {
+      return { seq: record.seq as number, targets: [...new Set(record.to as string[])] };
+    }
+  } catch {
+    // a checksum-valid line that is not JSON: reported by the caller
+  }
+  return undefined;
+}
+
+function parseAckRecord(json: string): { seq: number; by: string } | undefined {
+  try {
+    const record = JSON.parse(json) as { seq?: unknown; by?: unknown };
+    if (Number.isSafeInteger(record.seq) && typeof record.by === 'string') {
+      return { seq: record.seq as number, by: record.by };
+    }
+  } catch {
+    // skipped like a damaged line
+  }
+  return undefined;
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}

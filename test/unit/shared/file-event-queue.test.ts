@@ -1,0 +1,367 @@
+import { open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  FileEventQueue,
+  type FileEventQueueOptions,
+  type QueueFile,
+  type QueueFileOpener,
+} from '../../../functions/shared/adapters/local/file-event-queue.js';
+import { decodeFrames, encodeFrame } from '../../../functions/shared/adapters/local/queue-frame.js';
+import { type CapturedLog, captureLog } from '../../support/captured-log.js';
+import { entry } from '../../support/event-queue-contract.js';
+import { createTempDir } from '../../support/process.js';
+
+/** Opens real files, but lets a test make the next writes or flushes fail as a full disk does. */
+class FaultyDisk {
+  /** Each entry fails one write: after writing this many bytes of it, ENOSPC. */
+  readonly failingWrites: number[] = [];
+  failDatasync = false;
+  failTruncate = false;
+  /** Opens that fail (ENOSPC), as creating a file on a full disk does. */
+  failingOpens = 0;
+  readonly calls: string[] = [];
+
+  readonly open: QueueFileOpener = async (path, flags) => {
+    if (this.failingOpens > 0) {
+      this.failingOpens--;
+      throw Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), { code: 'ENOSPC' });
+    }
+    const file = await open(path, flags);
+    const disk = this;
+    const wrapped: QueueFile = {
+      async write(buffer, offset, length) {
+        disk.calls.push('write');
+        const failAfter = disk.failingWrites.shift();
+        if (failAfter === undefined) return file.write(buffer, offset, length);
+        if (failAfter > 0) await file.write(buffer, offset, Math.min(length, failAfter));
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+      read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+      async datasync() {
+        disk.calls.push('datasync');
+        if (disk.failDatasync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        return file.datasync();
+      },
+      async truncate(length) {
+        if (disk.failTruncate) throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
+        return file.truncate(length);
+      },
+      close: () => file.close(),
+    };
+    return wrapped;
+  };
+}
+
+describe('queue frames', () => {
+  it('frames a record as one line with its checksum and length, and decodes it back', () => {
+    // Prepare
+    const json = JSON.stringify({ title: 'two\nlines, ünïcode' });
+
+    // Act
+    const frame = encodeFrame(json);
+    const decoded = decodeFrames(Buffer.concat([frame, frame]));
+
+    // Assess
+    expect(frame.toString('utf8')).toMatch(/^[0-9a-f]{8} \d+ \{.*\}\n$/);
+    expect(frame.subarray(0, -1).includes(0x0a)).toBe(false);
+    expect(decoded.records.map((record) => record.json)).toEqual([json, json]);
+    expect(decoded.end).toBe(frame.length * 2);
+  });
+
+  it('sets aside a line whose checksum or length is wrong and a torn tail', () => {
+    // Prepare
+    const good = encodeFrame('{"seq":1}');
+    const flipped = Buffer.from(encodeFrame('{"seq":2}'));
+    flipped[flipped.length - 3] = 0x33;
+    const short = Buffer.from(
+      encodeFrame('{"seq":3}').toString('latin1').replace('{"seq":3}', '{}'),
+      'latin1',
+    );
+    const torn = encodeFrame('{"seq":4}').subarray(0, 10);
+
+    // Act
+    const decoded = decodeFrames(Buffer.concat([good, flipped, short, good, torn]));
+
+    // Assess
+    expect(decoded.records.map((record) => record.json)).toEqual(['{"seq":1}', '{"seq":1}']);
+    expect(decoded.corrupt.map((line) => line.reason)).toEqual([
+      'checksum mismatch',
+      expect.stringMatching(/^length 2 where the header says 9/),
+    ]);
+    expect(decoded.end).toBe(good.length * 2 + flipped.length + short.length);
+  });
+});
+
+describe('FileEventQueue', () => {
+  let dir: string;
+  let log: CapturedLog;
+  const opened: FileEventQueue[] = [];
+
+  beforeEach(async () => {
+    dir = await createTempDir('file-queue');
+    log = captureLog('queue-test');
+  });
+
+  afterEach(async () => {
+    for (const queue of opened.splice(0)) await queue.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function openQueue(options: Partial<FileEventQueueOptions> = {}): Promise<FileEventQueue> {
+    const queue = await FileEventQueue.open(dir, { logger: log.logger, ...options });
+    opened.push(queue);
+    return queue;
+  }
+
+  async function files(): Promise<string[]> {
+    return (await readdir(dir)).sort();
+  }
+
+  const warnings = () => log.records().filter((line) => line['level'] === 'warn');
+
+  it('delivers again after a reopen what was not acknowledged, and nothing that was', async () => {
+    // Prepare
+    const first = await openQueue();
+    const seqs = await first.append([
+      entry('e-1', ['timeline', 'dora']),
+      entry('e-2', ['timeline']),
+      entry('e-3', ['dora']),
+    ]);
+    await first.acknowledge(seqs[0] as number, 'timeline');
+    await first.acknowledge(seqs[1] as number, 'timeline');
+
+    // Act: no close(), as after a crash.
+    const second = await openQueue();
+
+    // Assess
+    expect(second.unacknowledged('timeline')).toEqual([]);
+    expect(second.unacknowledged('dora')).toEqual([seqs[0], seqs[2]]);
+    expect((await second.read(seqs[2] as number)).id).toBe('e-3');
+    const [next] = await second.append([entry('e-4', ['timeline'])]);
+    expect(next).toBeGreaterThan(seqs[2] as number);
+    expect(log.records().find((line) => line['events'] === 2)).toMatchObject({
+      waiting: { dora: 2 },
+    });
+  });
+
+  it('writes and flushes an append before it resolves, and lets concurrent appends share a flush', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    disk.calls.length = 0;
+
+    // Act
+    await Promise.all(Array.from({ length: 40 }, (_, i) => queue.append([entry(`e-${i}`, ['timeline'])])));
+
+    // Assess
+    expect(disk.calls.at(-1)).toBe('datasync');
+    expect(disk.calls.filter((call) => call === 'datasync').length).toBeLessThan(40);
+    expect(queue.unacknowledged('timeline')).toHaveLength(40);
+  });
+
+  it('deletes a segment once all its events are acknowledged, in any order, and keeps the current one', async () => {
+    // Prepare: segments of about one event each.
+    const queue = await openQueue({ segmentBytes: 100 });
+    const seqs: number[] = [];
+    for (let i = 0; i < 4; i++) seqs.push(...(await queue.append([entry(`e-${i}`, ['timeline'])])));
+    const segmentsBefore = queue.describe().segments;
+
+    // Act: the second event stays unacknowledged.
+    for (const seq of [seqs[0], seqs[2], seqs[3]]) await queue.acknowledge(seq as number, 'timeline');
+
+    // Assess
+    expect(segmentsBefore).toHaveLength(4);
+    const left = queue.describe().segments;
+    expect(left).toEqual([segmentsBefore[1], segmentsBefore[3]]);
+    expect((await files()).filter((name) => name.endsWith('.log'))).toHaveLength(2);
+    expect((await queue.read(seqs[1] as number)).id).toBe('e-1');
+  });
+
+  it('on open deletes segments left fully acknowledged and acknowledgements whose log is gone', async () => {
+    // Prepare
+    const first = await openQueue();
+    const [seq] = (await first.append([entry('e-1', ['timeline'])])) as [number];
+    await first.acknowledge(seq, 'timeline');
+    await first.close();
+    await writeFile(join(dir, '000000000099.acks'), encodeFrame('{"seq":1,"by":"timeline"}'));
+
+    // Act
+    const second = await openQueue();
+
+    // Assess
+    expect(await files()).toEqual(['000000000002.log']);
+    expect(second.describe()).toEqual({ segments: [2], pending: 0 });
+  });
+
+  it('skips a torn last record with one log line, cuts it off and keeps the records before it', async () => {
+    // Prepare: a crash in the middle of writing the third record.
+    const first = await openQueue();
+    const seqs = await first.append([entry('e-1', ['timeline']), entry('e-2', ['timeline'])]);
+    const segment = join(dir, '000000000001.log');
+    const whole = (await stat(segment)).size;
+    await writeFile(segment, encodeFrame('{"seq":3,"to":["timeline"],"event":{}}').subarray(0, 17), {
+      flag: 'a',
+    });
+
+    // Act
+    const second = await openQueue();
+    const third = await openQueue();
+
+    // Assess
+    expect(second.unacknowledged('timeline')).toEqual(seqs);
+    expect(third.unacknowledged('timeline')).toEqual(seqs);
+    expect((await stat(segment)).size).toBe(whole);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ file: segment, offset: whole, bytes: 17 });
+    expect(String(warnings()[0]?.['msg'])).toMatch(/torn/);
+  });
+
+  it('skips a record whose checksum does not match and delivers the ones around it', async () => {
+    // Prepare
+    const first = await openQueue();
+    const seqs = await first.append([
+      entry('e-1', ['timeline']),
+      entry('e-2', ['timeline']),
+      entry('e-3', ['timeline']),
+    ]);
+    const segment = join(dir, '000000000001.log');
+    const bytes = await readFile(segment);
+    const second = decodeFrames(bytes).records[1];
+    const flipAt = (second?.offset ?? 0) + 40;
+    bytes[flipAt] = (bytes[flipAt] ?? 0) ^ 0x01;
+    await writeFile(segment, bytes);
+
+    // Act
+    const reopened = await openQueue();
+
+    // Assess
+    expect(reopened.unacknowledged('timeline')).toEqual([seqs[0], seqs[2]]);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({
+      file: segment,
+      offset: second?.offset,
+      reason: 'checksum mismatch',
+    });
+  });
+
+  it('refuses an append that hits a full disk and leaves nothing of it to replay', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    const [kept] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    const segment = join(dir, '000000000001.log');
+    const sizeBefore = (await stat(segment)).size;
+    disk.failingWrites.push(25);
+
+    // Act
+    const refused = await queue.append([entry('e-2', ['timeline'])]).catch((error: unknown) => error);
+    const sizeAfterFailure = (await stat(segment)).size;
+    const [later] = (await queue.append([entry('e-3', ['timeline'])])) as [number];
+    const reopened = await openQueue();
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(sizeAfterFailure).toBe(sizeBefore);
+    expect(queue.unacknowledged('timeline')).toEqual([kept, later]);
+    expect(reopened.unacknowledged('timeline')).toEqual([kept, later]);
+    expect(await Promise.all([kept, later].map(async (seq) => (await reopened.read(seq)).id))).toEqual([
+      'e-1',
+      'e-3',
+    ]);
+    expect(warnings()).toEqual([]);
+  });
+
+  it('after a full disk continues in a new segment and deletes the one of acknowledged events, freeing space', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    const [done] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    await queue.acknowledge(done, 'timeline');
+    disk.failingWrites.push(0);
+
+    // Act: the sender retries the refused event.
+    const refused = await queue.append([entry('e-2', ['timeline'])]).catch((error: unknown) => error);
+    const [retried] = (await queue.append([entry('e-2', ['timeline'])])) as [number];
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(queue.describe().segments).toEqual([2]);
+    expect(await files()).toEqual(['000000000002.log']);
+    expect((await queue.read(retried)).id).toBe('e-2');
+  });
+
+  it('refuses an append whose flush fails and cuts it off', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    disk.failDatasync = true;
+
+    // Act
+    const refused = await queue.append([entry('e-1', ['timeline'])]).catch((error: unknown) => error);
+    const sizeAfterFailure = (await stat(join(dir, '000000000001.log'))).size;
+    const reopened = await openQueue();
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'EIO' });
+    expect(sizeAfterFailure).toBe(0);
+    expect(reopened.unacknowledged('timeline')).toEqual([]);
+  });
+
+  it('continues in a new segment when a failed append cannot be cut off, and skips its remains later', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    const [before] = (await queue.append([entry('e-0', ['timeline'])])) as [number];
+    disk.failingWrites.push(30);
+    disk.failTruncate = true;
+
+    // Act
+    const refused = await queue.append([entry('e-1', ['timeline'])]).catch((error: unknown) => error);
+    disk.failTruncate = false;
+    const [after] = (await queue.append([entry('e-2', ['timeline'])])) as [number];
+    const reopened = await openQueue();
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(queue.describe().segments).toEqual([1, 2]);
+    expect(reopened.unacknowledged('timeline')).toEqual([before, after]);
+    expect(warnings()).toHaveLength(1);
+    expect(String(warnings()[0]?.['msg'])).toMatch(/torn/);
+  });
+
+  it('refuses an append when the next segment cannot be created, and starts it on a later append', async () => {
+    // Prepare: segments of about one event.
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open, segmentBytes: 100 });
+    const [first] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    disk.failingOpens = 1;
+
+    // Act
+    const refused = await queue.append([entry('e-2', ['timeline'])]).catch((error: unknown) => error);
+    const [third] = (await queue.append([entry('e-3', ['timeline'])])) as [number];
+    const reopened = await openQueue();
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(queue.describe().segments).toEqual([1, 2]);
+    expect(reopened.unacknowledged('timeline')).toEqual([first, third]);
+  });
+
+  it('still acknowledges in memory when the acknowledgement cannot be written', async () => {
+    // Prepare
+    const disk = new FaultyDisk();
+    const queue = await openQueue({ openFile: disk.open });
+    const [seq] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    disk.failingWrites.push(0);
+
+    // Act
+    await queue.acknowledge(seq, 'timeline');
+    const reopened = await openQueue();
+
+    // Assess
+    expect(queue.unacknowledged('timeline')).toEqual([]);
+    expect(reopened.unacknowledged('timeline')).toEqual([seq]);
+    expect(String(warnings()[0]?.['msg'])).toMatch(/delivered again after a restart/);
+  });
+});
