@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { serviceConfigDefects } from '../service-configs/check.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
@@ -64,6 +65,7 @@ export async function checkStackConfig(dir: string, options: CheckOptions = {}):
   const ruleFiles = listFiles(root, RULES_DIR, /\.ya?ml$/);
   checkAlertConventions(root, ruleFiles, report);
   checkRuleFilesLoaded(root, ruleFiles, report);
+  for (const defect of serviceConfigDefects(root)) report(defect.path, defect.message);
 
   const searchPath = options.searchPath ?? process.env['PATH'] ?? '';
   const promtool = findTool(PROMTOOL, searchPath);
