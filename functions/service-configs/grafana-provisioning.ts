@@ -121,7 +121,7 @@ function lokiLinkProblems(entry: YamlMap): string[] {
     const url = textAt(field, 'url') ?? '';
     if (!url.includes('$${__value.raw}')) {
       problems.push(
-        `derived field ${String(field['name'])} must open the matched id: url "$\${__value.raw}"`,
+        `derived field ${String(field['name'])} must open the matched id: url "$\${__value.raw}" in the file (Grafana reads $$ as $)`,
       );
     }
   }
