@@ -4,7 +4,7 @@
  */
 import { unknownKeys } from './key-reference.js';
 import { LOKI_KEYS } from './loki-keys.js';
-import { envText, LOKI_VARIANTS, parseVariants } from './variants.js';
+import { LOKI_VARIANTS, parseVariants, variantProblemLines } from './variants.js';
 import { isMap, listAt, textAt, valueAt } from './yaml-tree.js';
 
 /** The port the workers (LOKI_URL), Grafana and the collector use. */
@@ -14,20 +14,15 @@ const S3_STORES = new Set(['s3', 'aws']);
 
 /** What is wrong with loki.yaml, one line each; empty when Loki 3.4 will start with it as designed. */
 export function lokiConfigProblems(text: string): string[] {
-  const problems: string[] = [];
-  for (const parsed of parseVariants(text, LOKI_VARIANTS)) {
-    const prefix = `with the ${parsed.variant.name} variant (${envText(parsed.variant.env)}): `;
-    if (parsed.error !== undefined) {
-      problems.push(`${prefix}${parsed.error}`);
-      continue;
-    }
-    const config = parsed.config;
+  const keyProblems: string[] = [];
+  const found = parseVariants(text, LOKI_VARIANTS).map((parsed) => {
+    if (parsed.error !== undefined) return { variant: parsed.variant, problems: [parsed.error] };
     if (parsed.variant.name === 's3') {
-      problems.push(...unknownKeys(config, LOKI_KEYS).map((unknown) => unknown.message));
+      keyProblems.push(...unknownKeys(parsed.config, LOKI_KEYS).map((unknown) => unknown.message));
     }
-    problems.push(...variantProblems(config, parsed.variant.name).map((problem) => prefix + problem));
-  }
-  return [...new Set(problems)];
+    return { variant: parsed.variant, problems: variantProblems(parsed.config, parsed.variant.name) };
+  });
+  return [...keyProblems, ...variantProblemLines(found)];
 }
 
 function variantProblems(config: unknown, variant: 's3' | 'local'): string[] {

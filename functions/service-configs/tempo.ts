@@ -4,7 +4,7 @@
  */
 import { unknownKeys } from './key-reference.js';
 import { TEMPO_KEYS } from './tempo-keys.js';
-import { envText, parseVariants, TEMPO_VARIANTS } from './variants.js';
+import { parseVariants, TEMPO_VARIANTS, variantProblemLines } from './variants.js';
 import { isMap, listAt, textAt, valueAt } from './yaml-tree.js';
 
 /** The port the workers (TEMPO_URL) and Grafana use. */
@@ -15,19 +15,15 @@ export const TEMPO_PROCESSORS = ['service-graphs', 'span-metrics'] as const;
 
 /** What is wrong with tempo.yaml, one line each; empty when Tempo 2.7 will start with it as designed. */
 export function tempoConfigProblems(text: string): string[] {
-  const problems: string[] = [];
-  for (const parsed of parseVariants(text, TEMPO_VARIANTS)) {
-    const prefix = `with the ${parsed.variant.name} variant (${envText(parsed.variant.env)}): `;
-    if (parsed.error !== undefined) {
-      problems.push(`${prefix}${parsed.error}`);
-      continue;
-    }
+  const keyProblems: string[] = [];
+  const found = parseVariants(text, TEMPO_VARIANTS).map((parsed) => {
+    if (parsed.error !== undefined) return { variant: parsed.variant, problems: [parsed.error] };
     if (parsed.variant.name === 's3') {
-      problems.push(...unknownKeys(parsed.config, TEMPO_KEYS).map((unknown) => unknown.message));
+      keyProblems.push(...unknownKeys(parsed.config, TEMPO_KEYS).map((unknown) => unknown.message));
     }
-    problems.push(...variantProblems(parsed.config, parsed.variant.name).map((problem) => prefix + problem));
-  }
-  return [...new Set(problems)];
+    return { variant: parsed.variant, problems: variantProblems(parsed.config, parsed.variant.name) };
+  });
+  return [...keyProblems, ...variantProblemLines(found)];
 }
 
 function variantProblems(config: unknown, variant: 's3' | 'local'): string[] {

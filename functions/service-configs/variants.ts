@@ -50,3 +50,29 @@ export function envText(env: Readonly<Record<string, string>>): string {
     .map(([name, value]) => `${name}=${value}`)
     .join(' ');
 }
+
+/**
+ * Problems found per variant, as lines: a problem of every variant once, the others prefixed with the
+ * variant and its environment, so that the message says where it breaks.
+ */
+export function variantProblemLines(
+  found: readonly { variant: ConfigVariant; problems: readonly string[] }[],
+): string[] {
+  const everywhere =
+    found.length === 0
+      ? []
+      : found
+          .slice(1)
+          .reduce<readonly string[]>(
+            (common, { problems }) => common.filter((problem) => problems.includes(problem)),
+            found[0]?.problems ?? [],
+          );
+  const lines = [...everywhere];
+  for (const { variant, problems } of found) {
+    for (const problem of problems) {
+      if (!everywhere.includes(problem))
+        lines.push(`with the ${variant.name} variant (${envText(variant.env)}): ${problem}`);
+    }
+  }
+  return [...new Set(lines)];
+}
