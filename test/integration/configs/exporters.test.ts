@@ -118,7 +118,7 @@ describe('The exporter jobs of prometheus.yml with the real exporters and Promet
     await new Promise((resolveClose) => site?.close(resolveClose));
   });
 
-  async function valueOf(expr: string): Promise<{ labels: Record<string, string>; value: string }> {
+  async function latestSample(expr: string): Promise<{ labels: Record<string, string>; value: string }> {
     return waitFor(
       async () => {
         const data = await prometheus.query(expr);
@@ -132,9 +132,9 @@ describe('The exporter jobs of prometheus.yml with the real exporters and Promet
 
   it('scrapes the node exporter as service node, with the series the Node dashboard reads', async () => {
     // Act
-    const up = await valueOf('up{job="node"}');
-    const cpu = await valueOf('count(node_cpu_seconds_total{job="node", service="node"})');
-    const memory = await valueOf('node_memory_MemAvailable_bytes{job="node"}');
+    const up = await latestSample('up{job="node"}');
+    const cpu = await latestSample('count(node_cpu_seconds_total{job="node", service="node"})');
+    const memory = await latestSample('node_memory_MemAvailable_bytes{job="node"}');
 
     // Assess
     expect(up).toEqual({
@@ -147,8 +147,8 @@ describe('The exporter jobs of prometheus.yml with the real exporters and Promet
 
   it('probes an HTTP URL through the exporter, labelling the result with the URL as instance', async () => {
     // Act
-    const probe = await valueOf('probe_success{job="probe-http"}');
-    const status = await valueOf('probe_http_status_code{job="probe-http"}');
+    const probe = await latestSample('probe_success{job="probe-http"}');
+    const status = await latestSample('probe_http_status_code{job="probe-http"}');
 
     // Assess
     expect(probe).toEqual({
@@ -160,7 +160,7 @@ describe('The exporter jobs of prometheus.yml with the real exporters and Promet
 
   it('probes a TCP port with tcp_connect', async () => {
     // Act
-    const probe = await valueOf('probe_success{job="probe-tcp"}');
+    const probe = await latestSample('probe_success{job="probe-tcp"}');
 
     // Assess
     expect(probe).toEqual({ labels: expect.objectContaining({ service: 'otel-collector' }), value: '1' });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { expandEnv, referencedVariables } from '../../../functions/service-configs/env-expansion.js';
 
-describe('Expanding ${VAR} as Loki and Tempo do with -config.expand-env', () => {
+describe(`Expanding \${VAR} as Loki and Tempo do with -config.expand-env`, () => {
   it('replaces set variables and leaves unset ones empty', () => {
     // Act
-    const text = expandEnv('bucket: ${BUCKET}\nregion: $REGION\nprefix: ${MISSING}', {
+    const text = expandEnv(`bucket: \${BUCKET}\nregion: $REGION\nprefix: \${MISSING}`, {
       BUCKET: 'b',
       REGION: 'r',
     });
@@ -13,11 +13,11 @@ describe('Expanding ${VAR} as Loki and Tempo do with -config.expand-env', () => 
     expect(text).toBe('bucket: b\nregion: r\nprefix: ');
   });
 
-  it('uses the fallback of ${VAR:-x} when the variable is unset or empty, and of ${VAR-x} only when unset', () => {
+  it(`uses the fallback of \${VAR:-x} when the variable is unset or empty, and of \${VAR-x} only when unset`, () => {
     // Act
-    const unset = expandEnv('${A:-s3} ${B-s3}', {});
-    const empty = expandEnv('${A:-s3} ${B-s3}', { A: '', B: '' });
-    const set = expandEnv('${A:-s3} ${B-s3}', { A: 'filesystem', B: 'local' });
+    const unset = expandEnv(`\${A:-s3} \${B-s3}`, {});
+    const empty = expandEnv(`\${A:-s3} \${B-s3}`, { A: '', B: '' });
+    const set = expandEnv(`\${A:-s3} \${B-s3}`, { A: 'filesystem', B: 'local' });
 
     // Assess
     expect(unset).toBe('s3 s3');
@@ -27,7 +27,7 @@ describe('Expanding ${VAR} as Loki and Tempo do with -config.expand-env', () => 
 
   it('keeps $$ as a literal $', () => {
     // Act
-    const text = expandEnv('price: $$5 ${A}', { A: 'x' });
+    const text = expandEnv(`price: $$5 \${A}`, { A: 'x' });
 
     // Assess
     expect(text).toBe('price: $5 x');
@@ -36,7 +36,7 @@ describe('Expanding ${VAR} as Loki and Tempo do with -config.expand-env', () => 
   it('lists the variables a config reads', () => {
     // Act
     const names = referencedVariables(
-      'a: ${LOKI_S3_BUCKET}\nb: ${LOKI_STORAGE:-s3}\nc: s3.${AWS_REGION}.x\nd: $$literal',
+      `a: \${LOKI_S3_BUCKET}\nb: \${LOKI_STORAGE:-s3}\nc: s3.\${AWS_REGION}.x\nd: $$literal`,
     );
 
     // Assess

@@ -120,7 +120,7 @@ describe('Grafana data sources', () => {
 
   it('report a $ that Grafana would take for an environment variable', () => {
     // Prepare
-    const text = DATASOURCES.replace('url: "$${__value.raw}"', 'url: "${__value.raw}"');
+    const text = DATASOURCES.replace(`url: "$\${__value.raw}"`, `url: "\${__value.raw}"`);
 
     // Act
     const messages = datasourceProblems({ [DATASOURCES_FILE]: text }).map((problem) => problem.message);

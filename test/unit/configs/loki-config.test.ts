@@ -83,7 +83,7 @@ describe('stack-config/loki/loki.yaml', () => {
 
   it('reports retention without a delete request store', () => {
     // Prepare
-    const text = SHIPPED.replace('  delete_request_store: ${LOKI_STORAGE:-s3}\n', '');
+    const text = SHIPPED.replace(`  delete_request_store: \${LOKI_STORAGE:-s3}\n`, '');
 
     // Act
     const problems = lokiConfigProblems(text);
@@ -95,7 +95,7 @@ describe('stack-config/loki/loki.yaml', () => {
 
   it('reports an S3 variant without a bucket, and a schema older than v13', () => {
     // Prepare
-    const text = SHIPPED.replace('bucketnames: ${LOKI_S3_BUCKET}', 'bucketnames: ${LOKI_BUCKET}').replace(
+    const text = SHIPPED.replace(`bucketnames: \${LOKI_S3_BUCKET}`, `bucketnames: \${LOKI_BUCKET}`).replace(
       'schema: v13',
       'schema: v12',
     );
@@ -116,7 +116,7 @@ describe('stack-config/loki/loki.yaml', () => {
 
   it('reports a variable default that sends the local variant to S3', () => {
     // Prepare: the local variant's variable renamed, so docker compose would select S3 without a bucket.
-    const text = SHIPPED.replaceAll('${LOKI_STORAGE:-s3}', '${LOKI_OBJECT_STORE:-s3}');
+    const text = SHIPPED.replaceAll(`\${LOKI_STORAGE:-s3}`, `\${LOKI_OBJECT_STORE:-s3}`);
 
     // Act
     const problems = lokiConfigProblems(text);

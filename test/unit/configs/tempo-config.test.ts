@@ -87,8 +87,8 @@ describe('stack-config/tempo/tempo.yaml', () => {
   it('reports an S3 endpoint left incomplete by a missing region', () => {
     // Prepare
     const text = SHIPPED.replace(
-      'endpoint: s3.${AWS_REGION}.amazonaws.com',
-      'endpoint: s3.${REGION}.amazonaws.com',
+      `endpoint: s3.\${AWS_REGION}.amazonaws.com`,
+      `endpoint: s3.\${REGION}.amazonaws.com`,
     );
 
     // Act
