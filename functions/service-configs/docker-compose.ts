@@ -5,7 +5,9 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { imageReference, type StackVersions } from '../shared/versions.js';
+import { COMPOSE_KEYS } from './compose-keys.js';
 import { GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH } from './grafana-provisioning.js';
+import { unknownKeys } from './key-reference.js';
 import { LOKI_LOCAL_ENV, TEMPO_LOCAL_ENV } from './variants.js';
 import { isMap, listAt, textAt, type YamlMap } from './yaml-tree.js';
 
@@ -34,7 +36,7 @@ export function composeProblems(text: string, context: ComposeContext): string[]
     return [`not valid YAML: ${(error as Error).message.split('\n')[0]}`];
   }
   const services = isMap(compose) && isMap(compose['services']) ? compose['services'] : {};
-  const problems: string[] = [];
+  const problems = unknownKeys(compose, COMPOSE_KEYS).map((unknown) => unknown.message);
 
   const byImage = new Map(
     Object.entries(context.versions).map(([name, image]) => [image.image, { name, image }]),

@@ -7,6 +7,9 @@
 /** A block whose keys are names the operator chooses (labels, tags, headers): any key is valid. */
 export const FREE_FORM = 'free-form';
 
+/** A block whose keys are names (compose services, volumes): any name, each entry checked as `<block>.*`. */
+export const NAMED_ENTRIES = 'named-entries';
+
 /** The keys a service accepts, block by block, for one pinned version. */
 export interface KeyReference {
   /** The service and version, e.g. "Loki 3.4.6". */
@@ -17,7 +20,7 @@ export interface KeyReference {
    * Known keys by block path: '' is the top level, keys are joined with '.', and `[]` stands for the
    * items of a list (`schema_config.configs[]`). A path missing here is a block nobody has checked yet.
    */
-  readonly blocks: Readonly<Record<string, readonly string[] | typeof FREE_FORM>>;
+  readonly blocks: Readonly<Record<string, readonly string[] | typeof FREE_FORM | typeof NAMED_ENTRIES>>;
   /**
    * Blocks whose keys name components as `type` or `type/name` (the collector's exporters/otlp/tempo):
    * the type selects the block below, so `exporters.otlphttp/loki` is checked as `exporters.otlphttp`.
@@ -39,15 +42,22 @@ export function unknownKeys(config: unknown, reference: KeyReference): UnknownKe
   const found: UnknownKey[] = [];
   const named = new Set(reference.namedComponents ?? []);
 
-  const visit = (node: unknown, path: string): void => {
+  // `path` selects the key list (entries of a named block as `*`); `shown` is what messages say.
+  const visit = (node: unknown, path: string, shown: string): void => {
     if (Array.isArray(node)) {
-      for (const item of node) visit(item, `${path}[]`);
+      for (const item of node) visit(item, `${path}[]`, `${shown}[]`);
       return;
     }
     if (node === null || typeof node !== 'object') return;
     const known = reference.blocks[path];
     if (known === FREE_FORM) return;
-    const where = path === '' ? 'at the top level' : `in ${path}`;
+    if (known === NAMED_ENTRIES) {
+      for (const [name, entry] of Object.entries(node as Record<string, unknown>)) {
+        visit(entry, `${path}.*`, `${shown}.${name}`);
+      }
+      return;
+    }
+    const where = path === '' ? 'at the top level' : `in ${shown}`;
     if (known === undefined) {
       found.push({
         block: path,
@@ -71,11 +81,11 @@ export function unknownKeys(config: unknown, reference: KeyReference): UnknownKe
         });
         continue;
       }
-      visit(value, path === '' ? segment : `${path}.${segment}`);
+      visit(value, path === '' ? segment : `${path}.${segment}`, shown === '' ? key : `${shown}.${key}`);
     }
   };
 
-  visit(config, '');
+  visit(config, '', '');
   return found;
 }
 

@@ -111,4 +111,23 @@ describe('docker-compose.yml', () => {
       'secret slack-webhook-url (./slack-webhook-url) must be a file under .secrets/ that scripts/compose-secrets.sh creates',
     ]);
   });
+
+  it('reports a key docker compose would refuse, in a service or a long-syntax entry', () => {
+    // Prepare
+    const text = SHIPPED.replace(
+      '    restart: unless-stopped\n',
+      '    restart_policy: unless-stopped\n',
+    ).replace('condition: service_completed_successfully', 'conditon: service_completed_successfully');
+
+    // Act
+    const problems = composeProblems(text, context());
+
+    // Assess
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^unknown key "restart_policy" in services\.prometheus: docker compose refuses to start with it \(see the Compose Specification/,
+      ),
+      'unknown key "conditon" in services.tempo.depends_on.tempo-init: docker compose refuses to start with it; did you mean "condition"?',
+    ]);
+  });
 });
