@@ -182,3 +182,65 @@ describe('The exporter jobs of prometheus.yml with the real exporters and Promet
     expect(await probe('https_2xx')).toBe('probe_success 0');
   });
 });
+
+describe('The shipped prometheus.yml in the real Prometheus', () => {
+  let prometheus: RunningPrometheus;
+
+  beforeAll(async () => {
+    // Prepare: the file as shipped, without its rule files (promtool tests them), hosts unresolvable here.
+    const shipped = parseYaml(
+      await readFile(join(STACK_CONFIG_DIR, 'prometheus', 'prometheus.yml'), 'utf8'),
+    ) as Record<string, unknown>;
+    delete shipped['rule_files'];
+    prometheus = await startPrometheus({ config: stringifyYaml(shipped) });
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+  });
+
+  it('loads every job, each target labelled with its service, probes addressed to the exporter', async () => {
+    // Act
+    const targets = await waitFor(
+      async () => {
+        const data = await prometheus.api<{
+          activeTargets: { scrapePool: string; scrapeUrl: string; labels: Record<string, string> }[];
+        }>('/api/v1/targets');
+        return data.activeTargets.length > 0 ? data.activeTargets : undefined;
+      },
+      { timeoutMs: 30_000, description: 'Prometheus to list its targets' },
+    );
+    const byJob = (job: string) => targets.filter((target) => target.scrapePool === job);
+
+    // Assess
+    expect(new Set(targets.map((target) => target.scrapePool))).toEqual(
+      new Set([
+        'prometheus',
+        'alertmanager',
+        'loki',
+        'tempo',
+        'grafana',
+        'sample-app',
+        'node',
+        'toilless',
+        'otel-collector',
+        'blackbox-exporter',
+        'probe-http',
+        'probe-tcp',
+      ]),
+    );
+    expect(targets.filter((target) => !target.labels['service'])).toEqual([]);
+    expect(byJob('loki')[0]?.scrapeUrl).toBe('http://loki:3100/metrics');
+    expect(byJob('probe-tcp')).toEqual([
+      expect.objectContaining({
+        scrapeUrl: 'http://blackbox-exporter:9115/probe?module=tcp_connect&target=otel-collector%3A4317',
+        labels: expect.objectContaining({ instance: 'otel-collector:4317', service: 'otel-collector' }),
+      }),
+    ]);
+    expect(
+      byJob('probe-http')
+        .map((target) => target.labels['instance'])
+        .sort(),
+    ).toEqual(['http://grafana:3000/api/health', 'http://sample-app:8000/healthz']);
+  });
+});
