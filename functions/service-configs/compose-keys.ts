@@ -104,6 +104,7 @@ const SERVICE = [
 export const COMPOSE_KEYS: KeyReference = {
   service: 'docker compose',
   source: 'the Compose Specification (schema/compose-spec.json of compose-spec/compose-spec)',
+  extensionKeys: /^x-/,
   blocks: {
     '': ['version', 'name', 'include', 'services', 'models', 'networks', 'volumes', 'secrets', 'configs'],
     services: NAMED_ENTRIES,

@@ -26,6 +26,8 @@ export interface KeyReference {
    * the type selects the block below, so `exporters.otlphttp/loki` is checked as `exporters.otlphttp`.
    */
   readonly namedComponents?: readonly string[];
+  /** Keys valid in any block and not checked further (compose's `x-` extensions). @default none */
+  readonly extensionKeys?: RegExp;
 }
 
 /** One key the reference does not know. */
@@ -69,6 +71,7 @@ export function unknownKeys(config: unknown, reference: KeyReference): UnknownKe
       return;
     }
     for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      if (reference.extensionKeys?.test(key)) continue;
       const segment = named.has(path) ? componentType(key) : key;
       if (!known.includes(segment)) {
         const close = closest(segment, known);

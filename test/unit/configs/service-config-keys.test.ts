@@ -169,7 +169,9 @@ describe('Finding unknown keys', () => {
 
     // Assess
     expect(messages).toEqual([
-      expect.stringMatching(/^unknown key "endpoitn" in exporters\.otlphttp\/loki: .*did you mean "endpoint"\?$/),
+      expect.stringMatching(
+        /^unknown key "endpoitn" in exporters\.otlphttp\/loki: .*did you mean "endpoint"\?$/,
+      ),
       expect.stringMatching(/^unknown key "lokiexporter" in exporters: /),
     ]);
   });
