@@ -113,11 +113,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('reports a key docker compose would refuse, in a service or a long-syntax entry', () => {
-    // Prepare
-    const text = SHIPPED.replace(
-      '    restart: unless-stopped\n',
-      '    restart_policy: unless-stopped\n',
-    ).replace('condition: service_completed_successfully', 'conditon: service_completed_successfully');
+    // Prepare: an x- extension key is fine, a misspelled key is not.
+    const text = `x-logging: {driver: local}\n${SHIPPED}`
+      .replace('    restart: unless-stopped\n', '    restart_policy: unless-stopped\n')
+      .replace('condition: service_completed_successfully', 'conditon: service_completed_successfully');
 
     // Act
     const problems = composeProblems(text, context());
