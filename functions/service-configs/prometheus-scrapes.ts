@@ -5,7 +5,10 @@
 import { parse as parseYaml } from 'yaml';
 import { listAt, textAt } from './yaml-tree.js';
 
-/** The scrape job of each part of the stack, and the `service` label its targets carry. */
+/**
+ * The scrape job of each part of the stack, and the `service` label its targets carry. Applications
+ * (the demo sample-app, yours) are the operator's to add or remove.
+ */
 export const STACK_SCRAPE_JOBS: Readonly<Record<string, string>> = {
   prometheus: 'prometheus',
   alertmanager: 'alertmanager',
@@ -15,7 +18,6 @@ export const STACK_SCRAPE_JOBS: Readonly<Record<string, string>> = {
   'otel-collector': 'otel-collector',
   node: 'node',
   'blackbox-exporter': 'blackbox-exporter',
-  'sample-app': 'sample-app',
   toilless: 'toilless',
 };
 
