@@ -9,6 +9,8 @@ REQUIRED=(
   "promtool prometheus"
   "prometheus-alertmanager prometheus-alertmanager"
   "amtool prometheus-alertmanager"
+  "prometheus-blackbox-exporter prometheus-blackbox-exporter"
+  "prometheus-node-exporter prometheus-node-exporter"
 )
 
 missing_packages() {

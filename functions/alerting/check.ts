@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { dashboardFiles } from '../dashboards/dashboard-files.js';
 import { dashboardUrlDefects } from '../dashboards/dashboard-urls.js';
+import { serviceConfigDefects } from '../service-configs/check.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
@@ -67,6 +68,7 @@ export async function checkStackConfig(dir: string, options: CheckOptions = {}):
   checkAlertConventions(root, ruleFiles, report);
   for (const defect of dashboardUrlDefects(root, ruleFiles)) report(defect.file, defect.message);
   checkRuleFilesLoaded(root, ruleFiles, report);
+  for (const defect of serviceConfigDefects(root)) report(defect.path, defect.message);
 
   const searchPath = options.searchPath ?? process.env['PATH'] ?? '';
   const promtool = findTool(PROMTOOL, searchPath);

@@ -1,0 +1,91 @@
+/**
+ * stack-config/versions.yaml: the image and version of every part of the stack. docker-compose.yml and
+ * the CDK stack take their images from it, so a version is named in one place.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigurationError } from './errors.js';
+import { stackConfigDir } from './stack-config.js';
+import { parseWith } from './validation.js';
+
+/** The parts of the stack that run from an image. */
+export const STACK_COMPONENTS = [
+  'loki',
+  'tempo',
+  'grafana',
+  'prometheus',
+  'alertmanager',
+  'otel-collector',
+  'blackbox-exporter',
+  'node-exporter',
+  'toilless',
+] as const;
+
+export type StackComponent = (typeof STACK_COMPONENTS)[number];
+
+const componentImage = z.strictObject({
+  /** Repository of the image, e.g. grafana/loki. */
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._/-]*$/, 'expected an image repository such as grafana/loki, without a tag'),
+  /** An exact version tag: never `latest`, so that every deployment runs what was tested. */
+  tag: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(
+      z
+        .string()
+        .regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag such as 3.4.6')
+        .refine((tag) => tag !== 'latest', 'pin an exact version: `latest` changes under a running stack'),
+    ),
+});
+
+const versionsSchema = z.strictObject({
+  components: z.strictObject(
+    Object.fromEntries(STACK_COMPONENTS.map((name) => [name, componentImage])) as Record<
+      StackComponent,
+      typeof componentImage
+    >,
+  ),
+});
+
+/** One component's image. */
+export interface ComponentImage {
+  readonly image: string;
+  readonly tag: string;
+}
+
+export type StackVersions = Readonly<Record<StackComponent, ComponentImage>>;
+
+/** `image:tag`, as docker and ECS take it. */
+export function imageReference(component: ComponentImage): string {
+  return `${component.image}:${component.tag}`;
+}
+
+export function parseStackVersions(text: string, source = 'versions.yaml'): StackVersions {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigurationError(`${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return parseWith(versionsSchema, raw, source).components;
+  } catch (error) {
+    throw new ConfigurationError((error as Error).message, { cause: error });
+  }
+}
+
+/** Reads `<dir>/versions.yaml` (the repository's stack-config by default). */
+export function loadStackVersions(dir: string = stackConfigDir()): StackVersions {
+  const path = join(dir, 'versions.yaml');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseStackVersions(text, 'stack-config/versions.yaml');
+}
