@@ -11,6 +11,7 @@ import {
   stackConfigDir as defaultStackConfigDir,
   loadToillessConfig,
   type ToillessConfig,
+  timelineReservedConcurrency,
 } from '../functions/shared/stack-config.js';
 import { EventProcessor } from './workers/event-processor.js';
 import { endpointVariables, type ObservabilityEndpoints } from './workers/observability-endpoints.js';
@@ -197,6 +198,9 @@ export class WorkersStack extends Stack {
       detailTypes: ['AlertNotification', 'DeploymentRecorded'],
       timeout: incidentTimelineTimeout(toilless),
       memorySize: 1024,
+      // An alert storm queues in Lambda's async queue instead of querying the sources all at once:
+      // incidents.concurrency bounds the instances, and each takes its share of every source's bound.
+      reservedConcurrentExecutions: timelineReservedConcurrency(toilless),
       environment: {
         ...endpointVariables(props.observability, ['prometheusUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl']),
         TOILLESS_BUCKET: this.store.bucket.bucketName,
