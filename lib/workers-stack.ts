@@ -10,6 +10,7 @@ import { parseDurationMs } from '../functions/shared/duration.js';
 import {
   stackConfigDir as defaultStackConfigDir,
   loadToillessConfig,
+  retentionDays,
   type ToillessConfig,
   timelineReservedConcurrency,
 } from '../functions/shared/stack-config.js';
@@ -126,6 +127,12 @@ export class WorkersStack extends Stack {
 
     this.store = new StoreBucket(this, 'Store', {
       ...(props.storeRemovalPolicy ? { removalPolicy: props.storeRemovalPolicy } : {}),
+      // toilless.yaml `retention`: the same periods the local runtime prunes by.
+      retentionDays: {
+        incidents: retentionDays(toilless, 'incidents'),
+        deployments: retentionDays(toilless, 'deployments'),
+        reports: retentionDays(toilless, 'reports'),
+      },
     });
     this.eventBus = new ToillessEventBus(this, 'Events', {
       ...(props.eventBusName ? { eventBusName: props.eventBusName } : {}),

@@ -22,6 +22,7 @@ import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import type { SecretSource } from '../shared/secrets.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import { LocalSecretSource } from './local-secrets.js';
+import { LocalRetention } from './retention.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface LocalRuntimeOptions {
@@ -52,6 +53,8 @@ export interface LocalRuntime {
   readonly webhooks: Readonly<Record<string, WebhookHandler>>;
   /** Files of generated credentials written on this start (empty when they already existed). */
   readonly generatedSecretFiles: readonly string[];
+  /** Prunes the data directory by toilless.yaml `retention`, on start and every hour. */
+  readonly retention: LocalRetention;
   /** Recomputes every DORA target now (the hourly schedule does it too). */
   recomputeDora(): Promise<void>;
   /** Stops the schedule, then waits for pending deliveries (see InProcessEventBus.close). */
@@ -156,6 +159,13 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     );
   }, DORA_RECOMPUTE_INTERVAL_MS);
   schedule.unref();
+  const retention = new LocalRetention({
+    store,
+    config: toilless,
+    clock,
+    logger: logger.child({ component: 'retention' }),
+  });
+  retention.start();
 
   return {
     config,
@@ -170,9 +180,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       '/webhooks/github': createGitHubWebhook(intake),
     },
     generatedSecretFiles,
+    retention,
     recomputeDora,
     close: async () => {
       clearInterval(schedule);
+      await retention.stop();
       await bus.close();
     },
   };

@@ -36,6 +36,22 @@ const regex = z.string().refine(
 
 const concurrencyBound = z.number().int().min(1).max(1000);
 
+/** How long a kind of record is kept: "forever", or a duration of at least a day (S3 expires by the day). */
+const retentionPeriod = z
+  .string()
+  .refine(
+    (value) => {
+      if (value === 'forever') return true;
+      try {
+        return parseDurationMs(value) >= 86_400_000;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'expected "forever" or a duration of at least 1d, such as 90d, 26w or 1y' },
+  )
+  .default('forever');
+
 /** A DORA level boundary: the comparison a value must pass to reach the level, in the metric's unit. */
 export interface LevelBoundary {
   readonly comparison: '<' | '<=' | '>' | '>=';
@@ -172,6 +188,22 @@ export const toillessConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /**
+   * How long the store keeps each kind of record (the local data directory is pruned; on AWS the
+   * bucket's lifecycle rules expire them). Open incidents are never pruned locally. @default forever
+   */
+  retention: z
+    .strictObject({
+      /** Resolved incidents (incidents/), counted from resolution; also group pointers and the deploy index. */
+      incidents: retentionPeriod,
+      /** DORA deployment records (deployments/). */
+      deployments: retentionPeriod,
+      /** Weekly reports (reports/). */
+      reports: retentionPeriod,
+      /** Events the local bus gave up on (dead-letter/); on AWS the dead-letter queues keep 14 days. */
+      deadLetters: retentionPeriod,
+    })
+    .prefault({}),
   dora: z
     .strictObject({
       /** GitHub environment names that count as production. */
@@ -297,4 +329,19 @@ export function evidenceConcurrency(
     tempo: share(bounds.tempo),
     deployments: share(bounds.deployments),
   };
+}
+
+/** The kinds of record toilless.yaml `retention` sets a period for. */
+export type RetainedRecords = keyof ToillessConfig['retention'];
+
+/** How long records of `kind` are kept, in milliseconds; undefined keeps them forever. */
+export function retentionMs(config: ToillessConfig, kind: RetainedRecords): number | undefined {
+  const period = config.retention[kind];
+  return period === 'forever' ? undefined : parseDurationMs(period);
+}
+
+/** The same in whole days, rounded up (S3 lifecycle rules count days); undefined keeps them forever. */
+export function retentionDays(config: ToillessConfig, kind: RetainedRecords): number | undefined {
+  const ms = retentionMs(config, kind);
+  return ms === undefined ? undefined : Math.ceil(ms / 86_400_000);
 }
