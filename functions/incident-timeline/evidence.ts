@@ -43,7 +43,8 @@
  * Events carry `details.key`, so the same fact found again on the incident's next update is kept once.
  *
  * ALERT STORMS: requests to each source are bounded by incidents.concurrency across every incident the
- * runtime builds at once (source-limits.ts); a request waits for a slot within its source's time limit.
+ * runtime builds at once (source-limits.ts). A request waits for a slot within the request's budget;
+ * the source's own time limit runs from its first request that got a slot.
  */
 
 import { loadSloDefinitions, type SloDefinition } from '../alerting/slo-definitions.js';
@@ -106,19 +107,22 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
   const clock = deps.clock ?? systemClock;
   const timeoutMs = deps.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS;
   const limits = deps.limits ?? new EvidenceLimits(evidenceConcurrency(deps.toilless, deps.runtimes));
+  // The clients' own limit counts from the call, which includes waiting for a slot: it is only a
+  // backstop here, as runSource stops a source `timeoutMs` after its first request got a slot.
+  const requestTimeoutMs = timeoutMs * 2;
   const prometheus = new PrometheusClient({
     baseUrl: deps.config.prometheusUrl,
-    timeoutMs,
+    timeoutMs: requestTimeoutMs,
     fetch: limits.fetchFor('prometheus', deps.fetch),
   });
   const loki = new LokiClient({
     baseUrl: deps.config.lokiUrl,
-    timeoutMs,
+    timeoutMs: requestTimeoutMs,
     fetch: limits.fetchFor('loki', deps.fetch),
   });
   const tempo = new TempoClient({
     baseUrl: deps.config.tempoUrl,
-    timeoutMs,
+    timeoutMs: requestTimeoutMs,
     fetch: limits.fetchFor('tempo', deps.fetch),
   });
   const deployIndex = limits.storeFor(deps.store);
@@ -230,13 +234,21 @@ async function runSource(run: SourceRun): Promise<TimelineEvent[]> {
     stopReason = reason;
     controller.abort(new Error(reason));
   };
-  const turn: SourceTurn = { priority: run.priority, waiting: 0 };
-  const timer = setTimeout(() => {
-    // Under a storm the time may have gone waiting for the source's slots, not to the source itself.
-    const queued = queuedNote(run.limits, run.source, turn);
-    stop(`no complete answer within ${timeoutMs / 1000} s${queued}`);
-  }, timeoutMs);
-  const onBudget = () => stop('stopped when the evidence budget ran out');
+  // The source's own time limit starts with its first request that gets a slot: waiting behind other
+  // incidents under a storm is bounded by the request's budget, not held against the source.
+  let timer: NodeJS.Timeout | undefined;
+  const turn: SourceTurn = {
+    priority: run.priority,
+    waiting: 0,
+    onSlot: () => {
+      timer ??= setTimeout(() => {
+        const queued = queuedNote(run.limits, run.source, turn);
+        stop(`no complete answer within ${timeoutMs / 1000} s${queued}`);
+      }, timeoutMs);
+    },
+  };
+  const onBudget = () =>
+    stop(`stopped when the evidence budget ran out${queuedNote(run.limits, run.source, turn)}`);
   if (request.signal.aborted) onBudget();
   else request.signal.addEventListener('abort', onBudget, { once: true });
   const stopped = new Promise<void>((resolve) => {

@@ -16,6 +16,8 @@ export interface SourceTurn {
   readonly priority: number;
   /** Requests of this turn waiting for a slot now. */
   waiting: number;
+  /** Called when a request of this turn gets a slot. */
+  readonly onSlot?: () => void;
 }
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
@@ -109,11 +111,13 @@ export class EvidenceLimits {
     const turn = this.turns.getStore();
     if (turn) turn.waiting += 1;
     try {
-      return await limit.acquire({
+      const release = await limit.acquire({
         // Work outside any incident's turn (none today) goes last.
         priority: turn?.priority ?? Number.MAX_SAFE_INTEGER,
         ...(signal ? { signal } : {}),
       });
+      turn?.onSlot?.();
+      return release;
     } finally {
       if (turn) turn.waiting -= 1;
     }

@@ -17,6 +17,8 @@ export interface CountingSourceServer {
   readonly requests: number;
   /** The most requests that were in flight at once. */
   readonly peakInFlight: number;
+  /** Requests the client gave up on before the answer (their end reaches this server late). */
+  readonly abandoned: number;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function startCountingSourceServer(
   let inFlight = 0;
   let peak = 0;
   let requests = 0;
+  let abandoned = 0;
   const server = createServer((request, response) => {
     inFlight += 1;
     requests += 1;
@@ -40,6 +43,7 @@ export async function startCountingSourceServer(
     }, delayMs);
     response.once('close', () => {
       if (!response.writableEnded) {
+        abandoned += 1;
         clearTimeout(timer);
         inFlight -= 1;
       }
@@ -53,6 +57,9 @@ export async function startCountingSourceServer(
     },
     get peakInFlight() {
       return peak;
+    },
+    get abandoned() {
+      return abandoned;
     },
     close: () => closeServer(server),
   };

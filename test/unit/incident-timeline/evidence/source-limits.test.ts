@@ -138,7 +138,7 @@ describe('Evidence source limits', () => {
     expect(finished).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
-  it('says a source was still waiting for its slots when its time limit passed', async () => {
+  it('says a source was still waiting for its slots when the budget ran out', async () => {
     const counting = countingFetch(300);
     const toilless = toillessConfig('incidents:\n  concurrency: { prometheus: 1, loki: 1, tempo: 1 }\n');
     const gather = createEvidenceGatherer({
@@ -148,17 +148,39 @@ describe('Evidence source limits', () => {
       logger: silentLogger,
       slos: [],
       fetch: counting.fetchImpl,
-      sourceTimeoutMs: 100,
     });
 
     const [, second] = await Promise.all([
       gather(evidenceRequest({ incidentId: 'inc-first' })),
-      gather(evidenceRequest({ incidentId: 'inc-second' })),
+      gather(evidenceRequest({ incidentId: 'inc-second', signal: AbortSignal.timeout(100) })),
     ]);
 
     const loki = unavailable(second ?? []).find((event) => event.source === 'loki');
-    expect(loki?.summary).toContain('still waiting for one of the 1 Loki request slots');
+    expect(loki?.summary).toContain(
+      'stopped when the evidence budget ran out, still waiting for one of the 1 Loki request slots',
+    );
     expect(counting.peak.loki).toBe(1);
+  });
+
+  it("starts a source's time limit when its first request gets a slot, not while it waits", async () => {
+    const counting = countingFetch(60);
+    const toilless = toillessConfig('incidents:\n  concurrency: { prometheus: 1, loki: 1, tempo: 1 }\n');
+    const gather = createEvidenceGatherer({
+      config: ENDPOINTS,
+      toilless,
+      store,
+      logger: silentLogger,
+      slos: [],
+      fetch: counting.fetchImpl,
+      sourceTimeoutMs: 400,
+    });
+
+    // Each incident's Loki needs two requests of 60 ms: the fifth waits ~500 ms before its first.
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => gather(evidenceRequest({ incidentId: `inc-${index}` }))),
+    );
+
+    expect(results.flatMap(unavailable)).toEqual([]);
   });
 
   it('holds a slot until the response body is read, and frees it when the request is aborted', async () => {
