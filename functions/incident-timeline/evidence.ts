@@ -107,9 +107,10 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
   const clock = deps.clock ?? systemClock;
   const timeoutMs = deps.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS;
   const limits = deps.limits ?? new EvidenceLimits(evidenceConcurrency(deps.toilless, deps.runtimes));
-  // The clients' own limit counts from the call, which includes waiting for a slot: it is only a
-  // backstop here, as runSource stops a source `timeoutMs` after its first request got a slot.
-  const requestTimeoutMs = timeoutMs * 2;
+  // The clients' own limit counts from the call, which includes waiting for a slot, so it is only a
+  // backstop: runSource stops a source `timeoutMs` after its first request got a slot, and the
+  // request's budget (incidents.sourceBudget) stops the waiting.
+  const requestTimeoutMs = parseDurationMs(deps.toilless.incidents.sourceBudget) + timeoutMs;
   const prometheus = new PrometheusClient({
     baseUrl: deps.config.prometheusUrl,
     timeoutMs: requestTimeoutMs,
