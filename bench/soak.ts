@@ -63,6 +63,7 @@ export const soakBenchmark: Benchmark = {
       });
       clearInterval(sampler);
       const endBytes = (await residentBytes(child.pid as number)) ?? 0;
+      const memory = await memoryMetrics(url);
       const firstMinuteAt = Math.min(60_000, (DURATION_SECONDS * 1000) / 2);
       const firstMinute = rss.find((sample) => sample.at >= firstMinuteAt)?.bytes ?? 0;
       const growth = firstMinute === 0 ? Number.NaN : (endBytes - firstMinute) / firstMinute;
@@ -100,6 +101,7 @@ export const soakBenchmark: Benchmark = {
           unit: 'MiB',
         },
         { name: 'RSS at end', value: Math.round(endBytes / 1024 / 1024), unit: 'MiB' },
+        ...memory,
         {
           name: 'RSS growth after the first minute',
           value: Math.round(growth * 1000) / 10,
@@ -315,4 +317,22 @@ async function residentBytes(pid: number): Promise<number | undefined> {
 async function storedIncidents(dataDir: string): Promise<number> {
   const names = await readdir(join(dataDir, 'incidents')).catch(() => [] as string[]);
   return names.filter((name) => name !== 'groups' && name !== 'deploys').length;
+}
+
+/** Where the memory is at the end, from the server's own /metrics: V8 heap used and reserved, off-heap. */
+async function memoryMetrics(url: string): Promise<Figure[]> {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })
+    .then((response) => response.text())
+    .catch(() => '');
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  return [
+    { name: 'V8 heap used at end', value: mib(value('toilless_nodejs_heap_size_used_bytes')), unit: 'MiB' },
+    { name: 'V8 heap total at end', value: mib(value('toilless_nodejs_heap_size_total_bytes')), unit: 'MiB' },
+    {
+      name: 'external memory at end',
+      value: mib(value('toilless_nodejs_external_memory_bytes')),
+      unit: 'MiB',
+    },
+  ];
 }
