@@ -8,6 +8,7 @@ import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
 import { remoteWriteBenchmark } from './remote-write.js';
+import { soakBenchmark } from './soak.js';
 import { timelineBenchmark } from './timeline.js';
 
 export interface Figure {
@@ -33,11 +34,15 @@ const benchmarks: readonly Benchmark[] = [
   timelineBenchmark,
 ];
 
+/** Run only when asked for by name (`npm run bench soak`): it takes SOAK_DURATION (10 minutes by default). */
+const onRequest: readonly Benchmark[] = [soakBenchmark];
+
 const wanted = process.argv.slice(2);
-const selected = wanted.length === 0 ? benchmarks : benchmarks.filter((b) => wanted.includes(b.name));
+const selected =
+  wanted.length === 0 ? benchmarks : [...benchmarks, ...onRequest].filter((b) => wanted.includes(b.name));
 if (selected.length === 0) {
   console.error(
-    `unknown benchmark: ${wanted.join(', ')}; available: ${benchmarks.map((b) => b.name).join(', ')}`,
+    `unknown benchmark: ${wanted.join(', ')}; available: ${[...benchmarks, ...onRequest].map((b) => b.name).join(', ')}`,
   );
   process.exit(2);
 }

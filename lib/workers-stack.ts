@@ -10,7 +10,9 @@ import { parseDurationMs } from '../functions/shared/duration.js';
 import {
   stackConfigDir as defaultStackConfigDir,
   loadToillessConfig,
+  retentionDays,
   type ToillessConfig,
+  timelineReservedConcurrency,
 } from '../functions/shared/stack-config.js';
 import { EventProcessor } from './workers/event-processor.js';
 import { endpointVariables, type ObservabilityEndpoints } from './workers/observability-endpoints.js';
@@ -125,6 +127,12 @@ export class WorkersStack extends Stack {
 
     this.store = new StoreBucket(this, 'Store', {
       ...(props.storeRemovalPolicy ? { removalPolicy: props.storeRemovalPolicy } : {}),
+      // toilless.yaml `retention`: the same periods the local runtime prunes by.
+      retentionDays: {
+        incidents: retentionDays(toilless, 'incidents'),
+        deployments: retentionDays(toilless, 'deployments'),
+        reports: retentionDays(toilless, 'reports'),
+      },
     });
     this.eventBus = new ToillessEventBus(this, 'Events', {
       ...(props.eventBusName ? { eventBusName: props.eventBusName } : {}),
@@ -197,6 +205,9 @@ export class WorkersStack extends Stack {
       detailTypes: ['AlertNotification', 'DeploymentRecorded'],
       timeout: incidentTimelineTimeout(toilless),
       memorySize: 1024,
+      // An alert storm queues in Lambda's async queue instead of querying the sources all at once:
+      // incidents.concurrency bounds the instances, and each takes its share of every source's bound.
+      reservedConcurrentExecutions: timelineReservedConcurrency(toilless),
       environment: {
         ...endpointVariables(props.observability, ['prometheusUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl']),
         TOILLESS_BUCKET: this.store.bucket.bucketName,

@@ -41,6 +41,10 @@
  *   normal  source.unavailable, one per source that failed, naming the source and the error
  *
  * Events carry `details.key`, so the same fact found again on the incident's next update is kept once.
+ *
+ * ALERT STORMS: requests to each source are bounded by incidents.concurrency across every incident the
+ * runtime builds at once (source-limits.ts). A request waits for a slot within the request's budget;
+ * the source's own time limit runs from its first request that got a slot.
  */
 
 import { loadSloDefinitions, type SloDefinition } from '../alerting/slo-definitions.js';
@@ -52,8 +56,9 @@ import { parseDurationMs } from '../shared/duration.js';
 import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
-import { logSelectorFor, type ToillessConfig } from '../shared/stack-config.js';
+import { evidenceConcurrency, logSelectorFor, type ToillessConfig } from '../shared/stack-config.js';
 import type { EvidenceGatherer, EvidenceRequest, EvidenceSource, TimelineEvent } from './model.js';
+import { EvidenceLimits, type SourceTurn } from './source-limits.js';
 import { gatherDeploymentEvidence } from './sources/deployments.js';
 import { SourceFindings } from './sources/findings.js';
 import { gatherLokiEvidence } from './sources/loki.js';
@@ -74,6 +79,15 @@ export interface EvidenceGathererDependencies {
   readonly sourceTimeoutMs?: number;
   /** The SLOs whose latency thresholds make a span slow. @default stack-config/slos.yaml, read once */
   readonly slos?: readonly SloDefinition[];
+  /**
+   * The per-source request limits, shared by every incident this gatherer builds. Create one gatherer
+   * per runtime. @default new EvidenceLimits(evidenceConcurrency(toilless, runtimes))
+   */
+  readonly limits?: EvidenceLimits;
+  /** Runtimes that share incidents.concurrency (function instances on AWS). @default 1 */
+  readonly runtimes?: number;
+  /** The fetch under the limits (tests). @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
 }
 
 export const DEFAULT_SOURCE_TIMEOUT_MS = 8_000;
@@ -92,9 +106,27 @@ const SOURCE_NAMES: Record<EvidenceSource, string> = {
 export function createEvidenceGatherer(deps: EvidenceGathererDependencies): EvidenceGatherer {
   const clock = deps.clock ?? systemClock;
   const timeoutMs = deps.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS;
-  const prometheus = new PrometheusClient({ baseUrl: deps.config.prometheusUrl, timeoutMs });
-  const loki = new LokiClient({ baseUrl: deps.config.lokiUrl, timeoutMs });
-  const tempo = new TempoClient({ baseUrl: deps.config.tempoUrl, timeoutMs });
+  const limits = deps.limits ?? new EvidenceLimits(evidenceConcurrency(deps.toilless, deps.runtimes));
+  // The clients' own limit counts from the call, which includes waiting for a slot, so it is only a
+  // backstop: runSource stops a source `timeoutMs` after its first request got a slot, and the
+  // request's budget (incidents.sourceBudget) stops the waiting.
+  const requestTimeoutMs = parseDurationMs(deps.toilless.incidents.sourceBudget) + timeoutMs;
+  const prometheus = new PrometheusClient({
+    baseUrl: deps.config.prometheusUrl,
+    timeoutMs: requestTimeoutMs,
+    fetch: limits.fetchFor('prometheus', deps.fetch),
+  });
+  const loki = new LokiClient({
+    baseUrl: deps.config.lokiUrl,
+    timeoutMs: requestTimeoutMs,
+    fetch: limits.fetchFor('loki', deps.fetch),
+  });
+  const tempo = new TempoClient({
+    baseUrl: deps.config.tempoUrl,
+    timeoutMs: requestTimeoutMs,
+    fetch: limits.fetchFor('tempo', deps.fetch),
+  });
+  const deployIndex = limits.storeFor(deps.store);
   const grafanaUrl = deps.toilless.links.grafanaUrl;
   const lookbackMs = parseDurationMs(deps.toilless.incidents.deployLookback);
   let slos = deps.slos;
@@ -114,17 +146,18 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
     return slos;
   };
 
-  const run = (source: EvidenceSource, request: EvidenceRequest, gather: SourceGather) =>
-    runSource({ source, request, timeoutMs, clock, logger: deps.logger, gather });
+  const run = (source: EvidenceSource, request: EvidenceRequest, priority: number, gather: SourceGather) =>
+    runSource({ source, request, timeoutMs, clock, logger: deps.logger, gather, limits, priority });
 
   return async (request) => {
+    const priority = limits.nextPriority();
     try {
       let deliverTraceIds: (ids: readonly string[]) => void = () => {};
       const traceIds = new Promise<readonly string[]>((resolve) => {
         deliverTraceIds = resolve;
       });
       const latency = latencyThreshold(sloDefinitions(), request.service);
-      const lokiBranch = run('loki', request, (signal, findings) =>
+      const lokiBranch = run('loki', request, priority, (signal, findings) =>
         gatherLokiEvidence(request, signal, findings, {
           client: loki,
           selector: logSelectorFor(deps.toilless, request.service),
@@ -134,14 +167,14 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
         }),
       ).finally(() => deliverTraceIds([]));
       const results = await Promise.all([
-        run('deployments', request, (signal, findings) =>
-          gatherDeploymentEvidence(request, signal, findings, { store: deps.store, lookbackMs }),
+        run('deployments', request, priority, (signal, findings) =>
+          gatherDeploymentEvidence(request, signal, findings, { store: deployIndex, lookbackMs }),
         ),
-        run('prometheus', request, (signal, findings) =>
+        run('prometheus', request, priority, (signal, findings) =>
           gatherPrometheusEvidence(request, signal, findings, { client: prometheus, grafanaUrl }),
         ),
         lokiBranch,
-        run('tempo', request, (signal, findings) =>
+        run('tempo', request, priority, (signal, findings) =>
           gatherTempoEvidence(request, signal, findings, {
             client: tempo,
             grafanaUrl,
@@ -184,6 +217,8 @@ interface SourceRun {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly gather: SourceGather;
+  readonly limits: EvidenceLimits;
+  readonly priority: number;
 }
 
 /**
@@ -200,8 +235,21 @@ async function runSource(run: SourceRun): Promise<TimelineEvent[]> {
     stopReason = reason;
     controller.abort(new Error(reason));
   };
-  const timer = setTimeout(() => stop(`no complete answer within ${timeoutMs / 1000} s`), timeoutMs);
-  const onBudget = () => stop('stopped when the evidence budget ran out');
+  // The source's own time limit starts with its first request that gets a slot: waiting behind other
+  // incidents under a storm is bounded by the request's budget, not held against the source.
+  let timer: NodeJS.Timeout | undefined;
+  const turn: SourceTurn = {
+    priority: run.priority,
+    waiting: 0,
+    onSlot: () => {
+      timer ??= setTimeout(() => {
+        const queued = queuedNote(run.limits, run.source, turn);
+        stop(`no complete answer within ${timeoutMs / 1000} s${queued}`);
+      }, timeoutMs);
+    },
+  };
+  const onBudget = () =>
+    stop(`stopped when the evidence budget ran out${queuedNote(run.limits, run.source, turn)}`);
   if (request.signal.aborted) onBudget();
   else request.signal.addEventListener('abort', onBudget, { once: true });
   const stopped = new Promise<void>((resolve) => {
@@ -210,7 +258,7 @@ async function runSource(run: SourceRun): Promise<TimelineEvent[]> {
   });
 
   try {
-    await Promise.race([run.gather(controller.signal, findings), stopped]);
+    await Promise.race([run.limits.withTurn(turn, () => run.gather(controller.signal, findings)), stopped]);
   } catch (error) {
     findings.fail(error);
   } finally {
@@ -246,6 +294,13 @@ async function runSource(run: SourceRun): Promise<TimelineEvent[]> {
       },
     ),
   ];
+}
+
+/** ", still waiting for one of the N Loki slots (alert storm)" when the turn had requests queued. */
+function queuedNote(limits: EvidenceLimits, source: EvidenceSource, turn: SourceTurn): string {
+  if (turn.waiting === 0 || !(source in limits.limits)) return '';
+  const limit = limits.limits[source as keyof typeof limits.limits];
+  return `, still waiting for one of the ${limit.limit} ${SOURCE_NAMES[source]} request slots (incidents.concurrency.${source}): more incidents than the source may be asked about at once`;
 }
 
 function unavailable(

@@ -13,7 +13,7 @@ import type { ToillessEvent } from '../shared/events/types.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { EnvironmentSecretSource } from '../shared/secrets.js';
-import { loadToillessConfig } from '../shared/stack-config.js';
+import { loadToillessConfig, timelineReservedConcurrency } from '../shared/stack-config.js';
 import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';
 import { createIncidentTimelineWorker } from './worker.js';
@@ -79,6 +79,13 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
     clock: systemClock,
     logger,
     config: toilless,
-    gatherEvidence: createEvidenceGatherer({ config: runtime, toilless, store, logger }),
+    // The function's reserved concurrency comes from incidents.concurrency: each instance takes its share.
+    gatherEvidence: createEvidenceGatherer({
+      config: runtime,
+      toilless,
+      store,
+      logger,
+      runtimes: timelineReservedConcurrency(toilless),
+    }),
   });
 }

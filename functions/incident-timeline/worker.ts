@@ -90,10 +90,14 @@ export function createIncidentTimelineWorker(
  * resend it); answering them from memory spares two store reads each. After a minute a copy is
  * processed again, so pending work is still picked up by the resends of repeat_interval.
  */
-class SettledNotifications {
-  private static readonly TTL_MS = 60_000;
-  private static readonly MAX_ENTRIES = 10_000;
+export class SettledNotifications {
+  static readonly TTL_MS = 60_000;
+  static readonly MAX_ENTRIES = 10_000;
   private readonly settledAt = new Map<string, number>();
+
+  get size(): number {
+    return this.settledAt.size;
+  }
 
   has(id: string, now: number): boolean {
     const at = this.settledAt.get(id);

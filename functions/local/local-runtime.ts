@@ -27,6 +27,7 @@ import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import type { SecretSource } from '../shared/secrets.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import { LocalSecretSource } from './local-secrets.js';
+import { LocalRetention } from './retention.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface LocalRuntimeOptions {
@@ -57,6 +58,8 @@ export interface LocalRuntime {
   readonly webhooks: Readonly<Record<string, WebhookHandler>>;
   /** Files of generated credentials written on this start (empty when they already existed). */
   readonly generatedSecretFiles: readonly string[];
+  /** Prunes the data directory by toilless.yaml `retention`, on start and every hour. */
+  readonly retention: LocalRetention;
   /** Recomputes every DORA target now (the hourly schedule does it too). */
   recomputeDora(): Promise<void>;
   /** Stops the schedule, waits for pending deliveries (see InProcessEventBus.close), closes the queue. */
@@ -174,6 +177,13 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   schedule.unref();
   // Only now that every subscription is made: a replayed event's follow-ups must reach all of them.
   bus.replay();
+  const retention = new LocalRetention({
+    store,
+    config: toilless,
+    clock,
+    logger: logger.child({ component: 'retention' }),
+  });
+  retention.start();
 
   return {
     config,
@@ -188,9 +198,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       '/webhooks/github': createGitHubWebhook(intake),
     },
     generatedSecretFiles,
+    retention,
     recomputeDora,
     close: async () => {
       clearInterval(schedule);
+      await retention.stop();
       await bus.close();
       await queue.close();
     },

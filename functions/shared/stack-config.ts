@@ -34,6 +34,24 @@ const regex = z.string().refine(
   { message: 'expected a valid regular expression' },
 );
 
+const concurrencyBound = z.number().int().min(1).max(1000);
+
+/** How long a kind of record is kept: "forever", or a duration of at least a day (S3 expires by the day). */
+const retentionPeriod = z
+  .string()
+  .refine(
+    (value) => {
+      if (value === 'forever') return true;
+      try {
+        return parseDurationMs(value) >= 86_400_000;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'expected "forever" or a duration of at least 1d, such as 90d, 26w or 1y' },
+  )
+  .default('forever');
+
 /** A DORA level boundary: the comparison a value must pass to reach the level, in the metric's unit. */
 export interface LevelBoundary {
   readonly comparison: '<' | '<=' | '>' | '>=';
@@ -155,6 +173,35 @@ export const toillessConfigSchema = z.strictObject({
       deployLookback: duration.default('2h'),
       /** Bound on error log lines sampled per incident. */
       maxErrorLines: z.number().int().min(1).max(5000).default(200),
+      /**
+       * Requests in flight at once against each evidence source, across all the incidents being built
+       * (an alert storm opens hundreds at once). See evidenceConcurrency and timelineReservedConcurrency.
+       */
+      concurrency: z
+        .strictObject({
+          prometheus: concurrencyBound.default(8),
+          loki: concurrencyBound.default(4),
+          tempo: concurrencyBound.default(4),
+          /** Reads of the deploy index in the store. */
+          deployments: concurrencyBound.default(16),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /**
+   * How long the store keeps each kind of record (the local data directory is pruned; on AWS the
+   * bucket's lifecycle rules expire them). Open incidents are never pruned locally. @default forever
+   */
+  retention: z
+    .strictObject({
+      /** Resolved incidents (incidents/), counted from resolution; also group pointers and the deploy index. */
+      incidents: retentionPeriod,
+      /** DORA deployment records (deployments/). */
+      deployments: retentionPeriod,
+      /** Weekly reports (reports/). */
+      reports: retentionPeriod,
+      /** Events the local bus gave up on (dead-letter/); on AWS the dead-letter queues keep 14 days. */
+      deadLetters: retentionPeriod,
     })
     .prefault({}),
   dora: z
@@ -252,4 +299,49 @@ export function loadToillessConfig(dir: string = stackConfigDir()): ToillessConf
 /** The LogQL selector of a service: its configured one, or {service_name="<service>"}. */
 export function logSelectorFor(config: ToillessConfig, service: string): string {
   return config.services[service]?.logSelector ?? `{service_name=${JSON.stringify(service)}}`;
+}
+
+/** The evidence sources whose concurrency toilless.yaml bounds (incidents.concurrency). */
+export type BoundedEvidenceSource = keyof ToillessConfig['incidents']['concurrency'];
+
+/**
+ * The incident-timeline function's reserved concurrency on AWS: the smallest per-source bound, so that
+ * each function instance (one incident at a time) can have at least one request in flight per source
+ * while the instances together stay within every bound.
+ */
+export function timelineReservedConcurrency(config: ToillessConfig): number {
+  return Math.min(...Object.values(config.incidents.concurrency));
+}
+
+/**
+ * The bounds one runtime enforces. The local server is one runtime and enforces them whole; on AWS each
+ * of the `runtimes` function instances gets an equal share, so their sum stays within the bound.
+ */
+export function evidenceConcurrency(
+  config: ToillessConfig,
+  runtimes = 1,
+): Readonly<Record<BoundedEvidenceSource, number>> {
+  const bounds = config.incidents.concurrency;
+  const share = (bound: number) => Math.max(1, Math.floor(bound / runtimes));
+  return {
+    prometheus: share(bounds.prometheus),
+    loki: share(bounds.loki),
+    tempo: share(bounds.tempo),
+    deployments: share(bounds.deployments),
+  };
+}
+
+/** The kinds of record toilless.yaml `retention` sets a period for. */
+export type RetainedRecords = keyof ToillessConfig['retention'];
+
+/** How long records of `kind` are kept, in milliseconds; undefined keeps them forever. */
+export function retentionMs(config: ToillessConfig, kind: RetainedRecords): number | undefined {
+  const period = config.retention[kind];
+  return period === 'forever' ? undefined : parseDurationMs(period);
+}
+
+/** The same in whole days, rounded up (S3 lifecycle rules count days); undefined keeps them forever. */
+export function retentionDays(config: ToillessConfig, kind: RetainedRecords): number | undefined {
+  const ms = retentionMs(config, kind);
+  return ms === undefined ? undefined : Math.ceil(ms / 86_400_000);
 }

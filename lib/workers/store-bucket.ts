@@ -14,7 +14,29 @@ export interface StoreBucketProps {
   readonly accessLogsBucket?: s3.IBucket;
   /** Days the created access logs bucket keeps logs; only when accessLogsBucket is not given. @default 90 */
   readonly accessLogsExpirationDays?: number;
+  /**
+   * Days each kind of record is kept, counted from its last write (toilless.yaml `retention`); a kind
+   * left out is kept forever. @default - everything is kept
+   */
+  readonly retentionDays?: StoreRetentionDays;
 }
+
+/** Days after their last write that records expire, by kind; undefined keeps them. */
+export interface StoreRetentionDays {
+  /** Timelines, group pointers and the deploy index under incidents/. @default - kept */
+  readonly incidents?: number;
+  /** DORA deployment records under deployments/. @default - kept */
+  readonly deployments?: number;
+  /** Weekly reports under reports/. @default - kept */
+  readonly reports?: number;
+}
+
+/** The store prefix of each kind of record with a retention. */
+const RETAINED_PREFIXES: Readonly<Record<keyof StoreRetentionDays, string>> = {
+  incidents: 'incidents/',
+  deployments: 'deployments/',
+  reports: 'reports/',
+};
 
 /**
  * The store behind the ObjectStore port on AWS: incidents/, deployments/, reports/ and the webhook
@@ -31,6 +53,13 @@ export class StoreBucket extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const noncurrentDays = days('noncurrentVersionExpirationDays', props.noncurrentVersionExpirationDays, 30);
     const deliveryDays = days('deliveryRecordExpirationDays', props.deliveryRecordExpirationDays, 30);
+    const retentionRules = Object.entries(RETAINED_PREFIXES).flatMap(([kind, prefix]) => {
+      const value = props.retentionDays?.[kind as keyof StoreRetentionDays];
+      if (value === undefined) return [];
+      const kept = days(`retentionDays.${kind}`, value, value);
+      const id = `Expire${kind[0]?.toUpperCase()}${kind.slice(1)}`;
+      return [{ id, prefix, expiration: Duration.days(kept) }];
+    });
     if (props.accessLogsBucket && props.accessLogsExpirationDays !== undefined) {
       throw new Error(
         'StoreBucket: accessLogsExpirationDays only applies to the logs bucket this construct creates: set the expiration on the accessLogsBucket you pass instead.',
@@ -52,6 +81,7 @@ export class StoreBucket extends Construct {
         { id: 'ExpireDeliveryRecords', prefix: 'webhooks/', expiration: Duration.days(deliveryDays) },
         // Payloads too large for the bus, stored by the intakes; consumers read them within the retry window.
         { id: 'ExpireClaimChecks', prefix: 'claim-check/', expiration: Duration.days(deliveryDays) },
+        ...retentionRules,
         // Expired records leave delete markers behind in a versioned bucket; drop the lone ones.
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },

@@ -42,15 +42,23 @@ beforeAll(() => {
   cdkValidation = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'false';
   // Prepare and Act: one build from an operator's toilless.yaml and the addresses of an LGTM stack.
-  stack = workersWith('slack:\n  channel: "#ops-incidents"\nincidents:\n  sourceBudget: 50s\n', {
-    observability: {
-      prometheusUrl: 'https://prometheus.lgtm.example.com',
-      remoteWriteUrl: 'https://prometheus.lgtm.example.com/api/v1/write',
-      lokiUrl: 'https://loki.lgtm.example.com',
-      tempoUrl: 'https://tempo.lgtm.example.com',
-      grafanaUrl: 'https://grafana.lgtm.example.com',
+  stack = workersWith(
+    [
+      'slack:\n  channel: "#ops-incidents"',
+      'incidents:\n  sourceBudget: 50s\n  concurrency: { prometheus: 6, loki: 3, tempo: 5 }',
+      'retention:\n  incidents: 400d\n  deployments: 36h\n  reports: 2y',
+      '',
+    ].join('\n'),
+    {
+      observability: {
+        prometheusUrl: 'https://prometheus.lgtm.example.com',
+        remoteWriteUrl: 'https://prometheus.lgtm.example.com/api/v1/write',
+        lokiUrl: 'https://loki.lgtm.example.com',
+        tempoUrl: 'https://tempo.lgtm.example.com',
+        grafanaUrl: 'https://grafana.lgtm.example.com',
+      },
     },
-  });
+  );
   resources = Template.fromStack(stack).toJSON().Resources;
 });
 
@@ -68,6 +76,34 @@ describe("Workers stack with an operator's stack-config", () => {
     // Assess
     expect(environmentOf(fn).SLACK_CHANNEL).toBe('#ops-incidents');
     expect(resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Timeout).toBe(90);
+  });
+
+  it('reserves the smallest incidents.concurrency bound as the timeline function concurrency', () => {
+    // Prepare
+    const fn = stack.incidentTimeline.worker.function;
+
+    // Assess
+    expect(
+      resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties
+        .ReservedConcurrentExecutions,
+    ).toBe(3);
+  });
+
+  it("expires incidents, deployments and reports in the store after toilless.yaml's retention", () => {
+    // Prepare
+    const bucket = resources[stack.getLogicalId(stack.store.bucket.node.defaultChild as CfnElement)];
+
+    // Act
+    const rules = bucket.Properties.LifecycleConfiguration.Rules.filter((rule: Json) =>
+      ['ExpireIncidents', 'ExpireDeployments', 'ExpireReports'].includes(rule.Id),
+    );
+
+    // Assess: 36h rounds up to 2 days, 2y is 730 days.
+    expect(rules).toEqual([
+      { Id: 'ExpireIncidents', Prefix: 'incidents/', ExpirationInDays: 400, Status: 'Enabled' },
+      { Id: 'ExpireDeployments', Prefix: 'deployments/', ExpirationInDays: 2, Status: 'Enabled' },
+      { Id: 'ExpireReports', Prefix: 'reports/', ExpirationInDays: 730, Status: 'Enabled' },
+    ]);
   });
 
   it('hands each processor the addresses of the LGTM services it uses, and only those', () => {

@@ -418,7 +418,9 @@ describe('Workers stack', () => {
     // Assess
     expect(timeline).toMatchObject({ Timeout: 60, MemorySize: 1024, Runtime: 'nodejs22.x' });
     expect(timeline.Timeout - budgetSeconds).toBeGreaterThanOrEqual(40);
-    expect(timeline).not.toHaveProperty('ReservedConcurrentExecutions');
+    // The smallest incidents.concurrency bound of the shipped toilless.yaml (loki and tempo: 4).
+    expect(timeline.ReservedConcurrentExecutions).toBe(4);
+    expect(dora).not.toHaveProperty('ReservedConcurrentExecutions');
     expect(dora).toMatchObject({ Timeout: 300, MemorySize: 1024, Runtime: 'nodejs22.x' });
   });
 

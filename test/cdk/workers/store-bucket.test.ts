@@ -138,4 +138,30 @@ describe('Store bucket', () => {
     // Assess
     expect(act).toThrow(/deliveryRecordExpirationDays 0.5 is not a whole number of days/);
   });
+
+  it('adds no expiration for incidents, deployments or reports unless a retention is given', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+
+    // Act
+    const store = new StoreBucket(fixture.stack, 'Store', { retentionDays: { reports: 90 } });
+
+    // Assess
+    const rules = Template.fromStack(fixture.stack).toJSON().Resources[logicalIdOf(store.bucket)].Properties
+      .LifecycleConfiguration.Rules as { Id: string; Prefix?: string; ExpirationInDays?: number }[];
+    expect(rules.filter((rule) => rule.Id.startsWith('Expire') && rule.Prefix !== 'webhooks/')).toEqual([
+      expect.objectContaining({ Id: 'ExpireNoncurrentVersions' }),
+      { Id: 'ExpireReports', Prefix: 'reports/', ExpirationInDays: 90, Status: 'Enabled' },
+    ]);
+  });
+
+  it('refuses a retention that is not a whole number of days, naming it', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+
+    // Act and Assess
+    expect(() => new StoreBucket(fixture!.stack, 'Store', { retentionDays: { incidents: 0 } })).toThrow(
+      'StoreBucket: retentionDays.incidents 0 is not a whole number of days: use an integer of at least 1.',
+    );
+  });
 });
