@@ -211,8 +211,7 @@ export class WorkersStack extends Stack {
     });
     // Timelines, group pointers and the deploy index all live under incidents/. Until SLACK_BOT_TOKEN is
     // filled, messages go to outbox/slack/ in the bucket, so operators can read what would have been posted.
-    this.store.grantObjectReadWrite(processor.worker.role, 'incidents/*');
-    this.store.grantObjectReadWrite(processor.worker.role, 'outbox/*');
+    this.store.grantObjectReadWrite(processor.worker.role, ['incidents/*', 'outbox/*']);
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
   }
@@ -246,9 +245,7 @@ export class WorkersStack extends Stack {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
-    for (const prefix of ['deployments/*', 'changes/*', 'dora/*']) {
-      this.store.grantObjectReadWrite(processor.worker.role, prefix);
-    }
+    this.store.grantObjectReadWrite(processor.worker.role, ['deployments/*', 'changes/*', 'dora/*']);
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
   }
@@ -337,7 +334,7 @@ export class WorkersStack extends Stack {
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
     // The intake's delivery records live under webhooks/<source>/ (GitHub claims, released with a delete).
-    this.store.grantObjectReadWrite(fn.role, `webhooks/${source}/*`);
+    this.store.grantObjectReadWrite(fn.role, [`webhooks/${source}/*`]);
     this.eventBus.bus.grantPutEventsTo(fn.role);
     this.webhooks.addWebhook(source, fn.function);
     return fn;

@@ -13,12 +13,19 @@ export interface CommitFact {
   readonly authoredAt: string;
 }
 
+/** The commits of a range, oldest first, as far as a source reads them. */
+export interface CommitRange {
+  readonly commits: readonly CommitFact[];
+  /** Newer commits of the range left unread because it is longer than the source reads (none: 0). */
+  readonly omittedCommits: number;
+}
+
 export interface CommitSource {
   /**
    * The commits reachable from `headSha` and not from `baseSha` (base excluded, head included), or
-   * undefined when this source cannot tell. Equal shas give an empty list.
+   * undefined when this source cannot tell. Equal shas give an empty range.
    */
-  commitsBetween(repository: string, baseSha: string, headSha: string): Promise<CommitFact[] | undefined>;
+  commitsBetween(repository: string, baseSha: string, headSha: string): Promise<CommitRange | undefined>;
 }
 
 /** A sha of zeros: the `before` of a push that created its branch. */
@@ -48,7 +55,7 @@ export class StoredPushCommitSource implements CommitSource {
     repository: string,
     baseSha: string,
     headSha: string,
-  ): Promise<CommitFact[] | undefined> {
+  ): Promise<CommitRange | undefined> {
     // Walked newest push first; each push lists its commits oldest first.
     const runs: CommitFact[][] = [];
     const seen = new Set<string>();
@@ -65,7 +72,7 @@ export class StoredPushCommitSource implements CommitSource {
       for (const commit of push.value.commits) seen.add(commit.id);
       cursor = push.value.before;
     }
-    return runs.reverse().flat();
+    return { commits: runs.reverse().flat(), omittedCommits: 0 };
   }
 }
 
@@ -74,8 +81,8 @@ export function firstAnsweringCommitSource(...sources: readonly CommitSource[]):
   return {
     async commitsBetween(repository, baseSha, headSha) {
       for (const source of sources) {
-        const commits = await source.commitsBetween(repository, baseSha, headSha);
-        if (commits !== undefined) return commits;
+        const range = await source.commitsBetween(repository, baseSha, headSha);
+        if (range !== undefined) return range;
       }
       return undefined;
     },

@@ -207,6 +207,7 @@ export function canonicalDeploymentRecord(record: DeploymentRecord): DeploymentR
             ...(facts.previousSha === undefined ? {} : { previousSha: facts.previousSha }),
             firstDeployment: facts.firstDeployment,
             ...(facts.unresolved ? { unresolved: true } : {}),
+            ...(facts.omittedCommits ? { omittedCommits: facts.omittedCommits } : {}),
           },
         }),
     attributedIncidents: [...record.attributedIncidents].sort(),

@@ -143,6 +143,18 @@ export class DoraHistory {
             'lead time unresolved: the commit source does not know the commits between the two deployments',
           );
         }
+        if (facts.omittedCommits) {
+          this.logger.info(
+            {
+              ...target,
+              deploymentId: entry.id,
+              previousSha: previous?.sha,
+              sha: entry.sha,
+              omittedCommits: facts.omittedCommits,
+            },
+            'lead time counts the oldest commits only: the range is longer than the commit source reads',
+          );
+        }
         const key = deploymentKey(target.repository, target.environment, entry.id);
         const stored = await updateJson<DeploymentRecord>(
           this.store,

@@ -4,10 +4,26 @@
  */
 import type { GitHubClient } from '../shared/clients/github.js';
 import { UpstreamError } from '../shared/errors.js';
-import type { CommitFact, CommitSource } from './commit-source.js';
+import type { CommitRange, CommitSource } from './commit-source.js';
+
+export interface GitHubCommitSourceOptions {
+  /**
+   * Compare pages (100 commits each) read per range: one event must not cost hundreds of requests. A
+   * longer range answers its oldest commits, the first one included, and counts the rest as omitted.
+   * @default 3
+   */
+  readonly maxComparePages?: number;
+}
 
 export class GitHubCommitSource implements CommitSource {
-  constructor(private readonly github: GitHubClient) {}
+  private readonly maxComparePages: number;
+
+  constructor(
+    private readonly github: GitHubClient,
+    options: GitHubCommitSourceOptions = {},
+  ) {
+    this.maxComparePages = options.maxComparePages ?? 3;
+  }
 
   /**
    * Undefined when GitHub does not know a sha (404: never pushed, or garbage-collected after a force
@@ -17,10 +33,16 @@ export class GitHubCommitSource implements CommitSource {
     repository: string,
     baseSha: string,
     headSha: string,
-  ): Promise<CommitFact[] | undefined> {
-    if (baseSha === headSha) return [];
+  ): Promise<CommitRange | undefined> {
+    if (baseSha === headSha) return { commits: [], omittedCommits: 0 };
     try {
-      return await this.github.compareCommits(repository, baseSha, headSha);
+      const comparison = await this.github.compareCommits(repository, baseSha, headSha, {
+        maxPages: this.maxComparePages,
+      });
+      return {
+        commits: comparison.commits,
+        omittedCommits: comparison.totalCommits - comparison.commits.length,
+      };
     } catch (error) {
       if (error instanceof UpstreamError && error.status === 404) return undefined;
       throw error;

@@ -27,8 +27,9 @@ export async function computeLeadTimeFacts(
 ): Promise<LeadTimeFacts> {
   if (previousSha === undefined) return { commits: [], firstDeployment: true };
   if (previousSha === sha) return { commits: [], previousSha, firstDeployment: false };
-  const commits = await sources.commits.commitsBetween(repository, previousSha, sha);
-  if (commits === undefined) return { commits: [], previousSha, firstDeployment: false, unresolved: true };
+  const range = await sources.commits.commitsBetween(repository, previousSha, sha);
+  if (range === undefined) return { commits: [], previousSha, firstDeployment: false, unresolved: true };
+  const { commits } = range;
   const pullRequests = new Map<string, PullRequestRecord>();
   for (let start = 0; start < commits.length; start += LOOKUP_CONCURRENCY) {
     const batch = commits.slice(start, start + LOOKUP_CONCURRENCY);
@@ -39,7 +40,13 @@ export async function computeLeadTimeFacts(
       if (pullRequest !== undefined) pullRequests.set((batch[index] as CommitFact).sha, pullRequest);
     });
   }
-  return { commits: deployedCommits(commits, pullRequests), previousSha, firstDeployment: false };
+  return {
+    commits: deployedCommits(commits, pullRequests),
+    previousSha,
+    firstDeployment: false,
+    // A range longer than the source reads counts its oldest commits: the fallback is recorded.
+    ...(range.omittedCommits > 0 ? { omittedCommits: range.omittedCommits } : {}),
+  };
 }
 
 /**

@@ -52,6 +52,11 @@ export interface LeadTimeFacts {
   readonly firstDeployment: boolean;
   /** The commit source could not tell which commits shipped (e.g. a push was never delivered). */
   readonly unresolved?: boolean;
+  /**
+   * The range was longer than the commit source reads (the GitHub compare is bounded to a few pages):
+   * `commits` holds its oldest commits, from the first one on, and this many newer ones are not counted.
+   */
+  readonly omittedCommits?: number;
 }
 
 /** What identifies a deployment and what it shipped: the same in every event about it and in its record. */

@@ -254,7 +254,12 @@ describe('Workers stack', () => {
             Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/webhooks/${source}/*`]] },
           },
-          { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucket, 'Arn'] } },
+          {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
+            Condition: { StringLike: { 's3:prefix': [`webhooks/${source}/*`] } },
+          },
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -480,19 +485,19 @@ describe('Workers stack', () => {
     // Prepare
     const bucketArn = { 'Fn::GetAtt': [logicalId(stack.store.bucket), 'Arn'] };
     const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}`]] });
-    const expected: ReadonlyArray<readonly [EventProcessor, Json, Json]> = [
+    const expected: ReadonlyArray<readonly [EventProcessor, readonly string[], Json]> = [
       [
         stack.incidentTimeline,
-        [objects('incidents/*'), objects('outbox/*')],
+        ['incidents/*', 'outbox/*'],
         { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) },
       ],
       [
         stack.doraMetrics,
-        [objects('changes/*'), objects('deployments/*'), objects('dora/*')],
+        ['deployments/*', 'changes/*', 'dora/*'],
         [{ Ref: logicalId(stack.secrets.GITHUB_TOKEN) }, { Ref: logicalId(stack.secrets.GRAFANA_TOKEN) }],
       ],
     ];
-    for (const [processor, storeObjects, secrets] of expected) {
+    for (const [processor, prefixes, secrets] of expected) {
       // Act
       const statements = statementsOf(logicalId(processor.worker.role.node.findChild('DefaultPolicy')));
 
@@ -507,9 +512,14 @@ describe('Workers stack', () => {
           {
             Effect: 'Allow',
             Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-            Resource: storeObjects,
+            Resource: [...prefixes].sort().map(objects),
           },
-          { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+          {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Resource: bucketArn,
+            Condition: { StringLike: { 's3:prefix': prefixes } },
+          },
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -531,6 +541,25 @@ describe('Workers stack', () => {
         { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       ]);
       expect(statements).toHaveLength(7);
+    }
+  });
+
+  it('lets no function list the store outside the key prefixes it owns', () => {
+    // Prepare
+    const bucketArn = { 'Fn::GetAtt': [logicalId(stack.store.bucket), 'Arn'] };
+    const listings = Object.values<Json>(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      policy.Properties.PolicyDocument.Statement.filter((statement: Json) =>
+        [statement.Action].flat().some((action: string) => action === 's3:ListBucket' || action === 's3:*'),
+      ),
+    );
+
+    // Assess
+    expect(listings).toHaveLength(4);
+    for (const statement of listings) {
+      expect(statement.Resource).toEqual(bucketArn);
+      const prefixes: string[] = statement.Condition.StringLike['s3:prefix'];
+      expect(prefixes.length).toBeGreaterThan(0);
+      for (const prefix of prefixes) expect(prefix).toMatch(/^[a-z-]+\/([a-z-]+\/)*\*$/);
     }
   });
 

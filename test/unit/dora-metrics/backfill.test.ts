@@ -277,10 +277,33 @@ describe('GitHub commit source', () => {
     const between = await source.commitsBetween('acme/shop', commits[1]!.sha, commits[3]!.sha);
 
     // Assess
-    expect(between).toEqual([
-      { sha: commits[2]!.sha, authoredAt: '2026-09-01T08:20:00.000Z' },
-      { sha: commits[3]!.sha, authoredAt: '2026-09-01T08:30:00.000Z' },
-    ]);
+    expect(between).toEqual({
+      commits: [
+        { sha: commits[2]!.sha, authoredAt: '2026-09-01T08:20:00.000Z' },
+        { sha: commits[3]!.sha, authoredAt: '2026-09-01T08:30:00.000Z' },
+      ],
+      omittedCommits: 0,
+    });
+  });
+
+  it('reads a few compare pages of a long range and counts the newer commits it left unread', async () => {
+    // Prepare: 1,000 commits after the base; unbounded, one event would page through all of them.
+    const long = linearHistory(1001, { start: new Date('2026-09-01T08:00:00Z') });
+    await github.close();
+    github = await startGitHubApiServer({ repositories: [{ full_name: 'acme/shop', commits: long }] });
+    const bounded = new GitHubCommitSource(
+      createGitHubClient({ baseUrl: github.url, token: github.token, logger: silentLogger }),
+      { maxComparePages: 3 },
+    );
+
+    // Act
+    const between = await bounded.commitsBetween('acme/shop', long[0]!.sha, long[1000]!.sha);
+
+    // Assess
+    expect(github.requests.filter((request) => request.url.includes('/compare/'))).toHaveLength(3);
+    expect(between?.commits[0]?.sha).toBe(long[1]!.sha);
+    expect(between?.commits).toHaveLength(300);
+    expect(between?.omittedCommits).toBe(700);
   });
 
   it('answers an empty list for equal shas without asking GitHub', async () => {
@@ -288,7 +311,7 @@ describe('GitHub commit source', () => {
     const between = await source.commitsBetween('acme/shop', commits[2]!.sha, commits[2]!.sha);
 
     // Assess
-    expect(between).toEqual([]);
+    expect(between).toEqual({ commits: [], omittedCommits: 0 });
     expect(github.requests).toEqual([]);
   });
 

@@ -57,14 +57,17 @@ describe('Commits from stored pushes', () => {
     const source = new StoredPushCommitSource(store);
 
     // Act
-    const commits = await source.commitsBetween(REPOSITORY, sha('a'), sha('d'));
+    const range = await source.commitsBetween(REPOSITORY, sha('a'), sha('d'));
 
     // Assess
-    expect(commits).toEqual([
-      { sha: sha('b'), authoredAt: '2026-11-25T08:00:00.000Z' },
-      { sha: sha('c'), authoredAt: '2026-11-25T09:00:00.000Z' },
-      { sha: sha('d'), authoredAt: '2026-11-26T08:00:00.000Z' },
-    ]);
+    expect(range).toEqual({
+      commits: [
+        { sha: sha('b'), authoredAt: '2026-11-25T08:00:00.000Z' },
+        { sha: sha('c'), authoredAt: '2026-11-25T09:00:00.000Z' },
+        { sha: sha('d'), authoredAt: '2026-11-26T08:00:00.000Z' },
+      ],
+      omittedCommits: 0,
+    });
   });
 
   it('answers nothing shipped between equal shas, and undefined when the chain is broken', async () => {
@@ -73,7 +76,10 @@ describe('Commits from stored pushes', () => {
     const source = new StoredPushCommitSource(store);
 
     // Assess
-    expect(await source.commitsBetween(REPOSITORY, sha('d'), sha('d'))).toEqual([]);
+    expect(await source.commitsBetween(REPOSITORY, sha('d'), sha('d'))).toEqual({
+      commits: [],
+      omittedCommits: 0,
+    });
     // A base the chain never reaches: the walk stops at the push that created the branch.
     expect(await source.commitsBetween(REPOSITORY, sha('e'), sha('d'))).toBeUndefined();
     // A head no push is stored for.
@@ -107,14 +113,17 @@ describe('Commits from stored pushes', () => {
   it('falls back to the next source when one cannot tell', async () => {
     // Prepare
     const source = firstAnsweringCommitSource(new StoredPushCommitSource(store), {
-      commitsBetween: async () => [{ sha: sha('b'), authoredAt: '2026-11-25T08:00:00.000Z' }],
+      commitsBetween: async () => ({
+        commits: [{ sha: sha('b'), authoredAt: '2026-11-25T08:00:00.000Z' }],
+        omittedCommits: 0,
+      }),
     });
 
     // Act
-    const commits = await source.commitsBetween(REPOSITORY, sha('a'), sha('b'));
+    const range = await source.commitsBetween(REPOSITORY, sha('a'), sha('b'));
 
     // Assess
-    expect(commits).toEqual([{ sha: sha('b'), authoredAt: '2026-11-25T08:00:00.000Z' }]);
+    expect(range?.commits).toEqual([{ sha: sha('b'), authoredAt: '2026-11-25T08:00:00.000Z' }]);
   });
 });
 

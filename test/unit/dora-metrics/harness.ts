@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { StoredPushCommitSource } from '../../../functions/dora-metrics/commit-source.js';
+import { type CommitSource, StoredPushCommitSource } from '../../../functions/dora-metrics/commit-source.js';
 import { DoraHistory } from '../../../functions/dora-metrics/dora-history.js';
 import type { MetricsWriter } from '../../../functions/dora-metrics/metrics-writer.js';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
@@ -80,6 +80,8 @@ export interface HarnessOptions {
   readonly now: Date;
   readonly config?: ToillessConfig;
   readonly annotate?: (deployment: DeploymentRecord) => Promise<void>;
+  /** Where the shipped commits come from. @default the pushes in the harness's store */
+  readonly commits?: (store: FsObjectStore) => CommitSource;
 }
 
 export interface DoraHarness {
@@ -119,7 +121,7 @@ export async function startDoraHarness(options: HarnessOptions): Promise<DoraHar
   let now = options.now;
   const clock: Clock = { now: () => now, sleep: async () => {} };
   const config = options.config ?? CONFIG;
-  const commits = new StoredPushCommitSource(store);
+  const commits = options.commits?.(store) ?? new StoredPushCommitSource(store);
   const worker = createDoraMetricsWorker({
     store,
     bus,

@@ -94,7 +94,7 @@ describe('DORA integrations', () => {
     );
 
     // Assess
-    expect(shipped?.map((commit) => commit.sha)).toEqual([commits[1]?.sha, commits[2]?.sha]);
+    expect(shipped?.commits.map((commit) => commit.sha)).toEqual([commits[1]?.sha, commits[2]?.sha]);
     expect(github.requests.some((request) => request.url.includes('/compare/'))).toBe(true);
     expect(integrations.github).toBeDefined();
     expect(integrations.pullRequestFirstCommit).toBeDefined();
