@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DoraHistory } from '../functions/dora-metrics/dora-history.js';
-import { serializeCompact } from '../functions/dora-metrics/json-records.js';
 import { ledgerOfEntries } from '../functions/dora-metrics/ledger.js';
 import { doraTimeSeries } from '../functions/dora-metrics/metrics.js';
 import {
@@ -22,6 +21,7 @@ import { INCIDENT_LEDGER_KEY, ledgerKey } from '../functions/dora-metrics/store-
 import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-store.js';
 import { silentLogger } from '../functions/shared/log.js';
 import { parseToillessConfig } from '../functions/shared/stack-config.js';
+import { serializeCompact } from '../functions/shared/versioned-json.js';
 import type { Benchmark, Figure } from './run.js';
 
 const DEPLOYMENTS = Number(process.env.BENCH_DORA_DEPLOYMENTS ?? 100_000);

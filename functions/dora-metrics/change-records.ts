@@ -4,8 +4,8 @@
  */
 import type { GitHubPullRequestDetail, GitHubPushDetail } from '../shared/events/types.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
+import { readJson, updateJson } from '../shared/versioned-json.js';
 import { ZERO_SHA } from './commit-source.js';
-import { readJson, updateJson } from './json-records.js';
 import { CHANGE_SCHEMA_VERSION, type PullRequestRecord, type PushRecord } from './model.js';
 import { mergeCommitKey, pullRequestKey, pushKey } from './store-keys.js';
 

@@ -3,7 +3,7 @@
  * Stored pushes answer when their chain is complete; the GitHub compare API answers otherwise.
  */
 import type { ObjectStore } from '../shared/ports/object-store.js';
-import { readJson } from './json-records.js';
+import { readJson } from '../shared/versioned-json.js';
 import type { PushRecord } from './model.js';
 import { pushKey } from './store-keys.js';
 

@@ -11,6 +11,13 @@ import type {
 import type { Logger } from '../shared/log.js';
 import type { ObjectStore, StoredObject } from '../shared/ports/object-store.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
+import {
+  parseJson,
+  readJson,
+  serializeCompact,
+  serializeRecord,
+  updateJson,
+} from '../shared/versioned-json.js';
 import { storePullRequest, storePush } from './change-records.js';
 import type { CommitSource } from './commit-source.js';
 import {
@@ -19,7 +26,6 @@ import {
   type DeploymentChange,
 } from './deployment-record.js';
 import { readIncidentLedger, type StoredIncident, storeIncident } from './incident-records.js';
-import { parseJson, readJson, serializeCompact, serializeRecord, updateJson } from './json-records.js';
 import { computeLeadTimeFacts } from './lead-time.js';
 import { leadTimeWork, ledgerEntries, ledgerEntryOf, ledgerOfEntries, withLedgerEntry } from './ledger.js';
 import { isProductionEnvironment } from './mapping.js';
@@ -292,7 +298,7 @@ export class DoraHistory {
 
 /** A ledger of this schema version, or undefined (outdated or foreign: rebuilt from the records). */
 function parseLedger(object: StoredObject): DeploymentLedger | undefined {
-  const ledger = parseJson<DeploymentLedger>(object);
+  const ledger = parseJson<DeploymentLedger>(object, 'a ledger is rebuilt from the records');
   return ledger?.schemaVersion === LEDGER_SCHEMA_VERSION && Array.isArray(ledger.deployments?.id)
     ? ledger
     : undefined;

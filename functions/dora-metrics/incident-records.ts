@@ -4,7 +4,7 @@
  */
 import type { IncidentOpenedDetail, IncidentResolvedDetail } from '../shared/events/types.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
-import { readJson, serializeCompact, updateJson } from './json-records.js';
+import { readJson, serializeCompact, updateJson } from '../shared/versioned-json.js';
 import {
   type DoraIncidentRecord,
   INCIDENT_LEDGER_SCHEMA_VERSION,

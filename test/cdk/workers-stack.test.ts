@@ -7,7 +7,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScheduledRecompute } from '../../functions/dora-metrics/handler.js';
 import { parseDurationMs } from '../../functions/shared/duration.js';
-import { SECRET_NAMES } from '../../functions/shared/secrets.js';
+import { SECRET_NAMES } from '../../functions/shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
 import { buildApp } from '../../lib/app.js';
 import type { EventProcessor } from '../../lib/workers/event-processor.js';

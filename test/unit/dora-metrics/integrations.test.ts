@@ -7,7 +7,7 @@ import { doraIntegrations } from '../../../functions/dora-metrics/integrations.j
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import { StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import {
   type GitHubApiServer,
   linearHistory,

@@ -1,24 +1,10 @@
 /**
- * Secrets: a plain environment variable locally (GITHUB_WEBHOOK_SECRET=...), and on AWS the ARN of a
- * Secrets Manager secret in `<NAME>_ARN` (GITHUB_WEBHOOK_SECRET_ARN=arn:...), read once per cold start
+ * Secrets on Lambda: a plain environment variable (GITHUB_WEBHOOK_SECRET=...) wins, otherwise the ARN of
+ * a Secrets Manager secret in `<NAME>_ARN` (GITHUB_WEBHOOK_SECRET_ARN=arn:...), read once per cold start
  * and cached. The CDK stacks never put a secret value in the environment.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
-export const SECRET_NAMES = [
-  'ALERTMANAGER_WEBHOOK_TOKEN',
-  'GITHUB_WEBHOOK_SECRET',
-  'GITHUB_TOKEN',
-  'SLACK_BOT_TOKEN',
-  'GRAFANA_TOKEN',
-] as const;
-
-export type SecretName = (typeof SECRET_NAMES)[number];
-
-export interface SecretSource {
-  /** The secret's value, or undefined when it is not configured. */
-  get(name: SecretName): Promise<string | undefined>;
-}
+import type { SecretName, SecretSource } from '../../ports/secrets.js';
 
 /** Looks in the environment, then in Secrets Manager for `<NAME>_ARN`. */
 export class EnvironmentSecretSource implements SecretSource {
@@ -54,13 +40,5 @@ export class EnvironmentSecretSource implements SecretSource {
       result.SecretString ??
       (result.SecretBinary ? Buffer.from(result.SecretBinary).toString('utf8') : undefined)
     );
-  }
-}
-
-/** Fixed values: tests and the CLI's explicit flags. */
-export class StaticSecretSource implements SecretSource {
-  constructor(private readonly values: Partial<Record<SecretName, string>>) {}
-  get(name: SecretName): Promise<string | undefined> {
-    return Promise.resolve(this.values[name]);
   }
 }

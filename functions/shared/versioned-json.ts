@@ -1,14 +1,16 @@
 /**
- * JSON records in the store, read and updated with compare-and-swap: an update is computed from what is
- * stored, written only if its bytes differ, and computed again when another writer got there first.
+ * JSON records in the store, read with their etag and updated with compare-and-swap: an update is
+ * computed from what is stored, written only if its bytes differ, and computed again when another
+ * writer got there first. Shared by the workers that keep JSON records (incidents, DORA records).
  */
-import { PreconditionFailedError, ToillessError } from '../shared/errors.js';
-import type { ObjectStore, StoredObject } from '../shared/ports/object-store.js';
+import { PreconditionFailedError, ToillessError } from './errors.js';
+import type { ObjectStore, StoredObject } from './ports/object-store.js';
 
 /** Attempts of one update before giving up (each lost race means another writer made progress). */
 const MAX_UPDATE_ATTEMPTS = 20;
 const JSON_TYPE = 'application/json';
 
+/** A stored value with the etag to pass back as `ifMatch` when replacing it. */
 export interface Versioned<T> {
   readonly value: T;
   readonly etag: string;
@@ -19,12 +21,13 @@ export async function readJson<T>(store: ObjectStore, key: string): Promise<Vers
   return object === undefined ? undefined : { value: parseJson<T>(object), etag: object.etag };
 }
 
-export function parseJson<T>(object: StoredObject): T {
+/** The stored JSON; `remedy` adds what deleting the object would do (e.g. that it is rebuilt). */
+export function parseJson<T>(object: StoredObject, remedy?: string): T {
   try {
     return JSON.parse(object.body.toString('utf8')) as T;
   } catch (error) {
     throw new ToillessError(
-      `${object.key} is not valid JSON: restore it from a backup or delete it (a ledger is rebuilt from the records)`,
+      `${object.key} is not valid JSON: restore it from a backup or delete it${remedy === undefined ? '' : ` (${remedy})`}`,
       { cause: error },
     );
   }
@@ -63,7 +66,7 @@ export async function updateJson<T>(
   options: UpdateOptions<T> = {},
 ): Promise<UpdateResult<T>> {
   const serialize = options.serialize ?? serializeRecord;
-  const parse = options.parse ?? parseJson<T>;
+  const parse = options.parse ?? ((object: StoredObject) => parseJson<T>(object));
   for (let attempt = 1; ; attempt++) {
     const object = await store.get(key);
     const current = object === undefined ? undefined : parse(object);
