@@ -15,10 +15,10 @@ import { InProcessEventBus } from '../../functions/shared/adapters/local/in-proc
 import { parseRepository, type RateLimitWait } from '../../functions/shared/clients/github.js';
 import { loadRuntimeConfig } from '../../functions/shared/config.js';
 import { parseDurationMs } from '../../functions/shared/duration.js';
-import { createLogger } from '../../functions/shared/log.js';
 import { systemClock } from '../../functions/shared/ports/clock.js';
 import { RemoteWriteClient } from '../../functions/shared/prometheus/remote-write.js';
 import { loadToillessConfig } from '../../functions/shared/stack-config.js';
+import { commandLogger } from './cli-logger.js';
 
 function duration(value: string): number {
   try {
@@ -77,11 +77,7 @@ export function doraCommand(): Command {
         'PROMETHEUS_REMOTE_WRITE_URL when Prometheus is reachable.',
     )
     .action(async (options: { repo: string; since: number; environment?: string; dataDir: string }) => {
-      const logger = createLogger({
-        name: 'toilless',
-        level: process.env.LOG_LEVEL ?? 'warn',
-        destination: process.stderr,
-      });
+      const logger = commandLogger();
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const progress = progressLine(process.stderr);
@@ -152,11 +148,7 @@ export function doraCommand(): Command {
     .option('--repo <owner/name>', 'only this repository', repository)
     .option('-d, --data-dir <dir>', 'the store to read', process.env.TOILLESS_DATA_DIR ?? '.toilless')
     .action(async (options: { repo?: string; dataDir: string }) => {
-      const logger = createLogger({
-        name: 'toilless',
-        level: process.env.LOG_LEVEL ?? 'warn',
-        destination: process.stderr,
-      });
+      const logger = commandLogger();
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const config = loadToillessConfig();
