@@ -3,11 +3,11 @@
  * data directory, with the same code the webhooks drive.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { backfillRepository } from '../../functions/dora-metrics/backfill.js';
-import { DoraHistory } from '../../functions/dora-metrics/dora-history.js';
+import { formatDoraTable } from '../../functions/dora-metrics/cli/metrics-table.js';
+import { backfillRepository } from '../../functions/dora-metrics/github/backfill.js';
 import { doraIntegrations } from '../../functions/dora-metrics/integrations.js';
-import { formatDoraTable } from '../../functions/dora-metrics/metrics-table.js';
 import { readCurrentMetrics } from '../../functions/dora-metrics/recompute.js';
+import { DoraHistory } from '../../functions/dora-metrics/store/dora-history.js';
 import { createDoraMetricsWorker } from '../../functions/dora-metrics/worker.js';
 import { LocalSecretSource } from '../../functions/local/local-secrets.js';
 import { FsObjectStore } from '../../functions/shared/adapters/local/fs-object-store.js';

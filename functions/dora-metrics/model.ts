@@ -1,7 +1,7 @@
 /**
  * What the DORA worker stores: deployment records, the changes lead time is measured from, the incidents
  * it attributes, and the ledgers (compact per repository/environment aggregates) the metrics are computed
- * from. Store keys are in store-keys.ts; docs/dora.md describes both.
+ * from. Store keys are in store/store-keys.ts; docs/dora.md describes both.
  */
 
 export const DEPLOYMENT_SCHEMA_VERSION = 1;

@@ -3,11 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type CommitSource, StoredPushCommitSource } from '../../../functions/dora-metrics/commit-source.js';
-import { DoraHistory } from '../../../functions/dora-metrics/dora-history.js';
 import type { MetricsWriter } from '../../../functions/dora-metrics/metrics-writer.js';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
-import { deploymentKey } from '../../../functions/dora-metrics/store-keys.js';
+import {
+  type CommitSource,
+  StoredPushCommitSource,
+} from '../../../functions/dora-metrics/store/commit-source.js';
+import { DoraHistory } from '../../../functions/dora-metrics/store/dora-history.js';
+import { deploymentKey } from '../../../functions/dora-metrics/store/store-keys.js';
 import { createDoraMetricsWorker, type DoraMetricsWorker } from '../../../functions/dora-metrics/worker.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { UpstreamError } from '../../../functions/shared/errors.js';

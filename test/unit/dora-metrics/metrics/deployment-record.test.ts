@@ -4,11 +4,11 @@ import {
   changeOfDeploymentStatus,
   changeOfWorkflowRun,
   decideOutcome,
-} from '../../../functions/dora-metrics/deployment-record.js';
-import { leadTimeSecondsOf } from '../../../functions/dora-metrics/ledger.js';
-import type { DeploymentRecord, DeploymentStatusEntry } from '../../../functions/dora-metrics/model.js';
-import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
-import { deploymentStatus, sha, workflowRunCompleted } from './events.js';
+} from '../../../../functions/dora-metrics/metrics/deployment-record.js';
+import { leadTimeSecondsOf } from '../../../../functions/dora-metrics/metrics/ledger.js';
+import type { DeploymentRecord, DeploymentStatusEntry } from '../../../../functions/dora-metrics/model.js';
+import { parseToillessConfig } from '../../../../functions/shared/stack-config.js';
+import { deploymentStatus, sha, workflowRunCompleted } from '../events.js';
 
 const config = parseToillessConfig('');
 

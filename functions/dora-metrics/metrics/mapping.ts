@@ -2,7 +2,7 @@
  * How toilless.yaml maps GitHub onto DORA: which environments are production, which workflow runs are
  * deployments and to where, and which services a repository deploys.
  */
-import type { ToillessConfig } from '../shared/stack-config.js';
+import type { ToillessConfig } from '../../shared/stack-config.js';
 
 // GitHub treats environment names case-insensitively, and workflow names are written by hand.
 const caseInsensitive = (pattern: string) => new RegExp(pattern, 'i');

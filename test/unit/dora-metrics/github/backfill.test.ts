@@ -1,19 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type BackfillProgress, backfillRepository } from '../../../functions/dora-metrics/backfill.js';
-import { GitHubCommitSource } from '../../../functions/dora-metrics/github-commit-source.js';
-import { createGitHubClient, type GitHubClient } from '../../../functions/shared/clients/github.js';
-import { UpstreamError, ValidationError } from '../../../functions/shared/errors.js';
-import { normalizeGitHubEvent } from '../../../functions/shared/events/github.js';
-import type { ToillessEvent } from '../../../functions/shared/events/types.js';
-import { silentLogger } from '../../../functions/shared/log.js';
+import {
+  type BackfillProgress,
+  backfillRepository,
+} from '../../../../functions/dora-metrics/github/backfill.js';
+import { GitHubCommitSource } from '../../../../functions/dora-metrics/github/github-commit-source.js';
+import { createGitHubClient, type GitHubClient } from '../../../../functions/shared/clients/github.js';
+import { UpstreamError, ValidationError } from '../../../../functions/shared/errors.js';
+import { normalizeGitHubEvent } from '../../../../functions/shared/events/github.js';
+import type { ToillessEvent } from '../../../../functions/shared/events/types.js';
+import { silentLogger } from '../../../../functions/shared/log.js';
 import {
   type GitHubApiServer,
   type GitHubRepositorySeed,
   linearHistory,
   shaOf,
   startGitHubApiServer,
-} from '../../support/github-api-server.js';
-import { type GitHubPayload, githubExample } from '../../support/github-examples.js';
+} from '../../../support/github-api-server.js';
+import { type GitHubPayload, githubExample } from '../../../support/github-examples.js';
 
 const SINCE = new Date('2019-05-01T00:00:00Z');
 

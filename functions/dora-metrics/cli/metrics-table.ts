@@ -1,6 +1,6 @@
 /** `toilless dora show`: the current metrics and levels as a plain-text table for a terminal. */
-import type { DoraMetrics } from './metrics.js';
-import type { PerformanceLevel } from './performance-levels.js';
+import type { DoraMetrics } from '../metrics/metrics.js';
+import type { PerformanceLevel } from '../metrics/performance-levels.js';
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = { 4: 'elite', 3: 'high', 2: 'medium', 1: 'low' };
 

@@ -2,11 +2,11 @@
  * Which critical incidents count against which deployments. Pure and recomputed from the ledgers each
  * time, so a deployment that arrives late still takes the incidents it caused.
  */
-import { parseDurationMs } from '../shared/duration.js';
-import type { ToillessConfig } from '../shared/stack-config.js';
+import { parseDurationMs } from '../../shared/duration.js';
+import type { ToillessConfig } from '../../shared/stack-config.js';
+import type { DeploymentLedger, IncidentFact } from '../model.js';
 import { isoMs, SUCCESS_LETTER } from './ledger.js';
 import { repositoriesOfServices } from './mapping.js';
-import type { DeploymentLedger, IncidentFact } from './model.js';
 
 /** The deployment an incident is counted against. */
 export interface Attribution {

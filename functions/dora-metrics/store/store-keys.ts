@@ -3,8 +3,8 @@
  * Environment names and ids are URL-encoded as key segments, so a name holding `/` stays one segment;
  * ordinary names (production, staging, 123) are unchanged.
  */
-import { ValidationError } from '../shared/errors.js';
-import type { DeploymentTarget } from './model.js';
+import { ValidationError } from '../../shared/errors.js';
+import type { DeploymentTarget } from '../model.js';
 
 const REPOSITORY = /^([\w.-]+)\/([\w.-]+)$/;
 

@@ -1,22 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CommitRange, CommitSource } from '../../../functions/dora-metrics/commit-source.js';
+import { GitHubCommitSource } from '../../../../functions/dora-metrics/github/github-commit-source.js';
+import {
+  computeLeadTimeFacts,
+  deployedCommits,
+} from '../../../../functions/dora-metrics/metrics/lead-time.js';
+import type { PullRequestRecord } from '../../../../functions/dora-metrics/model.js';
+import type { CommitRange, CommitSource } from '../../../../functions/dora-metrics/store/commit-source.js';
 import {
   firstAnsweringCommitSource,
   StoredPushCommitSource,
-} from '../../../functions/dora-metrics/commit-source.js';
-import { GitHubCommitSource } from '../../../functions/dora-metrics/github-commit-source.js';
-import { computeLeadTimeFacts, deployedCommits } from '../../../functions/dora-metrics/lead-time.js';
-import type { PullRequestRecord } from '../../../functions/dora-metrics/model.js';
-import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
-import { createGitHubClient } from '../../../functions/shared/clients/github.js';
-import { silentLogger } from '../../../functions/shared/log.js';
+} from '../../../../functions/dora-metrics/store/commit-source.js';
+import { FsObjectStore } from '../../../../functions/shared/adapters/local/fs-object-store.js';
+import { createGitHubClient } from '../../../../functions/shared/clients/github.js';
+import { silentLogger } from '../../../../functions/shared/log.js';
 import {
   type GitHubApiServer,
   linearHistory,
   startGitHubApiServer,
-} from '../../support/github-api-server.js';
-import { deploymentCreated, deploymentStatus, REPOSITORY, sha } from './events.js';
-import { type DoraHarness, startDoraHarness } from './harness.js';
+} from '../../../support/github-api-server.js';
+import { deploymentCreated, deploymentStatus, REPOSITORY, sha } from '../events.js';
+import { type DoraHarness, startDoraHarness } from '../harness.js';
 
 const AUTHORED = '2026-11-25T08:00:00.000Z';
 

@@ -2,11 +2,11 @@
  * The changes lead time is measured from: pushes (commits and their author times, chained by
  * before/after) and merged pull requests (for squash merges, the branch's first commit).
  */
-import type { GitHubPullRequestDetail, GitHubPushDetail } from '../shared/events/types.js';
-import type { ObjectStore } from '../shared/ports/object-store.js';
-import { readJson, updateJson } from '../shared/versioned-json.js';
+import type { GitHubPullRequestDetail, GitHubPushDetail } from '../../shared/events/types.js';
+import type { ObjectStore } from '../../shared/ports/object-store.js';
+import { readJson, updateJson } from '../../shared/versioned-json.js';
+import { CHANGE_SCHEMA_VERSION, type PullRequestRecord, type PushRecord } from '../model.js';
 import { ZERO_SHA } from './commit-source.js';
-import { CHANGE_SCHEMA_VERSION, type PullRequestRecord, type PushRecord } from './model.js';
 import { mergeCommitKey, pullRequestKey, pushKey } from './store-keys.js';
 
 /** Branch pushes walked back from a pull request's head to find its first commit. */

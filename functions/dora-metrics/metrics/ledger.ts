@@ -11,7 +11,7 @@ import {
   type LeadTimeState,
   type LedgerEntry,
   type TerminalOutcome,
-} from './model.js';
+} from '../model.js';
 
 const OUTCOME_LETTERS: Readonly<Record<TerminalOutcome, string>> = { success: 's', failure: 'f' };
 const LEAD_TIME_LETTERS: Readonly<Record<LeadTimeState, string>> = {

@@ -2,10 +2,10 @@
  * Lead time facts of a successful deployment: which commits it shipped since the previous successful
  * deployment of its repository and environment, and when each was first authored.
  */
-import type { ObjectStore } from '../shared/ports/object-store.js';
-import { pullRequestOfMergeCommit } from './change-records.js';
-import type { CommitFact, CommitSource } from './commit-source.js';
-import type { DeployedCommit, LeadTimeFacts, PullRequestRecord } from './model.js';
+import type { ObjectStore } from '../../shared/ports/object-store.js';
+import type { DeployedCommit, LeadTimeFacts, PullRequestRecord } from '../model.js';
+import { pullRequestOfMergeCommit } from '../store/change-records.js';
+import type { CommitFact, CommitSource } from '../store/commit-source.js';
 
 /** Pull request lookups in flight at once. */
 const LOOKUP_CONCURRENCY = 16;

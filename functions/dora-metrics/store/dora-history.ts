@@ -7,28 +7,31 @@ import type {
   GitHubPullRequestDetail,
   IncidentOpenedDetail,
   IncidentResolvedDetail,
-} from '../shared/events/types.js';
-import type { Logger } from '../shared/log.js';
-import type { ObjectStore, StoredObject } from '../shared/ports/object-store.js';
-import type { ToillessConfig } from '../shared/stack-config.js';
+} from '../../shared/events/types.js';
+import type { Logger } from '../../shared/log.js';
+import type { ObjectStore, StoredObject } from '../../shared/ports/object-store.js';
+import type { ToillessConfig } from '../../shared/stack-config.js';
 import {
   parseJson,
   readJson,
   serializeCompact,
   serializeRecord,
   updateJson,
-} from '../shared/versioned-json.js';
-import { storePullRequest, storePush } from './change-records.js';
-import type { CommitSource } from './commit-source.js';
+} from '../../shared/versioned-json.js';
 import {
   applyDeploymentChange,
   canonicalDeploymentRecord,
   type DeploymentChange,
-} from './deployment-record.js';
-import { readIncidentLedger, type StoredIncident, storeIncident } from './incident-records.js';
-import { computeLeadTimeFacts } from './lead-time.js';
-import { leadTimeWork, ledgerEntries, ledgerEntryOf, ledgerOfEntries, withLedgerEntry } from './ledger.js';
-import { isProductionEnvironment } from './mapping.js';
+} from '../metrics/deployment-record.js';
+import { computeLeadTimeFacts } from '../metrics/lead-time.js';
+import {
+  leadTimeWork,
+  ledgerEntries,
+  ledgerEntryOf,
+  ledgerOfEntries,
+  withLedgerEntry,
+} from '../metrics/ledger.js';
+import { isProductionEnvironment } from '../metrics/mapping.js';
 import {
   type DeploymentLedger,
   type DeploymentRecord,
@@ -38,7 +41,10 @@ import {
   type LedgerEntry,
   type PushRecord,
   type TerminalOutcome,
-} from './model.js';
+} from '../model.js';
+import { storePullRequest, storePush } from './change-records.js';
+import type { CommitSource } from './commit-source.js';
+import { readIncidentLedger, type StoredIncident, storeIncident } from './incident-records.js';
 import { deploymentKey, deploymentPrefix, ledgerKey, ledgerPrefix, targetOfLedgerKey } from './store-keys.js';
 
 export interface DoraHistoryDependencies {

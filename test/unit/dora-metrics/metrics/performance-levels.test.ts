@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { performanceLevel } from '../../../functions/dora-metrics/performance-levels.js';
-import { ConfigurationError } from '../../../functions/shared/errors.js';
-import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
+import { performanceLevel } from '../../../../functions/dora-metrics/metrics/performance-levels.js';
+import { ConfigurationError } from '../../../../functions/shared/errors.js';
+import { parseToillessConfig } from '../../../../functions/shared/stack-config.js';
 
 const { levels } = parseToillessConfig('').dora;
 const HOUR = 3_600;

@@ -6,16 +6,16 @@ import type {
   GitHubDeploymentDetail,
   GitHubDeploymentStatusDetail,
   GitHubWorkflowRunDetail,
-} from '../shared/events/types.js';
-import type { ToillessConfig } from '../shared/stack-config.js';
-import { isProductionEnvironment, workflowRunEnvironment } from './mapping.js';
+} from '../../shared/events/types.js';
+import type { ToillessConfig } from '../../shared/stack-config.js';
 import {
   DEPLOYMENT_SCHEMA_VERSION,
   type DeploymentFacts,
   type DeploymentOutcome,
   type DeploymentRecord,
   type DeploymentStatusEntry,
-} from './model.js';
+} from '../model.js';
+import { isProductionEnvironment, workflowRunEnvironment } from './mapping.js';
 
 /** What one event says about one deployment. */
 export interface DeploymentChange extends DeploymentFacts {

@@ -2,16 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pushRecordOf, storePush } from '../../../functions/dora-metrics/change-records.js';
+import { isScheduledRecompute } from '../../../../functions/dora-metrics/handler.js';
+import { pushRecordOf, storePush } from '../../../../functions/dora-metrics/store/change-records.js';
 import {
   firstAnsweringCommitSource,
   StoredPushCommitSource,
-} from '../../../functions/dora-metrics/commit-source.js';
-import { isScheduledRecompute } from '../../../functions/dora-metrics/handler.js';
-import { ledgerKey, pushKey, targetOfLedgerKey } from '../../../functions/dora-metrics/store-keys.js';
-import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
-import { ValidationError } from '../../../functions/shared/errors.js';
-import { pushed, REPOSITORY, sha, ZERO } from './events.js';
+} from '../../../../functions/dora-metrics/store/commit-source.js';
+import {
+  ledgerKey,
+  pushKey,
+  targetOfLedgerKey,
+} from '../../../../functions/dora-metrics/store/store-keys.js';
+import { FsObjectStore } from '../../../../functions/shared/adapters/local/fs-object-store.js';
+import { ValidationError } from '../../../../functions/shared/errors.js';
+import { pushed, REPOSITORY, sha, ZERO } from '../events.js';
 
 describe('Commits from stored pushes', () => {
   let dataDir: string;

@@ -2,16 +2,16 @@
  * The incidents DORA knows, from IncidentOpened / IncidentResolved: one record each, merged so that any
  * arrival order gives the same record, and the ledger of the critical ones that attribution reads.
  */
-import type { IncidentOpenedDetail, IncidentResolvedDetail } from '../shared/events/types.js';
-import type { ObjectStore } from '../shared/ports/object-store.js';
-import { readJson, serializeCompact, updateJson } from '../shared/versioned-json.js';
+import type { IncidentOpenedDetail, IncidentResolvedDetail } from '../../shared/events/types.js';
+import type { ObjectStore } from '../../shared/ports/object-store.js';
+import { readJson, serializeCompact, updateJson } from '../../shared/versioned-json.js';
 import {
   type DoraIncidentRecord,
   INCIDENT_LEDGER_SCHEMA_VERSION,
   INCIDENT_SCHEMA_VERSION,
   type IncidentFact,
   type IncidentLedger,
-} from './model.js';
+} from '../model.js';
 import { INCIDENT_LEDGER_KEY, incidentKey } from './store-keys.js';
 
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 4, error: 3, warning: 2, info: 1 };

@@ -2,9 +2,9 @@
  * Which commits a deployment shipped: the commits after the previous deployment's sha up to its own.
  * Stored pushes answer when their chain is complete; the GitHub compare API answers otherwise.
  */
-import type { ObjectStore } from '../shared/ports/object-store.js';
-import { readJson } from '../shared/versioned-json.js';
-import type { PushRecord } from './model.js';
+import type { ObjectStore } from '../../shared/ports/object-store.js';
+import { readJson } from '../../shared/versioned-json.js';
+import type { PushRecord } from '../model.js';
 import { pushKey } from './store-keys.js';
 
 export interface CommitFact {

@@ -6,10 +6,10 @@
  * Quantiles are nearest-rank: the q-quantile of n sorted values is the value at rank ceil(q * n), so
  * every reported value is one that was observed.
  */
-import type { TimeSeries } from '../shared/prometheus/remote-write.js';
-import type { ToillessConfig } from '../shared/stack-config.js';
+import type { TimeSeries } from '../../shared/prometheus/remote-write.js';
+import type { ToillessConfig } from '../../shared/stack-config.js';
+import type { DeploymentLedger, IncidentFact } from '../model.js';
 import { isoMs, SUCCESS_LETTER } from './ledger.js';
-import type { DeploymentLedger, IncidentFact } from './model.js';
 import { type PerformanceLevel, performanceLevel } from './performance-levels.js';
 
 const DAY_MS = 86_400_000;

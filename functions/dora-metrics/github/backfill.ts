@@ -14,10 +14,10 @@ import {
   type GitHubDeploymentStatus,
   type GitHubPullRequest,
   parseRepository,
-} from '../shared/clients/github.js';
-import { ValidationError } from '../shared/errors.js';
-import { normalizeGitHubEvent } from '../shared/events/github.js';
-import type { ToillessEvent } from '../shared/events/types.js';
+} from '../../shared/clients/github.js';
+import { ValidationError } from '../../shared/errors.js';
+import { normalizeGitHubEvent } from '../../shared/events/github.js';
+import type { ToillessEvent } from '../../shared/events/types.js';
 
 export type BackfillPhase =
   | 'deployments'

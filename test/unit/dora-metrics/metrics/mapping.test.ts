@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { workflowRunEnvironment } from '../../../functions/dora-metrics/mapping.js';
-import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
+import { workflowRunEnvironment } from '../../../../functions/dora-metrics/metrics/mapping.js';
+import { parseToillessConfig } from '../../../../functions/shared/stack-config.js';
 
 describe('Workflow runs as deployments', () => {
   const defaults = parseToillessConfig('');

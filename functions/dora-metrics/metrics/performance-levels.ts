@@ -2,7 +2,7 @@
  * DORA performance levels from the boundaries in toilless.yaml `dora.levels`: a value is elite, high or
  * medium when it passes that level's boundary (checked in that order), otherwise low.
  */
-import type { LevelBoundaries, LevelBoundary } from '../shared/stack-config.js';
+import type { LevelBoundaries, LevelBoundary } from '../../shared/stack-config.js';
 
 /** 4 elite, 3 high, 2 medium, 1 low: the value of dora_performance_level. */
 export type PerformanceLevel = 1 | 2 | 3 | 4;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoMs, ledgerOfEntries } from '../../../functions/dora-metrics/ledger.js';
+import { isoMs, ledgerOfEntries } from '../../../../functions/dora-metrics/metrics/ledger.js';
 import {
   computeDoraMetrics,
   type DoraMetrics,
@@ -8,9 +8,9 @@ import {
   quantiles,
   type WindowMetrics,
   wholeSecondQuantiles,
-} from '../../../functions/dora-metrics/metrics.js';
-import type { IncidentFact, LedgerEntry } from '../../../functions/dora-metrics/model.js';
-import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
+} from '../../../../functions/dora-metrics/metrics/metrics.js';
+import type { IncidentFact, LedgerEntry } from '../../../../functions/dora-metrics/model.js';
+import { parseToillessConfig } from '../../../../functions/shared/stack-config.js';
 
 const NOW = new Date('2026-11-28T12:00:00.000Z');
 const { levels } = parseToillessConfig('').dora;

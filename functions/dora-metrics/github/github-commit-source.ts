@@ -2,9 +2,9 @@
  * The commits a deployment shipped, from GitHub's compare API: used when GITHUB_TOKEN is set, after the
  * stored pushes (which answer without a request when their chain is complete).
  */
-import type { GitHubClient } from '../shared/clients/github.js';
-import { UpstreamError } from '../shared/errors.js';
-import type { CommitRange, CommitSource } from './commit-source.js';
+import type { GitHubClient } from '../../shared/clients/github.js';
+import { UpstreamError } from '../../shared/errors.js';
+import type { CommitRange, CommitSource } from '../store/commit-source.js';
 
 export interface GitHubCommitSourceOptions {
   /**
