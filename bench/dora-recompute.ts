@@ -8,20 +8,20 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DoraHistory } from '../functions/dora-metrics/dora-history.js';
-import { serializeCompact } from '../functions/dora-metrics/json-records.js';
-import { ledgerOfEntries } from '../functions/dora-metrics/ledger.js';
-import { doraTimeSeries } from '../functions/dora-metrics/metrics.js';
+import { ledgerOfEntries } from '../functions/dora-metrics/metrics/ledger.js';
+import { doraTimeSeries } from '../functions/dora-metrics/metrics/metrics.js';
 import {
   INCIDENT_LEDGER_SCHEMA_VERSION,
   type IncidentLedger,
   type LedgerEntry,
 } from '../functions/dora-metrics/model.js';
 import { readCurrentMetrics } from '../functions/dora-metrics/recompute.js';
-import { INCIDENT_LEDGER_KEY, ledgerKey } from '../functions/dora-metrics/store-keys.js';
+import { DoraHistory } from '../functions/dora-metrics/store/dora-history.js';
+import { INCIDENT_LEDGER_KEY, ledgerKey } from '../functions/dora-metrics/store/store-keys.js';
 import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-store.js';
 import { silentLogger } from '../functions/shared/log.js';
 import { parseToillessConfig } from '../functions/shared/stack-config.js';
+import { serializeCompact } from '../functions/shared/versioned-json.js';
 import type { Benchmark, Figure } from './run.js';
 
 const DEPLOYMENTS = Number(process.env.BENCH_DORA_DEPLOYMENTS ?? 100_000);

@@ -222,8 +222,7 @@ export class WorkersStack extends Stack {
     });
     // Timelines, group pointers and the deploy index all live under incidents/. Until SLACK_BOT_TOKEN is
     // filled, messages go to outbox/slack/ in the bucket, so operators can read what would have been posted.
-    this.store.grantObjectReadWrite(processor.worker.role, 'incidents/*');
-    this.store.grantObjectReadWrite(processor.worker.role, 'outbox/*');
+    this.store.grantObjectReadWrite(processor.worker.role, ['incidents/*', 'outbox/*']);
     this.store.grantObjectRead(processor.worker.role, 'claim-check/*');
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
@@ -258,9 +257,7 @@ export class WorkersStack extends Stack {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
-    for (const prefix of ['deployments/*', 'changes/*', 'dora/*']) {
-      this.store.grantObjectReadWrite(processor.worker.role, prefix);
-    }
+    this.store.grantObjectReadWrite(processor.worker.role, ['deployments/*', 'changes/*', 'dora/*']);
     this.store.grantObjectRead(processor.worker.role, 'claim-check/*');
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
@@ -350,9 +347,8 @@ export class WorkersStack extends Stack {
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
     // The intake's delivery records live under webhooks/<source>/ (GitHub claims, released with a delete).
-    this.store.grantObjectReadWrite(fn.role, `webhooks/${source}/*`);
     // Events over the bus limit are stored under claim-check/ and published as a reference.
-    this.store.grantObjectReadWrite(fn.role, 'claim-check/*');
+    this.store.grantObjectReadWrite(fn.role, [`webhooks/${source}/*`, 'claim-check/*']);
     this.eventBus.bus.grantPutEventsTo(fn.role);
     this.webhooks.addWebhook(source, fn.function);
     return fn;

@@ -3,11 +3,11 @@
  * data directory, with the same code the webhooks drive.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { backfillRepository } from '../../functions/dora-metrics/backfill.js';
-import { DoraHistory } from '../../functions/dora-metrics/dora-history.js';
+import { formatDoraTable } from '../../functions/dora-metrics/cli/metrics-table.js';
+import { backfillRepository } from '../../functions/dora-metrics/github/backfill.js';
 import { doraIntegrations } from '../../functions/dora-metrics/integrations.js';
-import { formatDoraTable } from '../../functions/dora-metrics/metrics-table.js';
 import { readCurrentMetrics } from '../../functions/dora-metrics/recompute.js';
+import { DoraHistory } from '../../functions/dora-metrics/store/dora-history.js';
 import { createDoraMetricsWorker } from '../../functions/dora-metrics/worker.js';
 import { LocalSecretSource } from '../../functions/local/local-secrets.js';
 import { FsObjectStore } from '../../functions/shared/adapters/local/fs-object-store.js';
@@ -15,10 +15,10 @@ import { InProcessEventBus } from '../../functions/shared/adapters/local/in-proc
 import { parseRepository, type RateLimitWait } from '../../functions/shared/clients/github.js';
 import { loadRuntimeConfig } from '../../functions/shared/config.js';
 import { parseDurationMs } from '../../functions/shared/duration.js';
-import { createLogger } from '../../functions/shared/log.js';
 import { systemClock } from '../../functions/shared/ports/clock.js';
 import { RemoteWriteClient } from '../../functions/shared/prometheus/remote-write.js';
 import { loadToillessConfig } from '../../functions/shared/stack-config.js';
+import { commandLogger } from './cli-logger.js';
 
 function duration(value: string): number {
   try {
@@ -77,11 +77,7 @@ export function doraCommand(): Command {
         'PROMETHEUS_REMOTE_WRITE_URL when Prometheus is reachable.',
     )
     .action(async (options: { repo: string; since: number; environment?: string; dataDir: string }) => {
-      const logger = createLogger({
-        name: 'toilless',
-        level: process.env.LOG_LEVEL ?? 'warn',
-        destination: process.stderr,
-      });
+      const logger = commandLogger();
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const progress = progressLine(process.stderr);
@@ -152,11 +148,7 @@ export function doraCommand(): Command {
     .option('--repo <owner/name>', 'only this repository', repository)
     .option('-d, --data-dir <dir>', 'the store to read', process.env.TOILLESS_DATA_DIR ?? '.toilless')
     .action(async (options: { repo?: string; dataDir: string }) => {
-      const logger = createLogger({
-        name: 'toilless',
-        level: process.env.LOG_LEVEL ?? 'warn',
-        destination: process.stderr,
-      });
+      const logger = commandLogger();
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const config = loadToillessConfig();

@@ -3,6 +3,7 @@
  * EventBridge Scheduler schedule invokes it hourly with no detail-type to recompute everything.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
+import { EnvironmentSecretSource } from '../shared/adapters/aws/environment-secret-source.js';
 import { EventBridgeBus, fromEventBridgeEvent } from '../shared/adapters/aws/eventbridge-bus.js';
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.js';
 import { loadRuntimeConfig } from '../shared/config.js';
@@ -11,7 +12,6 @@ import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
-import { EnvironmentSecretSource } from '../shared/secrets.js';
 import { loadToillessConfig } from '../shared/stack-config.js';
 import { doraIntegrations } from './integrations.js';
 import { createDoraMetricsWorker, type DoraMetricsWorker } from './worker.js';

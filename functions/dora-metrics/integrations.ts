@@ -9,9 +9,13 @@ import { annotateDeployment, GrafanaClient } from '../shared/clients/grafana.js'
 import type { RuntimeConfig } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
-import type { SecretSource } from '../shared/secrets.js';
-import { type CommitSource, firstAnsweringCommitSource, StoredPushCommitSource } from './commit-source.js';
-import { GitHubCommitSource } from './github-commit-source.js';
+import type { SecretSource } from '../shared/ports/secrets.js';
+import { GitHubCommitSource } from './github/github-commit-source.js';
+import {
+  type CommitSource,
+  firstAnsweringCommitSource,
+  StoredPushCommitSource,
+} from './store/commit-source.js';
 import type { DoraMetricsDependencies } from './worker.js';
 
 export interface DoraIntegrations

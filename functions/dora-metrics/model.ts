@@ -1,7 +1,7 @@
 /**
  * What the DORA worker stores: deployment records, the changes lead time is measured from, the incidents
  * it attributes, and the ledgers (compact per repository/environment aggregates) the metrics are computed
- * from. Store keys are in store-keys.ts; docs/dora.md describes both.
+ * from. Store keys are in store/store-keys.ts; docs/dora.md describes both.
  */
 
 export const DEPLOYMENT_SCHEMA_VERSION = 1;
@@ -52,6 +52,11 @@ export interface LeadTimeFacts {
   readonly firstDeployment: boolean;
   /** The commit source could not tell which commits shipped (e.g. a push was never delivered). */
   readonly unresolved?: boolean;
+  /**
+   * The range was longer than the commit source reads (the GitHub compare is bounded to a few pages):
+   * `commits` holds its oldest commits, from the first one on, and this many newer ones are not counted.
+   */
+  readonly omittedCommits?: number;
 }
 
 /** What identifies a deployment and what it shipped: the same in every event about it and in its record. */

@@ -3,11 +3,11 @@
  * incidents may be attributed to), attributes the critical incidents, and computes each target's metrics.
  */
 import type { ToillessConfig } from '../shared/stack-config.js';
-import { type Attribution, attributeIncidents } from './attribution.js';
-import type { DoraHistory } from './dora-history.js';
-import { isProductionEnvironment, repositoriesOfServices } from './mapping.js';
-import { computeDoraMetrics, type DoraMetrics } from './metrics.js';
+import { type Attribution, attributeIncidents } from './metrics/attribution.js';
+import { isProductionEnvironment, repositoriesOfServices } from './metrics/mapping.js';
+import { computeDoraMetrics, type DoraMetrics } from './metrics/metrics.js';
 import type { DeploymentLedger, DeploymentTarget, IncidentFact } from './model.js';
+import type { DoraHistory } from './store/dora-history.js';
 
 export interface RecomputeOptions {
   /** Also store each deployment's attributed incidents where they changed. @default false */

@@ -13,21 +13,21 @@ import type { Clock } from '../shared/ports/clock.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
-import { pushRecordOf } from './change-records.js';
-import type { CommitSource } from './commit-source.js';
+import { checkedDetail } from './event-details.js';
 import {
   changeOfDeployment,
   changeOfDeploymentStatus,
   changeOfWorkflowRun,
   type DeploymentChange,
-} from './deployment-record.js';
-import { DoraHistory } from './dora-history.js';
-import { checkedDetail } from './event-details.js';
-import { isProductionEnvironment, repositoriesOfServices, servicesOfRepository } from './mapping.js';
-import { doraTimeSeries } from './metrics.js';
+} from './metrics/deployment-record.js';
+import { isProductionEnvironment, repositoriesOfServices, servicesOfRepository } from './metrics/mapping.js';
+import { doraTimeSeries } from './metrics/metrics.js';
 import type { MetricsWriter } from './metrics-writer.js';
 import type { DeploymentRecord, DeploymentTarget, TerminalOutcome } from './model.js';
 import { recomputeDoraMetrics } from './recompute.js';
+import { pushRecordOf } from './store/change-records.js';
+import type { CommitSource } from './store/commit-source.js';
+import { DoraHistory } from './store/dora-history.js';
 
 export interface DoraMetricsDependencies {
   readonly store: ObjectStore;

@@ -3,6 +3,7 @@
  * and DeploymentRecorded events (the per-service deploy index the timeline's first suspect comes from).
  */
 import type { EventBridgeEvent } from 'aws-lambda';
+import { EnvironmentSecretSource } from '../shared/adapters/aws/environment-secret-source.js';
 import { EventBridgeBus, fromEventBridgeEvent } from '../shared/adapters/aws/eventbridge-bus.js';
 import { S3ObjectStore } from '../shared/adapters/aws/s3-object-store.js';
 import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
@@ -12,7 +13,6 @@ import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
-import { EnvironmentSecretSource } from '../shared/secrets.js';
 import { loadToillessConfig, timelineReservedConcurrency } from '../shared/stack-config.js';
 import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';

@@ -19,6 +19,7 @@ import type { Notifier } from '../shared/ports/notifier.js';
 import type { ObjectStore, StoredObject } from '../shared/ports/object-store.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { parseWith } from '../shared/validation.js';
+import { parseJson, serializeRecord as serialize, type Versioned } from '../shared/versioned-json.js';
 import { groupPointerKey, markdownKey, timelineKey } from './incident-identity.js';
 import { LOOKBACK_BEFORE_ONSET_MS } from './incident-links.js';
 import {
@@ -139,11 +140,6 @@ export async function buildTimelineOnce(
   const evidence = await gatherWithinBudget(deps, plan.timeline, now, deps.logger ?? silentLogger);
   const timeline = { ...plan.timeline, events: mergeEvents(plan.timeline.events, evidence).events };
   return { timeline, markdown: renderTimelineMarkdown(timeline, deps.config) };
-}
-
-interface Versioned<T> {
-  readonly value: T;
-  readonly etag: string;
 }
 
 interface StoredGroup {
@@ -533,20 +529,6 @@ function incidentEvent(timeline: IncidentTimeline, type: IncidentEventType): Toi
 class WriteConflict extends ToillessError {}
 
 const JSON_TYPE = 'application/json';
-
-function serialize(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
-}
-
-function parseJson<T>(object: StoredObject): T {
-  try {
-    return JSON.parse(object.body.toString('utf8')) as T;
-  } catch (error) {
-    throw new ToillessError(`${object.key} is not valid JSON: restore it from a backup or delete it`, {
-      cause: error,
-    });
-  }
-}
 
 function parseTimeline(object: StoredObject): IncidentTimeline {
   const timeline = parseJson<IncidentTimeline>(object);

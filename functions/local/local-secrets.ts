@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../shared/errors.js';
-import type { SecretName, SecretSource } from '../shared/secrets.js';
+import type { SecretName, SecretSource } from '../shared/ports/secrets.js';
 
 /** The credentials a local server generates when none are configured. */
 export const GENERATED_SECRETS: readonly SecretName[] = [

@@ -1,6 +1,6 @@
 /**
  * Runtime configuration from the environment: the same names on Lambda and locally.
- * Secrets are resolved separately (see secrets.ts) so that they never sit in this object.
+ * Secrets are resolved separately (see ports/secrets.ts) so that they never sit in this object.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';

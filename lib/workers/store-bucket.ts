@@ -91,25 +91,37 @@ export class StoreBucket extends Construct {
 
   /**
    * Lets the grantee get, put (conditional puts included) and delete the objects whose keys match the
-   * pattern, and list the bucket, so that a missing key reads as 404 NoSuchKey rather than 403.
+   * patterns (such as `incidents/*`), and list the bucket under those patterns only (an s3:prefix
+   * condition), so that a worker cannot enumerate keys another worker owns.
    */
-  grantObjectReadWrite(grantee: iam.IGrantable, keyPattern = '*'): void {
-    const objects = this.bucket.arnForObjects(keyPattern);
+  grantObjectReadWrite(grantee: iam.IGrantable, keyPatterns: readonly string[]): void {
+    for (const pattern of keyPatterns) assertScopedKeyPattern(pattern);
+    if (keyPatterns.length === 0) {
+      throw new Error(
+        'StoreBucket.grantObjectReadWrite: no key patterns given: name the prefixes the worker owns, such as "incidents/*".',
+      );
+    }
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [objects],
+        resources: keyPatterns.map((pattern) => this.bucket.arnForObjects(pattern)),
       }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [...keyPatterns] } },
+      }),
     );
     if (grantee.grantPrincipal instanceof Construct) {
       const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-      Validations.of(grantee.grantPrincipal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${keyPattern}]`,
-        reason: `Store objects are addressed by key at run time (${keyPattern} in the toilless store bucket); actions are limited to GetObject, PutObject and DeleteObject.`,
-      });
+      for (const pattern of keyPatterns) {
+        Validations.of(grantee.grantPrincipal).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${pattern}]`,
+          reason: `Store objects are addressed by key at run time (${pattern} in the toilless store bucket); actions are limited to GetObject, PutObject and DeleteObject.`,
+        });
+      }
     }
   }
 
@@ -147,6 +159,15 @@ export class StoreBucket extends Construct {
         reason: `Store objects are read by key at run time (${keyPattern} in the toilless store bucket); the only action is GetObject.`,
       });
     }
+  }
+}
+
+/** A grant names the prefix it owns: `incidents/*`, never `*` or a pattern that starts with one. */
+function assertScopedKeyPattern(pattern: string): void {
+  if (!/^[A-Za-z0-9_.-]+\/([A-Za-z0-9_.-]+\/)*\*$/.test(pattern)) {
+    throw new Error(
+      `StoreBucket.grantObjectReadWrite: key pattern "${pattern}" does not name a prefix: use "<prefix>/*", such as "incidents/*", so that the grant covers only the keys the worker owns.`,
+    );
   }
 }
 

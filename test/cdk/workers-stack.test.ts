@@ -7,7 +7,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScheduledRecompute } from '../../functions/dora-metrics/handler.js';
 import { parseDurationMs } from '../../functions/shared/duration.js';
-import { SECRET_NAMES } from '../../functions/shared/secrets.js';
+import { SECRET_NAMES } from '../../functions/shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
 import { buildApp } from '../../lib/app.js';
 import type { EventProcessor } from '../../lib/workers/event-processor.js';
@@ -257,7 +257,12 @@ describe('Workers stack', () => {
               { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/webhooks/${source}/*`]] },
             ],
           },
-          { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucket, 'Arn'] } },
+          {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
+            Condition: { StringLike: { 's3:prefix': [`webhooks/${source}/*`] } },
+          },
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -485,19 +490,19 @@ describe('Workers stack', () => {
     // Prepare
     const bucketArn = { 'Fn::GetAtt': [logicalId(stack.store.bucket), 'Arn'] };
     const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}`]] });
-    const expected: ReadonlyArray<readonly [EventProcessor, Json, Json]> = [
+    const expected: ReadonlyArray<readonly [EventProcessor, readonly string[], Json]> = [
       [
         stack.incidentTimeline,
-        [objects('incidents/*'), objects('outbox/*')],
+        ['incidents/*', 'outbox/*'],
         { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) },
       ],
       [
         stack.doraMetrics,
-        [objects('changes/*'), objects('deployments/*'), objects('dora/*')],
+        ['deployments/*', 'changes/*', 'dora/*'],
         [{ Ref: logicalId(stack.secrets.GITHUB_TOKEN) }, { Ref: logicalId(stack.secrets.GRAFANA_TOKEN) }],
       ],
     ];
-    for (const [processor, storeObjects, secrets] of expected) {
+    for (const [processor, prefixes, secrets] of expected) {
       // Act
       const statements = statementsOf(logicalId(processor.worker.role.node.findChild('DefaultPolicy')));
 
@@ -512,9 +517,14 @@ describe('Workers stack', () => {
           {
             Effect: 'Allow',
             Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-            Resource: storeObjects,
+            Resource: [...prefixes].sort().map(objects),
           },
-          { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+          {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Resource: bucketArn,
+            Condition: { StringLike: { 's3:prefix': prefixes } },
+          },
           // The payloads of events too large for the bus, which the intakes store: read only.
           { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('claim-check/*') },
           {
@@ -538,6 +548,25 @@ describe('Workers stack', () => {
         { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       ]);
       expect(statements).toHaveLength(8);
+    }
+  });
+
+  it('lets no function list the store outside the key prefixes it owns', () => {
+    // Prepare
+    const bucketArn = { 'Fn::GetAtt': [logicalId(stack.store.bucket), 'Arn'] };
+    const listings = Object.values<Json>(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      policy.Properties.PolicyDocument.Statement.filter((statement: Json) =>
+        [statement.Action].flat().some((action: string) => action === 's3:ListBucket' || action === 's3:*'),
+      ),
+    );
+
+    // Assess
+    expect(listings).toHaveLength(4);
+    for (const statement of listings) {
+      expect(statement.Resource).toEqual(bucketArn);
+      const prefixes: string[] = statement.Condition.StringLike['s3:prefix'];
+      expect(prefixes.length).toBeGreaterThan(0);
+      for (const prefix of prefixes) expect(prefix).toMatch(/^[a-z-]+\/([a-z-]+\/)*\*$/);
     }
   });
 

@@ -65,6 +65,18 @@ export interface CommitTime {
   readonly authoredAt: string;
 }
 
+export interface CompareCommitsOptions {
+  /** Pages of 100 commits read at most; a longer range answers its oldest commits only. @default 3 */
+  readonly maxPages?: number;
+}
+
+export interface CommitComparison {
+  /** Oldest first; fewer than totalCommits when the range is longer than the pages read. */
+  readonly commits: CommitTime[];
+  /** How many commits the range has (GitHub's total_commits). */
+  readonly totalCommits: number;
+}
+
 export interface ListDeploymentsOptions {
   /** Only deployments to this GitHub environment. @default all */
   readonly environment?: string;
@@ -83,10 +95,16 @@ export interface GitHubClient {
   /** Every status of one deployment, newest first (GitHub's order). */
   listDeploymentStatuses(repository: string, deploymentId: number): AsyncIterable<GitHubDeploymentStatus>;
   /**
-   * The commits reachable from `head` and not from `base`, oldest first, all of them (paged: an unpaged
-   * compare stops at 250). An unknown SHA fails with UpstreamError status 404.
+   * The commits reachable from `head` and not from `base`, oldest first (paged: an unpaged compare stops
+   * at the newest 250), up to `maxPages` pages; `totalCommits` says how many the range has. An unknown
+   * SHA fails with UpstreamError status 404.
    */
-  compareCommits(repository: string, base: string, head: string): Promise<CommitTime[]>;
+  compareCommits(
+    repository: string,
+    base: string,
+    head: string,
+    options?: CompareCommitsOptions,
+  ): Promise<CommitComparison>;
   /** Closed pull requests that were merged at or after `since`, most recently updated first. */
   listMergedPullRequests(
     repository: string,
@@ -103,8 +121,8 @@ export interface GitHubClient {
 
 const DEFAULT_BASE_URL = 'https://api.github.com';
 const MAX_PER_PAGE = 100;
-/** A guard against a server that never ends a comparison: 1000 pages of 100 commits. */
-const MAX_COMPARE_PAGES = 1000;
+/** One event must not cost hundreds of requests: a longer comparison answers its oldest 300 commits. */
+const DEFAULT_COMPARE_PAGES = 3;
 const OWNER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
 const REPO_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -212,14 +230,19 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       for await (const page of iterate(what, pages, timeoutMs)) yield* page.data;
     },
 
-    async compareCommits(repository, base, head) {
+    async compareCommits(repository, base, head, options = {}) {
       const { owner, repo } = parseRepository(repository);
       const basehead = `${base}...${head}`;
       const what = `GET /repos/${owner}/${repo}/compare/${basehead}`;
+      const maxPages = options.maxPages ?? DEFAULT_COMPARE_PAGES;
+      if (!Number.isInteger(maxPages) || maxPages < 1) {
+        throw new RangeError(`compareCommits: maxPages ${maxPages} is not a whole number of at least 1`);
+      }
       const commits: CommitTime[] = [];
+      let totalCommits = 0;
       // Page numbers, not Link headers: GitHub has answered compare pages without Link, and numbered pages
       // concatenate correctly whatever page size the server applies. total_commits says when to stop.
-      for (let page = 1; page <= MAX_COMPARE_PAGES; page += 1) {
+      for (let page = 1; page <= maxPages; page += 1) {
         const { data } = await call(what, () =>
           octokit.rest.repos.compareCommitsWithBasehead({
             owner,
@@ -230,12 +253,10 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
           }),
         );
         for (const commit of data.commits) commits.push(commitTime(commit));
-        if (data.commits.length === 0 || commits.length >= data.total_commits) return commits;
+        totalCommits = data.total_commits;
+        if (data.commits.length === 0 || commits.length >= totalCommits) break;
       }
-      throw new UpstreamError(
-        'github',
-        `${what} did not end after ${MAX_COMPARE_PAGES} pages (${commits.length} commits): compare closer SHAs`,
-      );
+      return { commits, totalCommits: Math.max(totalCommits, commits.length) };
     },
 
     async *listMergedPullRequests(repository, { since }) {

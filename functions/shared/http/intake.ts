@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { SecretName, SecretSource } from '../secrets.js';
+import type { SecretName, SecretSource } from '../ports/secrets.js';
 import {
   errorResponse,
   MAX_WEBHOOK_BODY_BYTES,

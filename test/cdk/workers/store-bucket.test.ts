@@ -18,7 +18,7 @@ function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
 }
 
 describe('Store bucket', () => {
-  it('grants object access under a key pattern, acknowledged so that the AWS Solutions checks pass', () => {
+  it('grants object access and listing under key patterns only, acknowledged so that the AWS Solutions checks pass', () => {
     // Prepare
     fixture = new ConstructTestStack({ awsSolutionsChecks: true });
     const store = new StoreBucket(fixture.stack, 'Store');
@@ -27,7 +27,7 @@ describe('Store bucket', () => {
     });
 
     // Act
-    store.grantObjectReadWrite(role, 'webhooks/*');
+    store.grantObjectReadWrite(role, ['webhooks/*', 'outbox/slack/*']);
 
     // Assess
     const template = Template.fromStack(fixture.stack);
@@ -38,9 +38,17 @@ describe('Store bucket', () => {
           {
             Effect: 'Allow',
             Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-            Resource: { 'Fn::Join': ['', [bucketArn, '/webhooks/*']] },
+            Resource: [
+              { 'Fn::Join': ['', [bucketArn, '/outbox/slack/*']] },
+              { 'Fn::Join': ['', [bucketArn, '/webhooks/*']] },
+            ],
           },
-          { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+          {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Resource: bucketArn,
+            Condition: { StringLike: { 's3:prefix': ['webhooks/*', 'outbox/slack/*'] } },
+          },
         ],
       },
     });
@@ -70,6 +78,25 @@ describe('Store bucket', () => {
         ],
       },
     });
+  });
+
+  it.each([
+    ['the whole bucket', ['*']],
+    ['a pattern that is not a prefix', ['incidents/*/timeline.json']],
+    ['no pattern at all', []],
+  ])('refuses a grant over %s', (_case, keyPatterns) => {
+    // Prepare
+    fixture = new ConstructTestStack();
+    const store = new StoreBucket(fixture.stack, 'Store');
+    const role = new iam.Role(fixture.stack, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+
+    // Act
+    const grant = () => store.grantObjectReadWrite(role, keyPatterns);
+
+    // Assess
+    expect(grant).toThrow(/name|prefix/);
   });
 
   it('sends server access logs to a bucket it is given instead of creating one', () => {

@@ -159,9 +159,10 @@ describe('GitHub client', () => {
       const head = commits[300]!.sha;
 
       // Act
-      const between = await client().compareCommits(REPO, base, head);
+      const { commits: between, totalCommits } = await client().compareCommits(REPO, base, head);
 
       // Assess
+      expect(totalCommits).toBe(300);
       expect(between).toHaveLength(300);
       expect(between[0]).toEqual({ sha: commits[1]!.sha, authoredAt: '2026-09-01T00:10:00.000Z' });
       expect(between.at(-1)).toEqual({ sha: head, authoredAt: new Date(T0 + 300 * 600_000).toISOString() });
@@ -170,6 +171,37 @@ describe('GitHub client', () => {
         '2',
         '3',
       ]);
+    });
+
+    it('reads at most the pages it is given and answers the oldest commits with the total', async () => {
+      // Prepare: a range of 1,000 commits, which unbounded would take 10 pages.
+      const commits = linearHistory(1001, { start: new Date(T0) });
+      github.seed({ full_name: REPO, commits });
+
+      // Act
+      const comparison = await client().compareCommits(REPO, commits[0]!.sha, commits[1000]!.sha, {
+        maxPages: 2,
+      });
+
+      // Assess
+      expect(comparison.totalCommits).toBe(1000);
+      expect(comparison.commits.map((commit) => commit.sha)).toEqual(
+        commits.slice(1, 201).map((commit) => commit.sha),
+      );
+      expect(github.requests).toHaveLength(2);
+    });
+
+    it('reads three pages by default', async () => {
+      // Prepare
+      const commits = linearHistory(1001, { start: new Date(T0) });
+      github.seed({ full_name: REPO, commits });
+
+      // Act
+      const comparison = await client().compareCommits(REPO, commits[0]!.sha, commits[1000]!.sha);
+
+      // Assess
+      expect(comparison.commits).toHaveLength(300);
+      expect(github.requests).toHaveLength(3);
     });
 
     it('is needed because an unpaged comparison stops at the newest 250 commits', async () => {

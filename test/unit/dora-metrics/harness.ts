@@ -3,11 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { StoredPushCommitSource } from '../../../functions/dora-metrics/commit-source.js';
-import { DoraHistory } from '../../../functions/dora-metrics/dora-history.js';
 import type { MetricsWriter } from '../../../functions/dora-metrics/metrics-writer.js';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
-import { deploymentKey } from '../../../functions/dora-metrics/store-keys.js';
+import {
+  type CommitSource,
+  StoredPushCommitSource,
+} from '../../../functions/dora-metrics/store/commit-source.js';
+import { DoraHistory } from '../../../functions/dora-metrics/store/dora-history.js';
+import { deploymentKey } from '../../../functions/dora-metrics/store/store-keys.js';
 import { createDoraMetricsWorker, type DoraMetricsWorker } from '../../../functions/dora-metrics/worker.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { UpstreamError } from '../../../functions/shared/errors.js';
@@ -80,6 +83,8 @@ export interface HarnessOptions {
   readonly now: Date;
   readonly config?: ToillessConfig;
   readonly annotate?: (deployment: DeploymentRecord) => Promise<void>;
+  /** Where the shipped commits come from. @default the pushes in the harness's store */
+  readonly commits?: (store: FsObjectStore) => CommitSource;
 }
 
 export interface DoraHarness {
@@ -119,7 +124,7 @@ export async function startDoraHarness(options: HarnessOptions): Promise<DoraHar
   let now = options.now;
   const clock: Clock = { now: () => now, sleep: async () => {} };
   const config = options.config ?? CONFIG;
-  const commits = new StoredPushCommitSource(store);
+  const commits = options.commits?.(store) ?? new StoredPushCommitSource(store);
   const worker = createDoraMetricsWorker({
     store,
     bus,

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoredPushCommitSource } from '../../../functions/dora-metrics/commit-source.js';
 import { doraIntegrations } from '../../../functions/dora-metrics/integrations.js';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
+import { StoredPushCommitSource } from '../../../functions/dora-metrics/store/commit-source.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import { StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import {
   type GitHubApiServer,
   linearHistory,
@@ -94,7 +94,7 @@ describe('DORA integrations', () => {
     );
 
     // Assess
-    expect(shipped?.map((commit) => commit.sha)).toEqual([commits[1]?.sha, commits[2]?.sha]);
+    expect(shipped?.commits.map((commit) => commit.sha)).toEqual([commits[1]?.sha, commits[2]?.sha]);
     expect(github.requests.some((request) => request.url.includes('/compare/'))).toBe(true);
     expect(integrations.github).toBeDefined();
     expect(integrations.pullRequestFirstCommit).toBeDefined();

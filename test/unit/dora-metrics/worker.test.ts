@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ledgerEntries } from '../../../functions/dora-metrics/ledger.js';
+import { ledgerEntries } from '../../../functions/dora-metrics/metrics/ledger.js';
 import type { DeploymentRecord } from '../../../functions/dora-metrics/model.js';
 import { readCurrentMetrics } from '../../../functions/dora-metrics/recompute.js';
-import { deploymentKey, ledgerKey } from '../../../functions/dora-metrics/store-keys.js';
+import { deploymentKey, ledgerKey } from '../../../functions/dora-metrics/store/store-keys.js';
 import { ValidationError } from '../../../functions/shared/errors.js';
 import type { DeploymentRecordedDetail, ToillessEvent } from '../../../functions/shared/events/types.js';
 import { parseToillessConfig } from '../../../functions/shared/stack-config.js';

@@ -14,7 +14,7 @@ import type { IntakeDependencies } from '../../../functions/shared/http/intake.j
 import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
 import type { Clock } from '../../../functions/shared/ports/clock.js';
-import { type SecretSource, StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { type SecretSource, StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { RecordingBus } from '../../support/recording-bus.js';
 
 const TOKEN = 'example-token';

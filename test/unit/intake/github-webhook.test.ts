@@ -14,7 +14,7 @@ import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/
 import type { IntakeDependencies } from '../../../functions/shared/http/intake.js';
 import { MAX_WEBHOOK_BODY_BYTES, type WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import { type SecretSource, StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { type SecretSource, StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { type GitHubPayload, githubExample, signGitHubBody } from '../../support/github-examples.js';
 import {
   hostileEnvironmentNames,

@@ -135,8 +135,23 @@ describe('S3ObjectStore against the S3 protocol', () => {
     await expect(attempt).rejects.toMatchObject({ name: 'InternalError' });
   });
 
-  it('explains AccessDenied on a read, which S3 also answers for missing keys without s3:ListBucket', async () => {
+  it('reads a missing key as absent when S3 answers AccessDenied to a role that may list only its prefixes', async () => {
     // Prepare
+    const store = new S3ObjectStore({ bucket: BUCKET, client: server.client() });
+    server.failNext(1, { status: 403, code: 'AccessDenied', message: 'Access Denied' });
+
+    // Act
+    const read = await store.get('incidents/a/timeline.json');
+
+    // Assess
+    expect(read).toBeUndefined();
+    const listing = server.requests.find((request) => request.query['list-type'] === '2');
+    expect(listing?.query.prefix).toBe('incidents/a/timeline.json');
+  });
+
+  it('explains AccessDenied on a key that exists', async () => {
+    // Prepare
+    server.seed(BUCKET, 'incidents/a/timeline.json', '{}');
     const store = new S3ObjectStore({ bucket: BUCKET, client: server.client() });
     server.failNext(1, { status: 403, code: 'AccessDenied', message: 'Access Denied' });
 
@@ -144,7 +159,19 @@ describe('S3ObjectStore against the S3 protocol', () => {
     const attempt = store.get('incidents/a/timeline.json');
 
     // Assess
-    await expect(attempt).rejects.toThrow(/s3:ListBucket/);
+    await expect(attempt).rejects.toThrow(/s3:GetObject on the key and s3:ListBucket under its prefix/);
+  });
+
+  it('explains AccessDenied when the listing is refused as well', async () => {
+    // Prepare
+    const store = new S3ObjectStore({ bucket: BUCKET, client: server.client() });
+    server.failNext(2, { status: 403, code: 'AccessDenied', message: 'Access Denied' });
+
+    // Act
+    const attempt = store.get('incidents/a/timeline.json');
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/AccessDenied/);
   });
 
   it('throws when the bucket does not exist instead of reporting keys as missing', async () => {

@@ -5,7 +5,7 @@ import { ConfigurationError } from '../../errors.js';
 import type { IntakeDependencies } from '../../http/intake.js';
 import { createLogger } from '../../log.js';
 import { systemClock } from '../../ports/clock.js';
-import { EnvironmentSecretSource } from '../../secrets.js';
+import { EnvironmentSecretSource } from './environment-secret-source.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
 import { S3ObjectStore } from './s3-object-store.js';
 

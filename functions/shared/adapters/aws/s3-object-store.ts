@@ -66,8 +66,11 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       if (errorName(error) === 'NoSuchKey') return undefined;
       if (errorName(error) === 'AccessDenied') {
+        // S3 answers 404 for a missing key only to a role that may list the bucket without a prefix
+        // condition; a role scoped to its prefixes gets 403, so ask a listing of that key instead.
+        if (await this.listingShowsMissing(objectKey)) return undefined;
         throw new ToillessError(
-          `S3 refused to read s3://${this.bucket}/${objectKey} (AccessDenied): a missing key reads as AccessDenied unless the role may s3:ListBucket on the bucket`,
+          `S3 refused to read s3://${this.bucket}/${objectKey} (AccessDenied): the role needs s3:GetObject on the key and s3:ListBucket under its prefix`,
           { cause: error },
         );
       }
@@ -157,6 +160,18 @@ export class S3ObjectStore implements ObjectStore {
       }
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
+  }
+
+  /** True when the role may list under the key and the listing has no such key; false when it cannot tell. */
+  private async listingShowsMissing(objectKey: string): Promise<boolean> {
+    try {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: objectKey, MaxKeys: 1 }),
+      );
+      return !(page.Contents ?? []).some((object) => object.Key === objectKey);
+    } catch {
+      return false;
+    }
   }
 
   private async exists(objectKey: string): Promise<boolean> {

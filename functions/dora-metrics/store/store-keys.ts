@@ -1,0 +1,76 @@
+/**
+ * The DORA worker's store keys (part of its interface: backfill and `dora show` read them too).
+ * Environment names and ids are URL-encoded as key segments, so a name holding `/` stays one segment;
+ * ordinary names (production, staging, 123) are unchanged.
+ */
+import { ValidationError } from '../../shared/errors.js';
+import type { DeploymentTarget } from '../model.js';
+
+const REPOSITORY = /^([\w.-]+)\/([\w.-]+)$/;
+
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** `owner/name` as two key segments; throws ValidationError for anything else. */
+export function repositorySegments(repository: string): string {
+  const match = REPOSITORY.exec(repository);
+  if (!match || match[1] === '.' || match[1] === '..' || match[2] === '.' || match[2] === '..') {
+    throw new ValidationError(`repository ${JSON.stringify(repository)} is not owner/name`, [
+      { path: 'repository', message: 'expected owner/name' },
+    ]);
+  }
+  return `${match[1]}/${match[2]}`;
+}
+
+/** `deployments/<owner>/<repo>/<environment>/<deployment-id>.json` */
+export function deploymentKey(repository: string, environment: string, deploymentId: string): string {
+  return `${deploymentPrefix(repository, environment)}${segment(deploymentId)}.json`;
+}
+
+/** The folder of one repository/environment's deployment records (ends with `/`). */
+export function deploymentPrefix(repository: string, environment: string): string {
+  return `deployments/${repositorySegments(repository)}/${segment(environment)}/`;
+}
+
+/** `changes/<owner>/<repo>/pushes/<after-sha>.json` */
+export function pushKey(repository: string, afterSha: string): string {
+  return `changes/${repositorySegments(repository)}/pushes/${segment(afterSha)}.json`;
+}
+
+/** `changes/<owner>/<repo>/pulls/<number>.json` */
+export function pullRequestKey(repository: string, number: number): string {
+  return `changes/${repositorySegments(repository)}/pulls/${number}.json`;
+}
+
+/** `changes/<owner>/<repo>/merge-commits/<sha>.json`: which pull request a merge commit closed. */
+export function mergeCommitKey(repository: string, sha: string): string {
+  return `changes/${repositorySegments(repository)}/merge-commits/${segment(sha)}.json`;
+}
+
+/** `dora/incidents/<incident-id>.json` */
+export function incidentKey(incidentId: string): string {
+  return `dora/incidents/${segment(incidentId)}.json`;
+}
+
+/** `dora/incident-ledger.json` */
+export const INCIDENT_LEDGER_KEY = 'dora/incident-ledger.json';
+
+export const LEDGER_PREFIX = 'dora/ledger/';
+
+/** `dora/ledger/<owner>/<repo>/<environment>.json` */
+export function ledgerKey(repository: string, environment: string): string {
+  return `${ledgerPrefix(repository)}${segment(environment)}.json`;
+}
+
+/** The folder of one repository's ledgers, or of all of them. */
+export function ledgerPrefix(repository?: string): string {
+  return repository === undefined ? LEDGER_PREFIX : `${LEDGER_PREFIX}${repositorySegments(repository)}/`;
+}
+
+/** The repository and environment of a ledger key, or undefined for any other key. */
+export function targetOfLedgerKey(key: string): DeploymentTarget | undefined {
+  const match = /^dora\/ledger\/([^/]+)\/([^/]+)\/([^/]+)\.json$/.exec(key);
+  if (!match) return undefined;
+  return { repository: `${match[1]}/${match[2]}`, environment: decodeURIComponent(match[3] as string) };
+}
