@@ -5,7 +5,6 @@
  * and never rolls an alert back to an older state.
  */
 
-import { parseDurationMs } from '../shared/duration.js';
 import type { Alert, AlertmanagerPayload } from '../shared/events/alertmanager.js';
 import { incidentIdFor, serviceOf } from './incident-identity.js';
 import {
@@ -15,6 +14,7 @@ import {
   TIMELINE_SCHEMA_VERSION,
   type TimelineEvent,
 } from './model.js';
+import { checkAlertTimes, payloadDurationMs } from './payload-limits.js';
 import { severityOfLabels, worseSeverity } from './severity.js';
 import { mergeEvents } from './timeline-events.js';
 import { compareInstants, humanDuration, instantKey, msBetween, toIso } from './timestamps.js';
@@ -66,13 +66,28 @@ export type NotificationPlan =
 
 export type ChangingPlan = Exclude<NotificationPlan, { kind: 'unchanged' }>;
 
-/** Decides what one notification does to the group's stored state. */
+/**
+ * Decides what one notification does to the group's stored state. Times and durations the alerts carry
+ * are checked first: one that cannot be used is replaced or dropped with a note, never a reason to
+ * refuse the notification.
+ */
 export function planNotification(
   state: GroupState,
-  input: AlertNotificationInput,
+  received: AlertNotificationInput,
   now: Date,
 ): NotificationPlan {
   const { current, pointer } = state;
+  const knownAlerts = new Map(current?.alerts.map((alert) => [alert.fingerprint, alert]));
+  const checked = checkAlertTimes(
+    received.payload.alerts,
+    (fingerprint) => knownAlerts.get(fingerprint),
+    now,
+  );
+  const input: CheckedNotification = {
+    ...received,
+    payload: { ...received.payload, alerts: [...checked.alerts] },
+    notes: checked.notes,
+  };
   if (current === undefined) {
     // A pointer without its timeline: another worker is creating it, or crashed before it could.
     return openIncident(input, now, pointer ?? {});
@@ -95,6 +110,11 @@ export function planNotification(
   return updateIncident(current, input, now);
 }
 
+/** A notification whose alert times were checked, with the notes on what was dropped. */
+interface CheckedNotification extends AlertNotificationInput {
+  readonly notes: readonly TimelineEvent[];
+}
+
 interface OpeningContext {
   /** The id a group pointer already gives the incident. */
   readonly incidentId?: string;
@@ -103,7 +123,7 @@ interface OpeningContext {
 }
 
 /** A new incident from the notification's alerts that started after `context.openedAfter` (all, for a group's first). */
-function openIncident(input: AlertNotificationInput, now: Date, context: OpeningContext): NotificationPlan {
+function openIncident(input: CheckedNotification, now: Date, context: OpeningContext): NotificationPlan {
   const { payload } = input;
   const { openedAfter, previousIncidentId } = context;
   const activations = payload.alerts.filter(
@@ -149,11 +169,7 @@ function openIncident(input: AlertNotificationInput, now: Date, context: Opening
   };
 }
 
-function updateIncident(
-  current: IncidentTimeline,
-  input: AlertNotificationInput,
-  now: Date,
-): NotificationPlan {
+function updateIncident(current: IncidentTimeline, input: CheckedNotification, now: Date): NotificationPlan {
   const applied = applyAlerts(current, input, { creating: false });
   if (!applied.changed) return { kind: 'unchanged', reason: 'no change', incidentId: current.id };
   return {
@@ -172,12 +188,12 @@ interface AppliedAlerts {
 /** Applies each alert transition that is newer than what the incident knows, and derives the rest. */
 function applyAlerts(
   timeline: IncidentTimeline,
-  input: AlertNotificationInput,
+  input: CheckedNotification,
   options: { readonly creating: boolean },
 ): AppliedAlerts {
   const { payload } = input;
   const alerts = new Map(timeline.alerts.map((alert) => [alert.fingerprint, alert]));
-  const events: TimelineEvent[] = [];
+  const events: TimelineEvent[] = [...input.notes];
   let severity = timeline.severity;
   let severityChange: { from: string; to: string } | undefined;
   let transitions = 0;
@@ -281,15 +297,9 @@ export function toIncidentAlert(alert: Alert): IncidentAlert {
   };
 }
 
-/** The rule's `for` from an annotation named `for`, when an alert carries one; 0 otherwise. */
+/** The rule's `for` from an annotation named `for`, when an alert carries a usable one (at most a year). */
 export function forDurationMs(alert: IncidentAlert): number | undefined {
-  const value = alert.annotations.for?.trim();
-  if (!value) return undefined;
-  try {
-    return parseDurationMs(value);
-  } catch {
-    return undefined;
-  }
+  return payloadDurationMs(alert.annotations.for);
 }
 
 /** The earliest startsAt minus that alert's `for` and one evaluation interval. */

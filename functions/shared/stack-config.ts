@@ -136,6 +136,16 @@ export const toillessConfigSchema = z.strictObject({
       runbooksUrl: z.url().default('http://localhost:8080/stack-config'),
     })
     .prefault({}),
+  prometheus: z
+    .strictObject({
+      /**
+       * The URLs Prometheus puts in an alert's generatorURL (its --web.external-url, else
+       * http://<hostname>:9090), besides PROMETHEUS_URL: an alert's expression is used only when its
+       * generatorURL starts with one of these, and only links to them are shown. @default none
+       */
+      externalUrls: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    })
+    .prefault({}),
   slack: z
     .strictObject({
       channel: z.string().min(1).default('#toilless'),

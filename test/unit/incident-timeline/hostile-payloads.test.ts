@@ -1,0 +1,180 @@
+/**
+ * Notifications an attacker who can post alerts to Alertmanager could send: none of them may lose a
+ * notification, poison its group, block the process or reach Slack and timeline.md unescaped.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { markdownKey, timelineKey } from '../../../functions/incident-timeline/incident-identity.js';
+import type { EvidenceGatherer, IncidentTimeline } from '../../../functions/incident-timeline/model.js';
+import { createIncidentTimelineWorker } from '../../../functions/incident-timeline/worker.js';
+import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
+import type { Alert, AlertmanagerPayload } from '../../../functions/shared/events/alertmanager.js';
+import { silentLogger } from '../../../functions/shared/log.js';
+import type { Clock } from '../../../functions/shared/ports/clock.js';
+import type { Message, MessageRef, Notifier } from '../../../functions/shared/ports/notifier.js';
+import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
+import { RecordingBus } from '../../support/recording-bus.js';
+import { fastBurnCritical, notificationOf, resolved, sampleAppGroup, slowBurnWarning } from './payloads.js';
+
+const NOW = new Date('2026-11-28T08:45:00Z');
+
+const config = parseToillessConfig(
+  [
+    'links:',
+    '  grafanaUrl: https://grafana.example.com',
+    '  runbooksUrl: https://github.com/acme/observability/blob/main/stack-config',
+    'prometheus:',
+    '  externalUrls: [http://prometheus:9090]',
+  ].join('\n'),
+);
+
+/** Keeps what would have gone to Slack. */
+class RecordingNotifier implements Notifier {
+  readonly posted: Message[] = [];
+  readonly replies: Message[] = [];
+  readonly updates: Message[] = [];
+  private seq = 0;
+
+  async post(message: Message): Promise<MessageRef> {
+    this.posted.push(message);
+    return { channel: 'C1', ts: `1.${++this.seq}` };
+  }
+  async reply(thread: MessageRef, message: Message): Promise<MessageRef> {
+    this.replies.push(message);
+    return { channel: thread.channel, ts: `1.${++this.seq}` };
+  }
+  async update(ref: MessageRef, message: Message): Promise<MessageRef> {
+    this.updates.push(message);
+    return ref;
+  }
+  async upload(): Promise<{ readonly fileId: string }> {
+    return { fileId: `F${++this.seq}` };
+  }
+}
+
+describe('Hostile notifications', () => {
+  let dataDir: string;
+  let store: FsObjectStore;
+  let notifier: RecordingNotifier;
+  let now: Date;
+  const clock: Clock = { now: () => now, sleep: async () => {} };
+  const noEvidence: EvidenceGatherer = async () => [];
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'toilless-hostile-'));
+    store = new FsObjectStore(dataDir);
+    notifier = new RecordingNotifier();
+    now = NOW;
+  });
+
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function worker(gatherEvidence: EvidenceGatherer = noEvidence) {
+    return createIncidentTimelineWorker({
+      store,
+      bus: new RecordingBus(),
+      notifier,
+      clock,
+      logger: silentLogger,
+      config,
+      gatherEvidence,
+    });
+  }
+
+  async function incidents(): Promise<IncidentTimeline[]> {
+    const found: IncidentTimeline[] = [];
+    for await (const key of store.list('incidents/')) {
+      if (!/^incidents\/[^/]+\/timeline\.json$/.test(key)) continue;
+      const object = await store.get(key);
+      if (object) found.push(JSON.parse(object.body.toString('utf8')));
+    }
+    return found;
+  }
+
+  async function markdownOf(id: string): Promise<string> {
+    return (await store.get(markdownKey(id)))?.body.toString('utf8') ?? '';
+  }
+
+  async function deliver(payload: AlertmanagerPayload, handle = worker()): Promise<void> {
+    await handle(notificationOf(payload));
+  }
+
+  function withAnnotations(alert: Alert, annotations: Record<string, string>): Alert {
+    return { ...alert, annotations: { ...alert.annotations, ...annotations } };
+  }
+
+  describe('times and durations', () => {
+    it('opens the incident of an alert whose `for` is 99999999999y, notes it, and keeps the group working', async () => {
+      // Prepare
+      const handle = worker();
+      const poisoned = withAnnotations(slowBurnWarning(), { for: '99999999999y' });
+
+      // Act
+      await deliver(await sampleAppGroup([poisoned]), handle);
+      now = new Date('2026-11-28T08:50:00Z');
+      await deliver(await sampleAppGroup([poisoned, fastBurnCritical()]), handle);
+
+      // Assess
+      const [incident] = await incidents();
+      expect(incident?.status).toBe('open');
+      expect(incident?.severity).toBe('critical');
+      // Onset without the unusable `for`: startsAt minus one evaluation interval.
+      expect(incident?.onset).toBe('2026-11-28T08:29:45.000Z');
+      expect(incident?.alerts.map((alert) => alert.alertname).sort()).toEqual([
+        'FastBurnRate',
+        'SlowBurnRate',
+      ]);
+      expect(
+        incident?.alerts.find((alert) => alert.alertname === 'SlowBurnRate')?.annotations.for,
+      ).toBeUndefined();
+      expect(incident?.events.filter((event) => event.kind === 'note')).toEqual([
+        expect.objectContaining({
+          source: 'alertmanager',
+          summary: expect.stringContaining(
+            'SlowBurnRate: for "99999999999y" is not a duration of at most 365 days',
+          ),
+        }),
+      ]);
+      expect(notifier.posted).toHaveLength(1);
+      expect(await markdownOf(incident?.id ?? '')).toContain('rule `for` not known');
+    });
+
+    it('uses the processing time for a startsAt far in the future or before 2000, with a note', async () => {
+      // Prepare
+      const future = { ...slowBurnWarning('9999-12-31T23:59:59Z') };
+      const ancient = { ...fastBurnCritical('0001-01-01T00:00:00Z') };
+
+      // Act
+      await deliver(await sampleAppGroup([future, ancient]));
+
+      // Assess
+      const [incident] = await incidents();
+      expect(incident?.startedAt).toBe(NOW.toISOString());
+      expect(incident?.alerts.map((alert) => alert.startsAt)).toEqual([NOW.toISOString(), NOW.toISOString()]);
+      expect(
+        incident?.events.filter((event) => event.kind === 'note').map((event) => event.details['field']),
+      ).toEqual(['startsAt', 'startsAt']);
+    });
+
+    it('resolves an alert whose endsAt is unusable at the time the resolution was processed', async () => {
+      // Prepare
+      const handle = worker();
+      await deliver(await sampleAppGroup([slowBurnWarning()]), handle);
+      now = new Date('2026-11-28T09:00:00Z');
+
+      // Act
+      await deliver(await sampleAppGroup([resolved(slowBurnWarning(), '9999-01-01T00:00:00Z')]), handle);
+
+      // Assess
+      const [incident] = await incidents();
+      expect(incident?.status).toBe('resolved');
+      expect(incident?.resolvedAt).toBe('2026-11-28T09:00:00.000Z');
+      const stored = await store.get(timelineKey(incident?.id ?? ''));
+      expect(stored).toBeDefined();
+    });
+  });
+});
