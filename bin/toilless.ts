@@ -120,7 +120,8 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
       });
       const payload = readJsonFile(file);
       const config = loadRuntimeConfig();
-      const toilless = loadToillessConfig();
+      const configDir = stackConfigDir();
+      const toilless = loadToillessConfig(configDir);
       const { timeline, markdown } = await buildTimelineOnce(payload as AlertmanagerPayload, {
         clock: systemClock,
         config: toilless,
@@ -128,6 +129,7 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
         gatherEvidence: createEvidenceGatherer({
           config,
           toilless,
+          stackConfigDir: configDir,
           store: new FsObjectStore(config.dataDir),
           logger,
         }),

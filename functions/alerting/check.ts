@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigurationError } from '../shared/errors.js';
+import { loadSloDefinitions, type SloDefinition, SloDefinitionError } from '../shared/slo-definitions.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
 import {
@@ -26,7 +27,6 @@ import {
   missingRunbookSections,
   RUNBOOK_SECTIONS,
 } from './runbooks.js';
-import { loadSloDefinitions, type SloDefinition, SloDefinitionError } from './slo-definitions.js';
 import { AMTOOL, findTool, missingToolMessage, PROMTOOL, runTool, type Tool } from './tools.js';
 
 /** One thing wrong with stack-config. */

@@ -12,7 +12,7 @@ import type { ToillessEvent } from '../shared/events/types.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { EnvironmentSecretSource } from '../shared/secrets.js';
-import { loadToillessConfig } from '../shared/stack-config.js';
+import { loadToillessConfig, stackConfigDir } from '../shared/stack-config.js';
 import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';
 import { createIncidentTimelineWorker } from './worker.js';
@@ -60,7 +60,8 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
     );
   }
   const logger = createLogger({ name: 'incident-timeline' });
-  const toilless = loadToillessConfig();
+  const configDir = stackConfigDir(env);
+  const toilless = loadToillessConfig(configDir);
   const store = new S3ObjectStore({ bucket: runtime.bucket });
   const token = await new EnvironmentSecretSource(env).get('SLACK_BOT_TOKEN');
   const notifier = createNotifier({
@@ -77,6 +78,12 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
     clock: systemClock,
     logger,
     config: toilless,
-    gatherEvidence: createEvidenceGatherer({ config: runtime, toilless, store, logger }),
+    gatherEvidence: createEvidenceGatherer({
+      config: runtime,
+      toilless,
+      stackConfigDir: configDir,
+      store,
+      logger,
+    }),
   });
 }

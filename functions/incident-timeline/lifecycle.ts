@@ -25,6 +25,10 @@ export const EVALUATION_INTERVAL_MS = 15_000;
 /** How many applied notification ids an incident remembers: enough for any resend burst. */
 export const MAX_APPLIED_NOTIFICATIONS = 50;
 
+/** Alert names and annotations are clipped to these in the titles and summaries built from them. */
+const NAME_CHARS = 200;
+const SUMMARY_CHARS = 1000;
+
 export interface AlertNotificationInput {
   /** The AlertNotification event id: deterministic, so resends of an unchanged group share it. */
   readonly id: string;
@@ -319,10 +323,17 @@ function latestEnd(alerts: readonly IncidentAlert[]): string | undefined {
 }
 
 function titleOf(alerts: readonly Alert[], service: string): string {
-  const names = [...new Set(alerts.map((alert) => alert.labels.alertname ?? 'unnamed'))].sort();
+  const names = [
+    ...new Set(alerts.map((alert) => clip(alert.labels.alertname ?? 'unnamed', NAME_CHARS))),
+  ].sort();
   const shown =
     names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
-  return `${shown} on ${service}`;
+  return `${shown} on ${clip(service, NAME_CHARS)}`;
+}
+
+/** Text from a payload cut to `max` characters, so that what is built from it stays small. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** Oldest activation first; the fingerprint breaks ties so that the order never depends on the payload's. */
@@ -343,7 +354,7 @@ function firingEvent(alert: IncidentAlert): TimelineEvent {
     kind: 'alert.firing',
     source: 'alertmanager',
     severity: alert.severity,
-    summary: `${alert.alertname} firing${summary ? `: ${summary}` : ''}`,
+    summary: `${clip(alert.alertname, NAME_CHARS)} firing${summary ? `: ${clip(summary, SUMMARY_CHARS)}` : ''}`,
     relevance: 'high',
     links: alert.generatorURL ? [{ title: 'Prometheus', url: alert.generatorURL }] : [],
     details: {
@@ -362,7 +373,7 @@ function resolvedEvent(alert: IncidentAlert): TimelineEvent {
     kind: 'alert.resolved',
     source: 'alertmanager',
     severity: alert.severity,
-    summary: `${alert.alertname} resolved after ${humanDuration(msBetween(alert.startsAt, endsAt))}`,
+    summary: `${clip(alert.alertname, NAME_CHARS)} resolved after ${humanDuration(msBetween(alert.startsAt, endsAt))}`,
     relevance: 'high',
     links: [],
     details: {
@@ -379,7 +390,7 @@ function severityChangedEvent(from: string, to: string, alert: IncidentAlert): T
     kind: 'severity.changed',
     source: 'alertmanager',
     severity: to,
-    summary: `Severity ${from} → ${to} (${alert.alertname})`,
+    summary: `Severity ${clip(from, NAME_CHARS)} → ${clip(to, NAME_CHARS)} (${clip(alert.alertname, NAME_CHARS)})`,
     relevance: 'high',
     links: [],
     details: {

@@ -248,15 +248,21 @@ export function parseToillessConfig(text: string, source = 'toilless.yaml'): Toi
   }
 }
 
-export function loadToillessConfig(dir: string = stackConfigDir()): ToillessConfig {
-  const path = join(dir, 'toilless.yaml');
-  let text: string;
+/**
+ * The text of one file of a stack-config directory. Every configuration file (toilless.yaml,
+ * slos.yaml) is read through here, from the one directory a runtime was given.
+ */
+export function readStackConfigFile(dir: string, file: string): string {
+  const path = join(dir, file);
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigurationError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
-  return parseToillessConfig(text, 'stack-config/toilless.yaml');
+}
+
+export function loadToillessConfig(dir: string = stackConfigDir()): ToillessConfig {
+  return parseToillessConfig(readStackConfigFile(dir, 'toilless.yaml'), 'stack-config/toilless.yaml');
 }
 
 /** The LogQL selector of a service: its configured one, or {service_name="<service>"}. */

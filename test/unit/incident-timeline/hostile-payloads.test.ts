@@ -3,9 +3,11 @@
  * notification, poison its group, block the process or reach Slack and timeline.md unescaped.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEvidenceGatherer } from '../../../functions/incident-timeline/evidence.js';
 import { markdownKey, timelineKey } from '../../../functions/incident-timeline/incident-identity.js';
 import type { EvidenceGatherer, IncidentTimeline } from '../../../functions/incident-timeline/model.js';
 import { createIncidentTimelineWorker } from '../../../functions/incident-timeline/worker.js';
@@ -15,7 +17,10 @@ import { silentLogger } from '../../../functions/shared/log.js';
 import type { Clock } from '../../../functions/shared/ports/clock.js';
 import type { Message, MessageRef, Notifier } from '../../../functions/shared/ports/notifier.js';
 import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
+import { closeServer, listenOnLoopback } from '../../support/http-test-server.js';
+import { freePort } from '../../support/ports.js';
 import { RecordingBus } from '../../support/recording-bus.js';
+import { STACK_CONFIG_DIR } from '../../support/stack-config-copy.js';
 import { fastBurnCritical, notificationOf, resolved, sampleAppGroup, slowBurnWarning } from './payloads.js';
 
 const NOW = new Date('2026-11-28T08:45:00Z');
@@ -106,6 +111,74 @@ describe('Hostile notifications', () => {
   function withAnnotations(alert: Alert, annotations: Record<string, string>): Alert {
     return { ...alert, annotations: { ...alert.annotations, ...annotations } };
   }
+
+  describe('payload-derived work', () => {
+    let prometheus: Server;
+    let prometheusUrl: string;
+    let queries: string[];
+
+    beforeEach(async () => {
+      queries = [];
+      prometheus = createServer((request, response) => {
+        const target = new URL(request.url ?? '/', 'http://localhost');
+        response.setHeader('content-type', 'application/json');
+        if (target.pathname === '/api/v1/rules') {
+          response.end(JSON.stringify({ status: 'success', data: { groups: [] } }));
+          return;
+        }
+        queries.push(target.searchParams.get('query') ?? '');
+        response.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
+      });
+      prometheusUrl = await listenOnLoopback(prometheus);
+    });
+
+    afterEach(async () => {
+      await closeServer(prometheus);
+    });
+
+    async function evidenceFromStandIns(): Promise<EvidenceGatherer> {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      return createEvidenceGatherer({
+        config: { prometheusUrl, lokiUrl: closed, tempoUrl: closed },
+        toilless: config,
+        stackConfigDir: STACK_CONFIG_DIR,
+        store,
+        logger: silentLogger,
+        slos: [],
+      });
+    }
+
+    const nested = (depth: number, inner: string) => `${'('.repeat(depth)}${inner}${')'.repeat(depth)}`;
+
+    it('ignores an expression over 8 KiB with a note, and still opens the incident', async () => {
+      // Prepare: 24,000 nested parentheses (a 49 KB body) next to an expression at the cap.
+      const handle = worker(await evidenceFromStandIns());
+      const crafted = {
+        ...slowBurnWarning(),
+        generatorURL: `${prometheusUrl}/graph?g0.expr=${nested(24_000, 'up > 1')}`,
+      };
+      const atTheCap = {
+        ...fastBurnCritical(),
+        generatorURL: `${prometheusUrl}/graph?g0.expr=${nested(4_000, 'errors > 3')}`,
+      };
+
+      // Act
+      await deliver(await sampleAppGroup([crafted, atTheCap]), handle);
+
+      // Assess
+      const [incident] = await incidents();
+      expect(incident?.status).toBe('open');
+      expect(queries).toContain('errors');
+      expect(queries.some((query) => query.startsWith('(('))).toBe(false);
+      expect(incident?.events.filter((event) => event.kind === 'note').map((event) => event.summary)).toEqual(
+        [
+          expect.stringMatching(
+            /^The expression of SlowBurnRate is not used: its expression is 48006 characters long, over the limit of 8192;/,
+          ),
+        ],
+      );
+    });
+  });
 
   describe('times and durations', () => {
     it('opens the incident of an alert whose `for` is 99999999999y, notes it, and keeps the group working', async () => {
