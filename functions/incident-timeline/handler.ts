@@ -78,6 +78,7 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
     clock: systemClock,
     logger,
     config: toilless,
+    prometheusUrl: runtime.prometheusUrl,
     gatherEvidence: createEvidenceGatherer({
       config: runtime,
       toilless,

@@ -107,6 +107,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       clock,
       logger: timelineLogger,
       config: toilless,
+      prometheusUrl: config.prometheusUrl,
       gatherEvidence: createEvidenceGatherer({
         config,
         toilless,

@@ -180,6 +180,80 @@ describe('Hostile notifications', () => {
     });
   });
 
+  describe('text and links', () => {
+    const HOSTILE_NAME = 'Deploy <!channel> <https://evil.example|click here>';
+
+    function hostileAlert(): Alert {
+      const alert = fastBurnCritical();
+      return {
+        ...alert,
+        labels: { ...alert.labels, alertname: HOSTILE_NAME },
+        annotations: {
+          summary: 'see https://evil.example/x and www.evil.example <!here> [click](https://evil.example)',
+          runbook_url: 'https://evil.example/runbook',
+          dashboard_url: 'https://grafana.example.com.evil.example/d/x',
+        },
+        generatorURL: 'https://evil.example/graph?g0.expr=up',
+      };
+    }
+
+    it('escapes the alert title in every Slack text field, the fallback text included', async () => {
+      // Act
+      await deliver(await sampleAppGroup([hostileAlert()]));
+
+      // Assess
+      const [root] = notifier.posted;
+      expect(root?.text).toContain('Deploy &lt;!channel&gt; &lt;https://evil.example|click here&gt;');
+      const everything = JSON.stringify([...notifier.posted, ...notifier.replies]);
+      expect(everything).not.toContain('<!channel>');
+      expect(everything).not.toContain('<!here>');
+      expect(everything).not.toContain('<https://evil.example');
+      expect(root?.blocks?.every((block) => !JSON.stringify(block).includes('"verbatim":false'))).toBe(true);
+    });
+
+    it('shows links from alerts to unknown hosts as text with their host, in Slack and timeline.md', async () => {
+      // Act
+      await deliver(await sampleAppGroup([hostileAlert()]));
+
+      // Assess
+      const [incident] = await incidents();
+      const slack = JSON.stringify([...notifier.posted, ...notifier.replies]);
+      expect(slack).toContain('Runbook (');
+      expect(slack).toContain('evil.example, not linked');
+      expect(slack).not.toMatch(/<https?:\/\/[^|>]*evil\.example/);
+      const markdown = await markdownOf(incident?.id ?? '');
+      expect(markdown).toContain('(evil.example, not linked)');
+      expect(markdown).toContain('(grafana.example.com.evil.example, not linked)');
+      expect(markdown).not.toMatch(/\]\(https?:\/\/[^)]*evil\.example/);
+      expect(markdown).toContain('https\\://evil.example/x and www\\.evil.example');
+      expect(markdown).not.toContain('<!here>');
+    });
+
+    it('links alerts to the configured Prometheus, Grafana and runbooks', async () => {
+      // Prepare
+      const alert = {
+        ...fastBurnCritical(),
+        annotations: { runbook_url: 'runbooks/fast-burn-rate.md', dashboard_url: '/d/slo/slo' },
+        generatorURL: 'http://prometheus:9090/graph?g0.expr=up',
+      };
+
+      // Act
+      await deliver(await sampleAppGroup([alert]));
+
+      // Assess
+      const [incident] = await incidents();
+      const markdown = await markdownOf(incident?.id ?? '');
+      expect(markdown).toContain('[Prometheus](http://prometheus:9090/graph?g0.expr=up)');
+      expect(markdown).toContain(
+        '[Runbook (FastBurnRate)](https://github.com/acme/observability/blob/main/stack-config/runbooks/fast-burn-rate.md)',
+      );
+      expect(markdown).toContain('[Dashboard (FastBurnRate)](https://grafana.example.com/d/slo/slo)');
+      expect(JSON.stringify(notifier.posted)).toContain(
+        '<https://grafana.example.com/d/slo/slo|Dashboard (FastBurnRate)>',
+      );
+    });
+  });
+
   describe('times and durations', () => {
     it('opens the incident of an alert whose `for` is 99999999999y, notes it, and keeps the group working', async () => {
       // Prepare
