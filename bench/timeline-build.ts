@@ -17,7 +17,7 @@ import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-stor
 import { loadRuntimeConfig } from '../functions/shared/config.js';
 import type { AlertmanagerPayload } from '../functions/shared/events/alertmanager.js';
 import { silentLogger } from '../functions/shared/log.js';
-import { parseToillessConfig } from '../functions/shared/stack-config.js';
+import { parseToillessConfig, stackConfigDir } from '../functions/shared/stack-config.js';
 
 const input = JSON.parse(process.argv[2] ?? '{}') as { now: string; startsAt: string };
 const now = new Date(input.now);
@@ -60,6 +60,7 @@ try {
   const gatherEvidence = createEvidenceGatherer({
     config: loadRuntimeConfig(),
     toilless,
+    stackConfigDir: stackConfigDir(),
     store,
     logger: silentLogger,
     clock,

@@ -8,7 +8,7 @@ import { loadRuntimeConfig } from '../../functions/shared/config.js';
 import { ToillessError } from '../../functions/shared/errors.js';
 import type { AlertmanagerPayload } from '../../functions/shared/events/alertmanager.js';
 import { systemClock } from '../../functions/shared/ports/clock.js';
-import { loadToillessConfig } from '../../functions/shared/stack-config.js';
+import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
 import { commandLogger } from './cli-logger.js';
 
 /** Reads a JSON file, or throws an error naming the file and what is wrong with it. */
@@ -40,7 +40,8 @@ export function timelineCommand(): Command {
       const logger = commandLogger();
       const payload = readJsonFile(file);
       const config = loadRuntimeConfig();
-      const toilless = loadToillessConfig();
+      const configDir = stackConfigDir();
+      const toilless = loadToillessConfig(configDir);
       const { timeline, markdown } = await buildTimelineOnce(payload as AlertmanagerPayload, {
         clock: systemClock,
         config: toilless,
@@ -48,6 +49,7 @@ export function timelineCommand(): Command {
         gatherEvidence: createEvidenceGatherer({
           config,
           toilless,
+          stackConfigDir: configDir,
           store: new FsObjectStore(config.dataDir),
           logger,
         }),

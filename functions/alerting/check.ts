@@ -10,6 +10,7 @@ import { dashboardFiles } from '../dashboards/dashboard-files.js';
 import { dashboardUrlDefects } from '../dashboards/dashboard-urls.js';
 import { serviceConfigDefects } from '../service-configs/check.js';
 import { ConfigurationError } from '../shared/errors.js';
+import { loadSloDefinitions, type SloDefinition, SloDefinitionError } from '../shared/slo-definitions.js';
 import { loadToillessConfig, type ToillessConfig } from '../shared/stack-config.js';
 import { withDeployTimeFiles } from './deploy-time-files.js';
 import {
@@ -29,7 +30,6 @@ import {
   missingRunbookSections,
   RUNBOOK_SECTIONS,
 } from './runbooks.js';
-import { loadSloDefinitions, type SloDefinition, SloDefinitionError } from './slo-definitions.js';
 import { AMTOOL, findTool, missingToolMessage, PROMTOOL, runTool, type Tool } from './tools.js';
 
 /** One thing wrong with stack-config. */

@@ -6,9 +6,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { dashboardFiles } from '../dashboards/dashboard-files.js';
+import { loadSloDefinitions, type SloDefinition } from '../shared/slo-definitions.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import { LINKS_TEMPLATE_PATH, renderLinksTemplate } from './links-template.js';
-import { loadSloDefinitions, type SloDefinition } from './slo-definitions.js';
 import { GENERATED_HEADER, renderSloRuleFiles } from './slo-rules.js';
 
 /** A generated file: its path below stack-config/ and what it must contain. */

@@ -4,8 +4,8 @@
  * SLOs"). Pure and deterministic: the same definitions always give the same text, so the committed
  * files can be checked for staleness byte for byte.
  */
-import { formatDecimal, multiply, parseDecimal, shift, toNumber } from './decimal.js';
-import type { LabelMatcher, SloDefinition } from './slo-definitions.js';
+import { formatDecimal, multiply, parseDecimal, shift, toNumber } from '../shared/decimal.js';
+import type { LabelMatcher, SloDefinition } from '../shared/slo-definitions.js';
 
 export const GENERATED_HEADER =
   '# generated from stack-config/slos.yaml by `toilless check --fix`; do not edit';

@@ -5,7 +5,7 @@
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { GeneratedFile } from '../alerting/generated-files.js';
-import type { SloDefinition } from '../alerting/slo-definitions.js';
+import type { SloDefinition } from '../shared/slo-definitions.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { blackboxExporterDashboard } from './blackbox-exporter.js';
 import { doraMetricsDashboard } from './dora-metrics.js';

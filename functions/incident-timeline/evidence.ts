@@ -16,7 +16,8 @@
  *   normal  the other deployments that finished before onset within the lookback
  *   low     deployments that finished between onset and the end of the window (a rollback or a fix:
  *           they cannot have started the incident)
- * Prometheus (the alert rule's expression, from the alert's generatorURL)
+ * Prometheus (the alert rule's expression: from the alert's generatorURL when its origin is a configured
+ * Prometheus, else the configured Prometheus' rule of that name; see sources/prometheus.ts)
  *   high    when the alert's condition first held in the window: for `<expr> > <number>` (also >=, <,
  *           <=) the first point where <expr> passed the number, else the first point of the whole rule
  *   normal  the expression's peak, its value and time (the lowest value for < and <= rules)
@@ -47,7 +48,6 @@
  * the source's own time limit runs from its first request that got a slot.
  */
 
-import { loadSloDefinitions, type SloDefinition } from '../alerting/slo-definitions.js';
 import { LokiClient } from '../shared/clients/loki.js';
 import { PrometheusClient } from '../shared/clients/prometheus.js';
 import { TempoClient } from '../shared/clients/tempo.js';
@@ -56,6 +56,7 @@ import { parseDurationMs } from '../shared/duration.js';
 import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
+import { loadSloDefinitions, type SloDefinition } from '../shared/slo-definitions.js';
 import { evidenceConcurrency, logSelectorFor, type ToillessConfig } from '../shared/stack-config.js';
 import type { EvidenceGatherer, EvidenceRequest, EvidenceSource, TimelineEvent } from './model.js';
 import { EvidenceLimits, type SourceTurn } from './source-limits.js';
@@ -68,8 +69,13 @@ import { gatherTempoEvidence } from './sources/tempo.js';
 export interface EvidenceGathererDependencies {
   /** Where Prometheus, Loki and Tempo answer (PROMETHEUS_URL, LOKI_URL, TEMPO_URL). */
   readonly config: Pick<RuntimeConfig, 'prometheusUrl' | 'lokiUrl' | 'tempoUrl'>;
-  /** toilless.yaml: links.grafanaUrl, services' log selectors, incidents.deployLookback and maxErrorLines. */
+  /**
+   * toilless.yaml: links.grafanaUrl, prometheus.externalUrls, services' log selectors,
+   * incidents.deployLookback and maxErrorLines.
+   */
   readonly toilless: ToillessConfig;
+  /** The stack-config directory toilless.yaml was read from: slos.yaml is read from it too. */
+  readonly stackConfigDir: string;
   /** Holds the deployment index (incidents/deploys/). */
   readonly store: ObjectStore;
   readonly logger: Logger;
@@ -77,7 +83,7 @@ export interface EvidenceGathererDependencies {
   readonly clock?: Clock;
   /** Time limit of each source, within the request's budget. @default 8000 */
   readonly sourceTimeoutMs?: number;
-  /** The SLOs whose latency thresholds make a span slow. @default stack-config/slos.yaml, read once */
+  /** The SLOs whose latency thresholds make a span slow. @default slos.yaml of stackConfigDir, read once */
   readonly slos?: readonly SloDefinition[];
   /**
    * The per-source request limits, shared by every incident this gatherer builds. Create one gatherer
@@ -134,7 +140,7 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
   const sloDefinitions = (): readonly SloDefinition[] => {
     if (slos === undefined) {
       try {
-        slos = loadSloDefinitions();
+        slos = loadSloDefinitions(deps.stackConfigDir);
       } catch (error) {
         deps.logger.warn(
           { err: error },
@@ -171,7 +177,11 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
           gatherDeploymentEvidence(request, signal, findings, { store: deployIndex, lookbackMs }),
         ),
         run('prometheus', request, priority, (signal, findings) =>
-          gatherPrometheusEvidence(request, signal, findings, { client: prometheus, grafanaUrl }),
+          gatherPrometheusEvidence(request, signal, findings, {
+            client: prometheus,
+            grafanaUrl,
+            trustedUrls: [deps.config.prometheusUrl, ...deps.toilless.prometheus.externalUrls],
+          }),
         ),
         lokiBranch,
         run('tempo', request, priority, (signal, findings) =>

@@ -13,7 +13,7 @@ import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
-import { loadToillessConfig, timelineReservedConcurrency } from '../shared/stack-config.js';
+import { loadToillessConfig, stackConfigDir, timelineReservedConcurrency } from '../shared/stack-config.js';
 import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';
 import { createIncidentTimelineWorker } from './worker.js';
@@ -62,7 +62,8 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
     );
   }
   const logger = createLogger({ name: 'incident-timeline' });
-  const toilless = loadToillessConfig();
+  const configDir = stackConfigDir(env);
+  const toilless = loadToillessConfig(configDir);
   const store = new S3ObjectStore({ bucket: runtime.bucket });
   const token = await new EnvironmentSecretSource(env).get('SLACK_BOT_TOKEN');
   const notifier = createNotifier({
@@ -79,10 +80,12 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
     clock: systemClock,
     logger,
     config: toilless,
+    prometheusUrl: runtime.prometheusUrl,
     // The function's reserved concurrency comes from incidents.concurrency: each instance takes its share.
     gatherEvidence: createEvidenceGatherer({
       config: runtime,
       toilless,
+      stackConfigDir: configDir,
       store,
       logger,
       runtimes: timelineReservedConcurrency(toilless),

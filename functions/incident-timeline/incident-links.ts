@@ -43,6 +43,76 @@ export function exploreLogsUrl(config: ToillessConfig, timeline: IncidentTimelin
   return `${base}/explore?schemaVersion=1&orgId=1&panes=${encodeURIComponent(JSON.stringify(panes))}`;
 }
 
+/** A link longer than this is never rendered as a link (a crafted generatorURL can be a megabyte). */
+export const MAX_LINK_CHARS = 4096;
+
+/**
+ * Where links taken from alerts (generatorURL, runbook_url, dashboard_url) may point: the origins of
+ * Grafana and of the configured Prometheus URLs, and anything below the runbooks base. A link
+ * elsewhere is shown as text naming its host, so an alert cannot put a disguised link in Slack or
+ * timeline.md.
+ */
+export interface LinkPolicy {
+  readonly origins: ReadonlySet<string>;
+  /** URL prefixes (ending in `/`) a link may start with. */
+  readonly prefixes: readonly string[];
+}
+
+/** The policy of a configuration: links.grafanaUrl, links.runbooksUrl, prometheus.externalUrls and PROMETHEUS_URL. */
+export function linkPolicy(config: ToillessConfig, prometheusUrls: readonly string[] = []): LinkPolicy {
+  const origins = new Set<string>();
+  for (const url of [config.links.grafanaUrl, ...config.prometheus.externalUrls, ...prometheusUrls]) {
+    const parsed = webUrl(url);
+    if (parsed) origins.add(parsed.origin);
+  }
+  const runbooks = webUrl(config.links.runbooksUrl);
+  const prefixes = runbooks ? [runbooks.href.endsWith('/') ? runbooks.href : `${runbooks.href}/`] : [];
+  return { origins, prefixes };
+}
+
+/** How a link from an alert is shown: as a link when the policy allows it, else as text with its host. */
+export type ShownLink =
+  | { readonly kind: 'link'; readonly title: string; readonly url: string }
+  | { readonly kind: 'text'; readonly title: string; readonly host: string };
+
+export function showLink(link: TimelineLink, policy: LinkPolicy): ShownLink {
+  const url = link.url.length <= MAX_LINK_CHARS ? webUrl(link.url) : undefined;
+  if (
+    url &&
+    (policy.origins.has(url.origin) || policy.prefixes.some((prefix) => url.href.startsWith(prefix)))
+  ) {
+    return { kind: 'link', title: link.title, url: link.url };
+  }
+  return { kind: 'text', title: link.title, host: url?.host ?? hostOf(link.url) };
+}
+
+/** The links of an event as they may be shown: links alerts carry go through the policy, toilless' own do not. */
+export function shownEventLinks(
+  event: { readonly source: string; readonly links: readonly TimelineLink[] },
+  policy: LinkPolicy,
+): ShownLink[] {
+  return event.links.map((link) =>
+    event.source === 'alertmanager'
+      ? showLink(link, policy)
+      : { kind: 'link', title: link.title, url: link.url },
+  );
+}
+
+function webUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host of a long or malformed URL, read without parsing it whole. */
+function hostOf(text: string): string {
+  const match = /^[a-z][a-z0-9+.-]{0,20}:\/\/([^/?#\s]{1,253})/i.exec(text.slice(0, 300));
+  return match?.[1] ?? 'an invalid URL';
+}
+
 /** Each alert annotation `name` joined to `base`, once each, in alert order. */
 function annotationLinks(
   timeline: IncidentTimeline,

@@ -5,7 +5,6 @@
  * and never rolls an alert back to an older state.
  */
 
-import { parseDurationMs } from '../shared/duration.js';
 import type { Alert, AlertmanagerPayload } from '../shared/events/alertmanager.js';
 import { incidentIdFor, serviceOf } from './incident-identity.js';
 import {
@@ -15,6 +14,7 @@ import {
   TIMELINE_SCHEMA_VERSION,
   type TimelineEvent,
 } from './model.js';
+import { checkAlertTimes, payloadDurationMs } from './payload-limits.js';
 import { severityOfLabels, worseSeverity } from './severity.js';
 import { mergeEvents } from './timeline-events.js';
 import { compareInstants, humanDuration, instantKey, msBetween, toIso } from './timestamps.js';
@@ -24,6 +24,10 @@ export const EVALUATION_INTERVAL_MS = 15_000;
 
 /** How many applied notification ids an incident remembers: enough for any resend burst. */
 export const MAX_APPLIED_NOTIFICATIONS = 50;
+
+/** Alert names and annotations are clipped to these in the titles and summaries built from them. */
+const NAME_CHARS = 200;
+const SUMMARY_CHARS = 1000;
 
 export interface AlertNotificationInput {
   /** The AlertNotification event id: deterministic, so resends of an unchanged group share it. */
@@ -66,13 +70,28 @@ export type NotificationPlan =
 
 export type ChangingPlan = Exclude<NotificationPlan, { kind: 'unchanged' }>;
 
-/** Decides what one notification does to the group's stored state. */
+/**
+ * Decides what one notification does to the group's stored state. Times and durations the alerts carry
+ * are checked first: one that cannot be used is replaced or dropped with a note, never a reason to
+ * refuse the notification.
+ */
 export function planNotification(
   state: GroupState,
-  input: AlertNotificationInput,
+  received: AlertNotificationInput,
   now: Date,
 ): NotificationPlan {
   const { current, pointer } = state;
+  const knownAlerts = new Map(current?.alerts.map((alert) => [alert.fingerprint, alert]));
+  const checked = checkAlertTimes(
+    received.payload.alerts,
+    (fingerprint) => knownAlerts.get(fingerprint),
+    now,
+  );
+  const input: CheckedNotification = {
+    ...received,
+    payload: { ...received.payload, alerts: [...checked.alerts] },
+    notes: checked.notes,
+  };
   if (current === undefined) {
     // A pointer without its timeline: another worker is creating it, or crashed before it could.
     return openIncident(input, now, pointer ?? {});
@@ -95,6 +114,11 @@ export function planNotification(
   return updateIncident(current, input, now);
 }
 
+/** A notification whose alert times were checked, with the notes on what was dropped. */
+interface CheckedNotification extends AlertNotificationInput {
+  readonly notes: readonly TimelineEvent[];
+}
+
 interface OpeningContext {
   /** The id a group pointer already gives the incident. */
   readonly incidentId?: string;
@@ -103,7 +127,7 @@ interface OpeningContext {
 }
 
 /** A new incident from the notification's alerts that started after `context.openedAfter` (all, for a group's first). */
-function openIncident(input: AlertNotificationInput, now: Date, context: OpeningContext): NotificationPlan {
+function openIncident(input: CheckedNotification, now: Date, context: OpeningContext): NotificationPlan {
   const { payload } = input;
   const { openedAfter, previousIncidentId } = context;
   const activations = payload.alerts.filter(
@@ -149,11 +173,7 @@ function openIncident(input: AlertNotificationInput, now: Date, context: Opening
   };
 }
 
-function updateIncident(
-  current: IncidentTimeline,
-  input: AlertNotificationInput,
-  now: Date,
-): NotificationPlan {
+function updateIncident(current: IncidentTimeline, input: CheckedNotification, now: Date): NotificationPlan {
   const applied = applyAlerts(current, input, { creating: false });
   if (!applied.changed) return { kind: 'unchanged', reason: 'no change', incidentId: current.id };
   return {
@@ -172,12 +192,12 @@ interface AppliedAlerts {
 /** Applies each alert transition that is newer than what the incident knows, and derives the rest. */
 function applyAlerts(
   timeline: IncidentTimeline,
-  input: AlertNotificationInput,
+  input: CheckedNotification,
   options: { readonly creating: boolean },
 ): AppliedAlerts {
   const { payload } = input;
   const alerts = new Map(timeline.alerts.map((alert) => [alert.fingerprint, alert]));
-  const events: TimelineEvent[] = [];
+  const events: TimelineEvent[] = [...input.notes];
   let severity = timeline.severity;
   let severityChange: { from: string; to: string } | undefined;
   let transitions = 0;
@@ -281,15 +301,9 @@ export function toIncidentAlert(alert: Alert): IncidentAlert {
   };
 }
 
-/** The rule's `for` from an annotation named `for`, when an alert carries one; 0 otherwise. */
+/** The rule's `for` from an annotation named `for`, when an alert carries a usable one (at most a year). */
 export function forDurationMs(alert: IncidentAlert): number | undefined {
-  const value = alert.annotations.for?.trim();
-  if (!value) return undefined;
-  try {
-    return parseDurationMs(value);
-  } catch {
-    return undefined;
-  }
+  return payloadDurationMs(alert.annotations.for);
 }
 
 /** The earliest startsAt minus that alert's `for` and one evaluation interval. */
@@ -309,10 +323,17 @@ function latestEnd(alerts: readonly IncidentAlert[]): string | undefined {
 }
 
 function titleOf(alerts: readonly Alert[], service: string): string {
-  const names = [...new Set(alerts.map((alert) => alert.labels.alertname ?? 'unnamed'))].sort();
+  const names = [
+    ...new Set(alerts.map((alert) => clip(alert.labels.alertname ?? 'unnamed', NAME_CHARS))),
+  ].sort();
   const shown =
     names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
-  return `${shown} on ${service}`;
+  return `${shown} on ${clip(service, NAME_CHARS)}`;
+}
+
+/** Text from a payload cut to `max` characters, so that what is built from it stays small. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** Oldest activation first; the fingerprint breaks ties so that the order never depends on the payload's. */
@@ -333,7 +354,7 @@ function firingEvent(alert: IncidentAlert): TimelineEvent {
     kind: 'alert.firing',
     source: 'alertmanager',
     severity: alert.severity,
-    summary: `${alert.alertname} firing${summary ? `: ${summary}` : ''}`,
+    summary: `${clip(alert.alertname, NAME_CHARS)} firing${summary ? `: ${clip(summary, SUMMARY_CHARS)}` : ''}`,
     relevance: 'high',
     links: alert.generatorURL ? [{ title: 'Prometheus', url: alert.generatorURL }] : [],
     details: {
@@ -352,7 +373,7 @@ function resolvedEvent(alert: IncidentAlert): TimelineEvent {
     kind: 'alert.resolved',
     source: 'alertmanager',
     severity: alert.severity,
-    summary: `${alert.alertname} resolved after ${humanDuration(msBetween(alert.startsAt, endsAt))}`,
+    summary: `${clip(alert.alertname, NAME_CHARS)} resolved after ${humanDuration(msBetween(alert.startsAt, endsAt))}`,
     relevance: 'high',
     links: [],
     details: {
@@ -369,7 +390,7 @@ function severityChangedEvent(from: string, to: string, alert: IncidentAlert): T
     kind: 'severity.changed',
     source: 'alertmanager',
     severity: to,
-    summary: `Severity ${from} → ${to} (${alert.alertname})`,
+    summary: `Severity ${clip(from, NAME_CHARS)} → ${clip(to, NAME_CHARS)} (${clip(alert.alertname, NAME_CHARS)})`,
     relevance: 'high',
     links: [],
     details: {

@@ -15,7 +15,9 @@ export type TimelineEventKind =
   | 'log.error'
   | 'trace.error'
   | 'trace.slow'
-  | 'source.unavailable';
+  | 'source.unavailable'
+  /** Something from the payload or a source that could not be used, and what was done instead. */
+  | 'note';
 
 /** `toilless`: the timeline worker itself, e.g. when evidence gathering as a whole failed. */
 export type EvidenceSource = 'alertmanager' | 'prometheus' | 'loki' | 'tempo' | 'deployments' | 'toilless';

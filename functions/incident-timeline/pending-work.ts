@@ -2,6 +2,7 @@
  * Work an incident change leaves to do (Slack messages, toilless events), kept in the stored timeline
  * so that it survives failures, and claimed by one worker invocation at a time so it is done once.
  */
+import type { LinkPolicy } from './incident-links.js';
 import type { IncidentChanges } from './lifecycle.js';
 import type { IncidentEventType, IncidentTimeline, SlackWork } from './model.js';
 import { finalReply, summaryReply, updateReply } from './slack-messages.js';
@@ -9,27 +10,31 @@ import { finalReply, summaryReply, updateReply } from './slack-messages.js';
 /** A claim older than this was left by an invocation that crashed or timed out, and is taken over. */
 export const WORK_LEASE_MS = 10 * 60_000;
 
-/** Adds the Slack work and events that `changes` call for; work already queued (same id) is kept once. */
+/**
+ * Adds the Slack work and events that `changes` call for; work already queued (same id) is kept once.
+ * Replies are composed now, with links from alerts shown only as `policy` allows.
+ */
 export function enqueueWork(
   timeline: IncidentTimeline,
   changes: IncidentChanges,
   notificationId: string,
+  policy: LinkPolicy,
 ): IncidentTimeline {
   const slack: Omit<SlackWork, 'attempts'>[] = [];
   const events: IncidentEventType[] = [];
   if (changes.opened) {
     slack.push({ id: 'root', kind: 'post-root' });
     if (!changes.resolved)
-      slack.push({ id: 'reply:summary', kind: 'reply', message: summaryReply(timeline) });
+      slack.push({ id: 'reply:summary', kind: 'reply', message: summaryReply(timeline, policy) });
     events.push('IncidentOpened');
   } else if (!changes.resolved) {
-    const reply = updateReply(changes);
+    const reply = updateReply(changes, policy);
     if (reply) slack.push({ id: `reply:${notificationId}`, kind: 'reply', message: reply });
   }
   if (changes.resolved) {
     // A root posted after the resolution already shows it; one posted before needs the edit.
     if (!changes.opened) slack.push({ id: 'update-root:resolved', kind: 'update-root' });
-    slack.push({ id: 'reply:resolved', kind: 'reply', message: finalReply(timeline) });
+    slack.push({ id: 'reply:resolved', kind: 'reply', message: finalReply(timeline, policy) });
     slack.push({ id: 'upload:timeline', kind: 'upload-timeline' });
     events.push('IncidentResolved');
   }

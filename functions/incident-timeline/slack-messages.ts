@@ -1,9 +1,23 @@
 /**
  * The incident's Slack thread, as messages: a root message that is edited on resolution, and replies
  * with what changed. Block Kit blocks plus a text fallback, within Slack's limits.
+ *
+ * Every text field is escaped (& < >), the fallback text too, so that an alert's text cannot ping a
+ * channel or hide a link; mrkdwn is sent verbatim, so Slack does not turn bare URLs into links; links
+ * from alerts go out only to hosts toilless knows (see LinkPolicy); text from alerts is clipped
+ * before it is escaped, so no field costs more than a few kilobytes of work.
  */
 import type { ToillessConfig } from '../shared/stack-config.js';
-import { dashboardLinks, exploreLogsUrl, runbookLinks } from './incident-links.js';
+import {
+  dashboardLinks,
+  exploreLogsUrl,
+  type LinkPolicy,
+  linkPolicy,
+  runbookLinks,
+  type ShownLink,
+  showLink,
+  shownEventLinks,
+} from './incident-links.js';
 import type { IncidentChanges } from './lifecycle.js';
 import type { IncidentTimeline, SlackMessageDraft, TimelineEvent, TimelineLink } from './model.js';
 import { humanDuration, msBetween, utcDateTime, utcTime } from './timestamps.js';
@@ -20,17 +34,24 @@ const MAX_EVENT_LINES = 40;
 const MAX_MESSAGE_CHARS = 12_000;
 /** The text fallback only shows in notifications: keep it short. */
 const FALLBACK_CHARS = 3000;
+/** One text field from an alert or a source is clipped to this before it is escaped. */
+const FIELD_CHARS = 2000;
 
 /** The thread's root: posted when the incident opens, edited when it resolves. */
-export function rootMessage(timeline: IncidentTimeline, config: ToillessConfig): SlackMessageDraft {
+export function rootMessage(
+  timeline: IncidentTimeline,
+  config: ToillessConfig,
+  policy: LinkPolicy = linkPolicy(config),
+): SlackMessageDraft {
   const resolved = timeline.status === 'resolved';
   const emoji = resolved ? ':white_check_mark:' : ':rotating_light:';
   const status = resolved ? 'Resolved' : 'Open';
   const alertNames = [...new Set(timeline.alerts.map((alert) => alert.alertname))].join(', ');
-  const links = [
-    { title: 'Logs in Grafana Explore', url: exploreLogsUrl(config, timeline) },
-    ...runbookLinks(config, timeline),
-    ...dashboardLinks(config, timeline),
+  const links: ShownLink[] = [
+    { kind: 'link', title: 'Logs in Grafana Explore', url: exploreLogsUrl(config, timeline) },
+    ...[...runbookLinks(config, timeline), ...dashboardLinks(config, timeline)].map((link) =>
+      showLink(link, policy),
+    ),
   ];
   const duration = durationOf(timeline);
   const fields = [
@@ -45,29 +66,34 @@ export function rootMessage(timeline: IncidentTimeline, config: ToillessConfig):
   const blocks: Block[] = [
     {
       type: 'header',
-      text: { type: 'plain_text', text: truncate(`${emoji} ${timeline.title}`, HEADER_CHARS), emoji: true },
+      text: {
+        type: 'plain_text',
+        text: truncate(`${emoji} ${mrkdwnText(timeline.title)}`, HEADER_CHARS),
+        emoji: true,
+      },
     },
     { type: 'section', fields: fields.map(mrkdwn) },
     { type: 'context', elements: [mrkdwn(truncate(links.map(slackLink).join(' · '), SECTION_CHARS))] },
     { type: 'context', elements: [mrkdwn(`Incident \`${timeline.id}\`${origin}`)] },
   ];
   const text =
-    `${status} [${timeline.severity}] ${timeline.title}: estimated onset ${utcDateTime(timeline.onset)}` +
+    `${status} [${mrkdwnText(timeline.severity)}] ${mrkdwnText(timeline.title)}: estimated onset ${utcDateTime(timeline.onset)}` +
     (duration !== undefined ? `, resolved after ${duration}` : '');
   return { text: truncate(text, FALLBACK_CHARS), blocks };
 }
 
 /** The first reply: the timeline so far, high-relevance events only. */
-export function summaryReply(timeline: IncidentTimeline): SlackMessageDraft {
+export function summaryReply(timeline: IncidentTimeline, policy: LinkPolicy): SlackMessageDraft {
   const heading = '*Timeline so far* (high-relevance events, times in UTC)';
   return eventsMessage(
     timeline.truncatedAlerts > 0 ? `${heading}\n${truncationNote(timeline.truncatedAlerts)}` : heading,
     highEvents(timeline.events),
+    policy,
   );
 }
 
 /** A reply saying what a later notification changed; undefined when there is nothing people need to see. */
-export function updateReply(changes: IncidentChanges): SlackMessageDraft | undefined {
+export function updateReply(changes: IncidentChanges, policy: LinkPolicy): SlackMessageDraft | undefined {
   const notes: string[] = [];
   if (changes.severity) {
     notes.push(
@@ -77,16 +103,22 @@ export function updateReply(changes: IncidentChanges): SlackMessageDraft | undef
   if (changes.truncatedAlerts !== undefined) notes.push(truncationNote(changes.truncatedAlerts));
   const events = highEvents(changes.events);
   if (notes.length === 0 && events.length === 0) return undefined;
-  return eventsMessage(['*Update*', ...notes].join('\n'), events);
+  return eventsMessage(['*Update*', ...notes].join('\n'), events, policy);
 }
 
 /** The last reply: resolved, how long, and the whole high-relevance timeline. */
-export function finalReply(timeline: IncidentTimeline): SlackMessageDraft {
+export function finalReply(timeline: IncidentTimeline, policy: LinkPolicy): SlackMessageDraft {
   const duration = durationOf(timeline) ?? 'an unknown time';
   return eventsMessage(
     `:white_check_mark: *Resolved* after ${duration}. Final timeline (high-relevance events, times in UTC); the full postmortem draft is the timeline.md file in this thread.`,
     highEvents(timeline.events),
+    policy,
   );
+}
+
+/** A reply of the incident's title alone, for work queued without a message. */
+export function titleReply(timeline: IncidentTimeline): SlackMessageDraft {
+  return { text: mrkdwnText(timeline.title) };
 }
 
 export function truncationNote(truncatedAlerts: number): string {
@@ -103,16 +135,21 @@ function highEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
   return events.filter((event) => event.relevance === 'high');
 }
 
-function eventLine(event: TimelineEvent): string {
-  const links = event.links.map(slackLink);
+function eventLine(event: TimelineEvent, policy: LinkPolicy): string {
+  const links = shownEventLinks(event, policy).map(slackLink);
   return `\`${utcTime(event.at)}\` [${event.kind}] ${mrkdwnText(event.summary)} (${event.source})${
     links.length > 0 ? ` ${links.join(' ')}` : ''
   }`;
 }
 
 /** A heading and one line per event, packed into as few sections as fit; what does not fit is counted. */
-function eventsMessage(heading: string, events: readonly TimelineEvent[]): SlackMessageDraft {
-  const lines = events.length > 0 ? events.map(eventLine) : ['_No high-relevance events yet._'];
+function eventsMessage(
+  heading: string,
+  events: readonly TimelineEvent[],
+  policy: LinkPolicy,
+): SlackMessageDraft {
+  const lines =
+    events.length > 0 ? events.map((event) => eventLine(event, policy)) : ['_No high-relevance events yet._'];
   const sections: string[] = [heading];
   let shown = 0;
   let total = heading.length;
@@ -139,18 +176,23 @@ function eventsMessage(heading: string, events: readonly TimelineEvent[]): Slack
 }
 
 function mrkdwn(text: string): Block {
-  return { type: 'mrkdwn', text };
+  // verbatim: Slack links only what is written as a link, never a bare URL in an alert's text.
+  return { type: 'mrkdwn', text, verbatim: true };
 }
 
-function slackLink(link: TimelineLink): string {
+function slackLink(link: ShownLink | TimelineLink): string {
+  if ('kind' in link && link.kind === 'text') {
+    return `${mrkdwnText(link.title)} (${mrkdwnText(link.host)}, not linked)`;
+  }
+  const { url: raw } = link as TimelineLink;
   // Inside <url|title> a bar or angle bracket would end the link early; & is escaped as everywhere.
-  const url = link.url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
+  const url = raw.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
   return `<${url}|${mrkdwnText(link.title).replace(/\|/g, '/')}>`;
 }
 
-/** Slack's three control characters in mrkdwn text. */
-function mrkdwnText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Slack's three control characters escaped, in text clipped first so that escaping stays cheap. */
+export function mrkdwnText(text: string): string {
+  return truncate(text, FIELD_CHARS).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function truncate(text: string, max: number): string {

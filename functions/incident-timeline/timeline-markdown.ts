@@ -2,13 +2,22 @@
  * timeline.md: a postmortem draft after the Google SRE template, filled with what toilless knows and
  * leaving the rest to people. The output depends only on the timeline and the config (same bytes for
  * the same input), so it can be compared to a golden file.
+ *
+ * Text from alerts and sources is clipped, then escaped so that it cannot become Markdown (no links,
+ * autolinks, HTML or structure); links from alerts are rendered only to hosts toilless knows (see
+ * LinkPolicy), others as text naming their host.
  */
 import { logSelectorFor, type ToillessConfig } from '../shared/stack-config.js';
 import {
   dashboardLinks,
   exploreLogsUrl,
   incidentWindow,
+  type LinkPolicy,
+  linkPolicy,
   runbookLinks,
+  type ShownLink,
+  showLink,
+  shownEventLinks,
   traceLinks,
 } from './incident-links.js';
 import { EVALUATION_INTERVAL_MS, forDurationMs } from './lifecycle.js';
@@ -16,7 +25,22 @@ import type { IncidentAlert, IncidentTimeline, TimelineEvent, TimelineLink } fro
 import { durationOf } from './slack-messages.js';
 import { compareInstants, humanDuration, msBetween, utcDate, utcDateTime, utcTime } from './timestamps.js';
 
-export function renderTimelineMarkdown(timeline: IncidentTimeline, config: ToillessConfig): string {
+/** One text field from an alert or a source is clipped to this before it is escaped. */
+const FIELD_CHARS = 2000;
+/**
+ * Lists are cut at these lengths (timeline.json keeps everything): a notification of thousands of
+ * alerts gives a readable draft, and rendering it stays cheap.
+ */
+const MAX_LISTED_ALERTS = 100;
+const MAX_IMPACT_LINES = 20;
+const MAX_TIMELINE_EVENTS = 500;
+const MAX_APPENDIX_EVENTS = 200;
+
+export function renderTimelineMarkdown(
+  timeline: IncidentTimeline,
+  config: ToillessConfig,
+  policy: LinkPolicy = linkPolicy(config),
+): string {
   const sections = [
     header(timeline),
     summary(timeline),
@@ -30,9 +54,9 @@ export function renderTimelineMarkdown(timeline: IncidentTimeline, config: Toill
     detection(timeline),
     actionItems(),
     placeholder('Lessons learned', 'What went well, what went wrong, where we got lucky.'),
-    timelineSection(timeline),
-    appendix(timeline),
-    links(timeline, config),
+    timelineSection(timeline, policy),
+    appendix(timeline, policy),
+    links(timeline, config, policy),
   ];
   return `${sections.join('\n\n')}\n`;
 }
@@ -76,7 +100,8 @@ function summary(timeline: IncidentTimeline): string {
     '',
     `Alerts (${timeline.alerts.length}):`,
     '',
-    ...timeline.alerts.map(alertLine),
+    ...timeline.alerts.slice(0, MAX_LISTED_ALERTS).map(alertLine),
+    ...more(timeline.alerts.length - MAX_LISTED_ALERTS, 'alerts'),
   ];
   if (timeline.truncatedAlerts > 0) {
     lines.push(
@@ -93,12 +118,12 @@ function alertLine(alert: IncidentAlert): string {
       ? `fired ${utcDateTime(alert.startsAt)}, resolved ${utcDateTime(alert.endsAt)}`
       : `firing since ${utcDateTime(alert.startsAt)}`;
   const text = alert.annotations.summary ? `: ${inline(alert.annotations.summary)}` : '';
-  return `- **${inline(alert.alertname)}** (${inline(alert.severity)}, fingerprint \`${alert.fingerprint}\`), ${span}${text}`;
+  return `- **${inline(alert.alertname)}** (${inline(alert.severity)}, fingerprint ${code(alert.fingerprint)}), ${span}${text}`;
 }
 
 function impact(timeline: IncidentTimeline): string {
   const sloAlerts = timeline.alerts.filter((alert) => alert.labels.slo);
-  const said = sloAlerts.map((alert) => {
+  const said = sloAlerts.slice(0, MAX_IMPACT_LINES).map((alert) => {
     const what = [alert.annotations.summary, alert.annotations.description].filter(Boolean).join('. ');
     return `- ${inline(alert.alertname)} (SLO ${inline(alert.labels.slo ?? '')}): ${what ? inline(what) : 'no summary annotation'}`;
   });
@@ -108,7 +133,7 @@ function impact(timeline: IncidentTimeline): string {
     '_Who and what was affected, for how long, and how much: requests, users, revenue, error budget spent._',
     '',
     ...(said.length > 0
-      ? ['What the SLO alerts say:', '', ...said]
+      ? ['What the SLO alerts say:', '', ...said, ...more(sloAlerts.length - MAX_IMPACT_LINES, 'SLO alerts')]
       : ['No SLO alert fired in this incident: its impact on users is not measured by an SLO here.']),
   ].join('\n');
 }
@@ -140,18 +165,33 @@ function placeholder(title: string, hint: string): string {
   return `## ${title}\n\n_${hint}_`;
 }
 
-function timelineSection(timeline: IncidentTimeline): string {
+function timelineSection(timeline: IncidentTimeline, policy: LinkPolicy): string {
   const shown = timeline.events.filter((event) => event.relevance !== 'low');
-  return ['## Timeline (UTC)', '', ...eventLines(shown)].join('\n');
+  return [
+    '## Timeline (UTC)',
+    '',
+    ...eventLines(shown.slice(0, MAX_TIMELINE_EVENTS), policy),
+    ...more(shown.length - MAX_TIMELINE_EVENTS, 'events'),
+  ].join('\n');
 }
 
-function appendix(timeline: IncidentTimeline): string {
+function appendix(timeline: IncidentTimeline, policy: LinkPolicy): string {
   const low = timeline.events.filter((event) => event.relevance === 'low');
-  return ['## Appendix: low-relevance events (UTC)', '', ...eventLines(low)].join('\n');
+  return [
+    '## Appendix: low-relevance events (UTC)',
+    '',
+    ...eventLines(low.slice(0, MAX_APPENDIX_EVENTS), policy),
+    ...more(low.length - MAX_APPENDIX_EVENTS, 'events'),
+  ].join('\n');
+}
+
+/** The line that counts what a cut list left out. */
+function more(count: number, what: string): string[] {
+  return count > 0 ? ['', `_…and ${count} more ${what}: timeline.json has them all._`] : [];
 }
 
 /** One line per event, under a heading per UTC day. */
-function eventLines(events: readonly TimelineEvent[]): string[] {
+function eventLines(events: readonly TimelineEvent[], policy: LinkPolicy): string[] {
   if (events.length === 0) return ['_None._'];
   const lines: string[] = [];
   let day = '';
@@ -162,7 +202,7 @@ function eventLines(events: readonly TimelineEvent[]): string[] {
       lines.push(`### ${eventDay}`, '');
       day = eventDay;
     }
-    const eventLinks = event.links.map(markdownLink);
+    const eventLinks = shownEventLinks(event, policy).map(markdownLink);
     lines.push(
       `- ${utcTime(event.at)} — [${event.kind}] ${inline(event.summary)} (${event.source})${
         eventLinks.length > 0 ? ` · ${eventLinks.join(' · ')}` : ''
@@ -172,19 +212,23 @@ function eventLines(events: readonly TimelineEvent[]): string[] {
   return lines;
 }
 
-function links(timeline: IncidentTimeline, config: ToillessConfig): string {
+function links(timeline: IncidentTimeline, config: ToillessConfig, policy: LinkPolicy): string {
   const { from, to } = incidentWindow(timeline);
-  const explore = `${markdownLink({ title: 'Logs in Grafana Explore', url: exploreLogsUrl(config, timeline) })} (Loki, \`${logSelectorFor(config, timeline.service)}\`, ${utcDateTime(from.toISOString())} to ${utcDateTime(to.toISOString())})`;
-  const rest: TimelineLink[] = [
-    ...runbookLinks(config, timeline),
-    ...dashboardLinks(config, timeline),
+  const explore = `${markdownLink({ title: 'Logs in Grafana Explore', url: exploreLogsUrl(config, timeline) })} (Loki, ${code(logSelectorFor(config, timeline.service))}, ${utcDateTime(from.toISOString())} to ${utcDateTime(to.toISOString())})`;
+  const rest: (ShownLink | TimelineLink)[] = [
+    ...[...runbookLinks(config, timeline), ...dashboardLinks(config, timeline)].map((link) =>
+      showLink(link, policy),
+    ),
     ...traceLinks(timeline),
   ];
+  // Alertmanager's own configuration sets externalURL; posted alerts cannot.
   if (timeline.externalURL) rest.push({ title: 'Alertmanager', url: timeline.externalURL });
   return ['## Links', '', `- ${explore}`, ...rest.map((link) => `- ${markdownLink(link)}`)].join('\n');
 }
 
-function markdownLink(link: TimelineLink): string {
+function markdownLink(link: ShownLink | TimelineLink): string {
+  if ('kind' in link && link.kind === 'text')
+    return `${inline(link.title)} (${inline(link.host)}, not linked)`;
   // Parentheses, angle brackets and spaces would end the link destination early.
   const url = link.url.replace(
     /[()<> ]/g,
@@ -194,16 +238,26 @@ function markdownLink(link: TimelineLink): string {
 }
 
 /**
- * Text from alerts and sources on one line, with the characters that would start Markdown syntax
- * escaped (an underscore inside a word, as in metric names, starts nothing and is left alone).
+ * Text from alerts and sources on one line, clipped, with the characters that would start Markdown
+ * syntax escaped (an underscore inside a word, as in metric names, starts nothing and is left alone),
+ * and the `://` and `www.` that renderers turn into links by themselves broken by an escape.
  */
 function inline(text: string): string {
-  return text
+  const clipped = text.length > FIELD_CHARS ? `${text.slice(0, FIELD_CHARS)}…` : text;
+  return clipped
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/[\\`*[\]<>|]/g, '\\$&')
     .replace(/^#/, '\\#')
-    .replace(/(^|[^A-Za-z0-9])_|_(?=$|[^A-Za-z0-9])/g, (match) => match.replace('_', '\\_'));
+    .replace(/(^|[^A-Za-z0-9])_|_(?=$|[^A-Za-z0-9])/g, (match) => match.replace('_', '\\_'))
+    .replace(/:\/\//g, '\\://')
+    .replace(/\b(www)\./gi, '$1\\.');
+}
+
+/** A code span of text from alerts or configuration: clipped, on one line, without a backtick to end it early. */
+function code(text: string): string {
+  const clipped = text.length > FIELD_CHARS ? `${text.slice(0, FIELD_CHARS)}…` : text;
+  return `\`${clipped.replace(/\s+/g, ' ').replace(/`/g, "'")}\``;
 }
 
 function cell(text: string): string {

@@ -5,6 +5,20 @@
  * Date drops, and two activations of one alert may differ only there.
  */
 export function instantKey(timestamp: string): string {
+  // Sorting a notification's alerts and events compares the same few times thousands of times.
+  let key = instantKeys.get(timestamp);
+  if (key === undefined) {
+    key = computeInstantKey(timestamp);
+    if (instantKeys.size >= MAX_CACHED_KEYS) instantKeys.clear();
+    instantKeys.set(timestamp, key);
+  }
+  return key;
+}
+
+const MAX_CACHED_KEYS = 10_000;
+const instantKeys = new Map<string, string>();
+
+function computeInstantKey(timestamp: string): string {
   const ms = Date.parse(timestamp);
   if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 time: ${JSON.stringify(timestamp)}`);
   const fraction = (/\.(\d+)/.exec(timestamp)?.[1] ?? '').padEnd(9, '0').slice(0, 9);

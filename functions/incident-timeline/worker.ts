@@ -21,7 +21,7 @@ import type { ToillessConfig } from '../shared/stack-config.js';
 import { parseWith } from '../shared/validation.js';
 import { parseJson, serializeRecord as serialize, type Versioned } from '../shared/versioned-json.js';
 import { groupPointerKey, markdownKey, timelineKey } from './incident-identity.js';
-import { LOOKBACK_BEFORE_ONSET_MS } from './incident-links.js';
+import { type LinkPolicy, LOOKBACK_BEFORE_ONSET_MS, linkPolicy } from './incident-links.js';
 import {
   type AlertNotificationInput,
   type ChangingPlan,
@@ -44,7 +44,7 @@ import {
   recordWorkOutcome,
   type WorkOutcome,
 } from './pending-work.js';
-import { rootMessage } from './slack-messages.js';
+import { mrkdwnText, rootMessage, titleReply } from './slack-messages.js';
 import { mergeEvents } from './timeline-events.js';
 import { renderTimelineMarkdown } from './timeline-markdown.js';
 
@@ -57,6 +57,8 @@ export interface IncidentTimelineDependencies {
   /** stack-config/toilless.yaml: links, services' log selectors, `incidents.sourceBudget`. */
   readonly config: ToillessConfig;
   readonly gatherEvidence: EvidenceGatherer;
+  /** PROMETHEUS_URL: links from alerts to it are shown as links, like those to prometheus.externalUrls. @default none */
+  readonly prometheusUrl?: string;
 }
 
 /** Reads and compare-and-swap writes of one notification, before giving up and letting the bus retry. */
@@ -152,6 +154,7 @@ class NotificationProcessing {
   /** Names this invocation in work claims. */
   private readonly holder = randomUUID();
   private readonly logger: Logger;
+  private readonly links: LinkPolicy;
   private evidence: readonly TimelineEvent[] | undefined;
   /** True when the notification turned out to be applied already, with no work left to do. */
   settled = false;
@@ -161,6 +164,7 @@ class NotificationProcessing {
     private readonly input: AlertNotificationInput,
   ) {
     this.logger = deps.logger.child({ groupKey: input.payload.groupKey, notificationId: input.id });
+    this.links = linkPolicy(deps.config, deps.prometheusUrl !== undefined ? [deps.prometheusUrl] : []);
   }
 
   async run(): Promise<void> {
@@ -209,7 +213,7 @@ class NotificationProcessing {
     }
 
     this.evidence ??= await gatherWithinBudget(this.deps, plan.timeline, now, this.logger);
-    const { timeline, changes } = prepare(plan, this.evidence, this.input.id, this.holder, now);
+    const { timeline, changes } = prepare(plan, this.evidence, this.input.id, this.holder, now, this.links);
     await this.write(plan, timeline, state);
     this.logger.info(
       {
@@ -274,7 +278,7 @@ class NotificationProcessing {
     for (let round = 0; round < MAX_WORK_ROUNDS; round++) {
       const stored = await store.get(timelineKey(incidentId));
       if (!stored) return;
-      const markdown = renderTimelineMarkdown(parseTimeline(stored), config);
+      const markdown = renderTimelineMarkdown(parseTimeline(stored), config, this.links);
       await store.put(markdownKey(incidentId), markdown, { contentType: 'text/markdown; charset=utf-8' });
       if ((await store.get(timelineKey(incidentId)))?.etag === stored.etag) return;
     }
@@ -371,20 +375,20 @@ class NotificationProcessing {
       try {
         if (work.kind === 'post-root') {
           if (!thread) {
-            const ref = await notifier.post(rootMessage(timeline, config));
+            const ref = await notifier.post(rootMessage(timeline, config, this.links));
             thread = posted = { channel: ref.channel, ts: ref.ts };
           }
         } else if (!thread) {
           break; // nothing to reply to until the root is posted
         } else if (work.kind === 'reply') {
-          await notifier.reply(thread, work.message ?? { text: timeline.title });
+          await notifier.reply(thread, work.message ?? titleReply(timeline));
         } else if (work.kind === 'update-root') {
-          await notifier.update(thread, rootMessage(timeline, config));
+          await notifier.update(thread, rootMessage(timeline, config, this.links));
         } else {
           await notifier.upload({
             filename: `${timeline.id}.md`,
-            title: `Timeline: ${timeline.title}`,
-            content: Buffer.from(renderTimelineMarkdown(timeline, config), 'utf8'),
+            title: `Timeline: ${mrkdwnText(timeline.title)}`,
+            content: Buffer.from(renderTimelineMarkdown(timeline, config, this.links), 'utf8'),
             channel: thread.channel,
             threadTs: thread.ts,
           });
@@ -414,13 +418,14 @@ function prepare(
   notificationId: string,
   holder: string,
   now: Date,
+  links: LinkPolicy,
 ): { readonly timeline: IncidentTimeline; readonly changes: IncidentChanges } {
   const merged = mergeEvents(plan.timeline.events, evidence);
   const changes: IncidentChanges = {
     ...plan.changes,
     events: mergeEvents(plan.changes.events, merged.added).events,
   };
-  const queued = enqueueWork({ ...plan.timeline, events: merged.events }, changes, notificationId);
+  const queued = enqueueWork({ ...plan.timeline, events: merged.events }, changes, notificationId, links);
   return { timeline: claimWork(queued, holder, now) ?? queued, changes };
 }
 

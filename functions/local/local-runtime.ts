@@ -76,7 +76,9 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   );
   const logger = options.logger;
   const clock = options.clock ?? systemClock;
-  const toilless = loadToillessConfig(options.stackConfigDir ?? stackConfigDir(env));
+  // toilless.yaml and slos.yaml come from one directory, so a runtime never mixes two configurations.
+  const configDir = options.stackConfigDir ?? stackConfigDir(env);
+  const toilless = loadToillessConfig(configDir);
   const store = new FsObjectStore(config.dataDir);
 
   let generatedSecretFiles: string[] = [];
@@ -123,7 +125,14 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
         clock,
         logger: timelineLogger,
         config: toilless,
-        gatherEvidence: createEvidenceGatherer({ config, toilless, store, logger: timelineLogger }),
+        prometheusUrl: config.prometheusUrl,
+        gatherEvidence: createEvidenceGatherer({
+          config,
+          toilless,
+          stackConfigDir: configDir,
+          store,
+          logger: timelineLogger,
+        }),
       }),
     ),
   });

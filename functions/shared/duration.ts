@@ -11,16 +11,35 @@ const UNIT_MS: Record<string, number> = {
 
 const DURATION = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
 
-export function parseDurationMs(text: string): number {
+/** The longest duration text read at all: a sum of a few units never needs more. */
+const MAX_DURATION_TEXT = 64;
+
+export interface DurationLimits {
+  /** The longest duration accepted, in milliseconds. @default Number.MAX_SAFE_INTEGER */
+  readonly maxMs?: number;
+}
+
+/**
+ * Milliseconds of a duration. Throws a RangeError for anything that is not one, and for a duration
+ * longer than `limits.maxMs` (or too long to be exact): a sum such as "99999999999y" is no time a
+ * Date can hold.
+ */
+export function parseDurationMs(text: string, limits: DurationLimits = {}): number {
   const trimmed = text.trim();
-  if (!DURATION.test(trimmed)) {
+  if (trimmed.length > MAX_DURATION_TEXT || !DURATION.test(trimmed)) {
     throw new RangeError(
-      `invalid duration ${JSON.stringify(text)}: use a number and a unit, e.g. 30s, 5m, 2h, 7d`,
+      `invalid duration ${JSON.stringify(text.slice(0, MAX_DURATION_TEXT))}: use a number and a unit, e.g. 30s, 5m, 2h, 7d`,
     );
   }
   let total = 0;
   for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) {
     total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+  }
+  const maxMs = limits.maxMs ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isFinite(total) || total > maxMs || total > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `duration ${JSON.stringify(trimmed)} is too long: at most ${formatDuration(Math.min(maxMs, Number.MAX_SAFE_INTEGER))}`,
+    );
   }
   return total;
 }

@@ -154,6 +154,16 @@ export const toillessConfigSchema = z.strictObject({
       runbooksUrl: z.url().default('http://localhost:8080/stack-config'),
     })
     .prefault({}),
+  prometheus: z
+    .strictObject({
+      /**
+       * The URLs Prometheus puts in an alert's generatorURL (its --web.external-url, else
+       * http://<hostname>:9090), besides PROMETHEUS_URL: an alert's expression is used only when its
+       * generatorURL starts with one of these, and only links to them are shown. @default none
+       */
+      externalUrls: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    })
+    .prefault({}),
   slack: z
     .strictObject({
       channel: z.string().min(1).default('#toilless'),
@@ -285,15 +295,21 @@ export function parseToillessConfig(text: string, source = 'toilless.yaml'): Toi
   }
 }
 
-export function loadToillessConfig(dir: string = stackConfigDir()): ToillessConfig {
-  const path = join(dir, 'toilless.yaml');
-  let text: string;
+/**
+ * The text of one file of a stack-config directory. Every configuration file (toilless.yaml,
+ * slos.yaml) is read through here, from the one directory a runtime was given.
+ */
+export function readStackConfigFile(dir: string, file: string): string {
+  const path = join(dir, file);
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigurationError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
-  return parseToillessConfig(text, 'stack-config/toilless.yaml');
+}
+
+export function loadToillessConfig(dir: string = stackConfigDir()): ToillessConfig {
+  return parseToillessConfig(readStackConfigFile(dir, 'toilless.yaml'), 'stack-config/toilless.yaml');
 }
 
 /** The LogQL selector of a service: its configured one, or {service_name="<service>"}. */

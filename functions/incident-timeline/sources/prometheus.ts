@@ -2,12 +2,17 @@
  * Prometheus evidence: what the alerts' own expressions did over the incident window (when the
  * condition first held, how far it went) and which other alerts of the service fired meanwhile.
  *
- * The expression comes from the alert's generatorURL (`g0.expr`). A rule of the form `<lhs> > <number>`
+ * The expression comes from the alert's generatorURL (`g0.expr`) only when that URL's origin is a
+ * Prometheus toilless is configured with (PROMETHEUS_URL, toilless.yaml prometheus.externalUrls) and
+ * the expression is at most 8 KiB: anyone who can post to Alertmanager can write a generatorURL, and
+ * its query's answer would be stored and posted. Otherwise the alerting rule of that name is looked
+ * up in the configured Prometheus (GET /api/v1/rules) and its query used; when there is none, the
+ * alert is skipped with a note. A rule of the form `<lhs> > <number>`
  * (or >=, <, <=; the number may be constant arithmetic such as `(14.4 * 0.01)`) is evaluated as its
  * left-hand side, so the values below the threshold are seen too; any other rule (and/or of windows,
  * `== 0`, `absent(...)`) is evaluated whole, and a point exists exactly where its condition held.
  */
-import type { PrometheusClient, PrometheusSeries } from '../../shared/clients/prometheus.js';
+import type { AlertingRule, PrometheusClient, PrometheusSeries } from '../../shared/clients/prometheus.js';
 import type { EvidenceRequest, IncidentAlert, TimelineEvent } from '../model.js';
 import { exploreMetricsUrl } from './explore-links.js';
 import type { SourceFindings } from './findings.js';
@@ -34,7 +39,17 @@ export interface PrometheusEvidenceOptions {
   readonly maxExpressions?: number;
   /** Other firing alerts reported one by one at most; the rest are counted in one event. @default 10 */
   readonly maxOtherAlerts?: number;
+  /**
+   * The Prometheus URLs whose generatorURL expressions are used as they are (PROMETHEUS_URL and
+   * toilless.yaml prometheus.externalUrls); compared by origin.
+   */
+  readonly trustedUrls: readonly string[];
 }
+
+/** The longest alert expression read from a generatorURL (8 KiB); a longer one is ignored with a note. */
+export const MAX_EXPRESSION_LENGTH = 8 * 1024;
+/** Parentheses nested deeper than this are not constant arithmetic (and would only deepen recursion). */
+const MAX_CONSTANT_DEPTH = 64;
 
 /** At most this many points per range query: far below Prometheus' 11,000, enough to see a shape. */
 const TARGET_POINTS = 300;
@@ -50,6 +65,53 @@ export function alertExpression(generatorURL: string): string | undefined {
   }
   const expr = url.searchParams.get('g0.expr')?.trim();
   return expr ? expr : undefined;
+}
+
+/**
+ * Where the query of an alert comes from: its generatorURL's expression when that is trusted, else
+ * the configured Prometheus' rule of the same name (`lookup`), with the reason the expression was not
+ * used when there was one to say.
+ */
+export type AlertQuerySource =
+  | { readonly kind: 'expression'; readonly expr: string }
+  | { readonly kind: 'lookup'; readonly reason?: string };
+
+/** Decides whether an alert's generatorURL expression may be run: only from a trusted origin, and not too long. */
+export function alertQuerySource(
+  generatorURL: string,
+  trustedOrigins: ReadonlySet<string>,
+): AlertQuerySource {
+  const url = absoluteUrl(generatorURL);
+  if (url === undefined) return { kind: 'lookup' };
+  const expr = url.searchParams.get('g0.expr')?.trim();
+  if (!expr) return { kind: 'lookup' };
+  if (!trustedOrigins.has(url.origin)) {
+    return {
+      kind: 'lookup',
+      reason: `its generatorURL is on ${url.host}, which is not a Prometheus toilless knows (PROMETHEUS_URL, prometheus.externalUrls in toilless.yaml)`,
+    };
+  }
+  if (expr.length > MAX_EXPRESSION_LENGTH) {
+    return {
+      kind: 'lookup',
+      reason: `its expression is ${expr.length} characters long, over the limit of ${MAX_EXPRESSION_LENGTH}`,
+    };
+  }
+  return { kind: 'expression', expr };
+}
+
+/** The origins (scheme, host, port) of configured URLs; malformed ones are left out. */
+export function originsOf(urls: readonly string[]): ReadonlySet<string> {
+  return new Set(urls.flatMap((url) => absoluteUrl(url)?.origin ?? []));
+}
+
+function absoluteUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads a rule expression as a threshold condition when it is one, else as a whole expression. */
@@ -134,23 +196,99 @@ export async function gatherPrometheusEvidence(
   findings: SourceFindings,
   options: PrometheusEvidenceOptions,
 ): Promise<void> {
-  const expressions = distinctExpressions(request.alerts).slice(0, options.maxExpressions ?? 5);
+  const trusted = originsOf(options.trustedUrls);
+  const sources = request.alerts.map((alert) => ({
+    alert,
+    source: alertQuerySource(alert.generatorURL, trusted),
+  }));
+  const fromPayload = sources.flatMap(({ alert, source }) =>
+    source.kind === 'expression' ? [{ alert, expr: source.expr }] : [],
+  );
+  const toLookUp = sources.flatMap(({ alert, source }) =>
+    source.kind === 'lookup' ? [{ alert, reason: source.reason }] : [],
+  );
+  const maxExpressions = options.maxExpressions ?? 5;
+  const evaluate = (pairs: readonly { alert: IncidentAlert; expr: string }[]) =>
+    Promise.all(
+      distinctExpressions(pairs)
+        .slice(0, maxExpressions)
+        .map(({ expr, alerts }) =>
+          findings.part(() => conditionEvents(request, signal, options, expr, alerts)),
+        ),
+    );
   await Promise.all([
-    ...expressions.map(({ expr, alerts }) =>
-      findings.part(() => conditionEvents(request, signal, options, expr, alerts)),
-    ),
+    evaluate(fromPayload),
+    toLookUp.length === 0
+      ? undefined
+      : findings.part(async () => {
+          const rules = await options.client.alertingRules({ signal });
+          const found = toLookUp.flatMap(({ alert }) =>
+            rulesOf(rules, alert).map((rule) => ({ alert, expr: rule.query })),
+          );
+          const notes = toLookUp.flatMap(({ alert, reason }) =>
+            reason !== undefined || !found.some((pair) => pair.alert === alert)
+              ? [
+                  expressionNote(
+                    request,
+                    alert,
+                    reason,
+                    found.some((pair) => pair.alert === alert),
+                  ),
+                ]
+              : [],
+          );
+          await evaluate(found);
+          return notes;
+        }),
     findings.part(() => otherAlertEvents(request, signal, options)),
   ]);
 }
 
+/** The configured alerting rules an alert can come from: same name, and every label of the rule on the alert. */
+export function rulesOf(rules: readonly AlertingRule[], alert: IncidentAlert): AlertingRule[] {
+  return rules.filter(
+    (rule) =>
+      rule.name === alert.alertname &&
+      Object.entries(rule.labels).every(([name, value]) => alert.labels[name] === value),
+  );
+}
+
+function expressionNote(
+  request: EvidenceRequest,
+  alert: IncidentAlert,
+  reason: string | undefined,
+  found: boolean,
+): TimelineEvent {
+  const why =
+    reason !== undefined
+      ? `The expression of ${alert.alertname} is not used: ${reason}`
+      : `${alert.alertname} has no expression to use`;
+  const instead = found
+    ? 'the query of the alerting rule of that name in Prometheus is used instead'
+    : 'Prometheus has no alerting rule of that name, so it is skipped';
+  return {
+    at: request.to.toISOString(),
+    kind: 'note',
+    source: 'prometheus',
+    summary: `${why}; ${instead}`,
+    relevance: found ? 'low' : 'normal',
+    links: [],
+    details: {
+      key: `note:prometheus:expression:${alert.fingerprint}`,
+      alertname: alert.alertname,
+      ruleFound: found,
+    },
+  };
+}
+
 function distinctExpressions(
-  alerts: readonly IncidentAlert[],
+  pairs: readonly { readonly alert: IncidentAlert; readonly expr: string }[],
 ): { readonly expr: string; readonly alerts: readonly IncidentAlert[] }[] {
   const byExpr = new Map<string, IncidentAlert[]>();
-  for (const alert of alerts) {
-    const expr = alertExpression(alert.generatorURL);
-    if (expr === undefined) continue;
-    byExpr.set(expr, [...(byExpr.get(expr) ?? []), alert]);
+  for (const { alert, expr } of pairs) {
+    const list = byExpr.get(expr) ?? [];
+    if (!list.includes(alert)) list.push(alert);
+    byExpr.set(expr, list);
   }
   return [...byExpr].map(([expr, list]) => ({ expr, alerts: list }));
 }
@@ -385,29 +523,44 @@ function closingQuote(expr: string, open: number): number {
   return -1;
 }
 
-/** `(x)` -> `x` while the first parenthesis closes at the very end. */
-function stripOuterParentheses(expr: string): string {
-  let text = expr;
-  while (text.startsWith('(') && matchingParenthesis(text, 0) === text.length - 1)
-    text = text.slice(1, -1).trim();
-  return text;
+/**
+ * `((x))` -> `x` while the first parenthesis closes at the very end. One pass pairs every parenthesis,
+ * then the outer pairs are peeled by index: linear however deep the nesting.
+ */
+export function stripOuterParentheses(expr: string): string {
+  const closing = matchingParentheses(expr);
+  let start = 0;
+  let end = expr.length - 1;
+  const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
+  while (start <= end && isSpace(expr[start])) start++;
+  while (end >= start && isSpace(expr[end])) end--;
+  while (start < end && expr[start] === '(' && closing.get(start) === end) {
+    start++;
+    end--;
+    while (start <= end && isSpace(expr[start])) start++;
+    while (end >= start && isSpace(expr[end])) end--;
+  }
+  return expr.slice(start, end + 1);
 }
 
-function matchingParenthesis(text: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
+/** For each `(` outside strings, the index of its `)`; unbalanced ones have none. */
+function matchingParentheses(text: string): Map<number, number> {
+  const closing = new Map<number, number>();
+  const open: number[] = [];
+  for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"' || c === "'" || c === '`') {
       const end = closingQuote(text, i);
-      if (end < 0) return -1;
+      if (end < 0) break;
       i = end;
-    } else if (c === '(') depth++;
+    } else if (c === '(') open.push(i);
     else if (c === ')') {
-      depth--;
-      if (depth === 0) return i;
+      const from = open.pop();
+      if (from === undefined) break;
+      closing.set(from, i);
     }
   }
-  return -1;
+  return closing;
 }
 
 /** The value of constant arithmetic (numbers, + - * / % ^, parentheses), or undefined for anything else. */
@@ -416,6 +569,7 @@ export function constantValue(text: string): number | undefined {
     text.match(/0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN|[-+*/%^()]|\S/g) ?? [];
   if (tokens.length === 0) return undefined;
   let position = 0;
+  let depth = 0;
   const peek = () => tokens[position];
   const fail = (): never => {
     throw new RangeError('not constant');
@@ -424,8 +578,10 @@ export function constantValue(text: string): number | undefined {
     const token = tokens[position++];
     if (token === undefined) return fail();
     if (token === '(') {
+      if (++depth > MAX_CONSTANT_DEPTH) fail();
       const value = sum();
       if (tokens[position++] !== ')') fail();
+      depth--;
       return value;
     }
     if (token === 'Inf') return Number.POSITIVE_INFINITY;
@@ -434,18 +590,21 @@ export function constantValue(text: string): number | undefined {
     return /^[\d.]|^0[xX]/.test(token) && !Number.isNaN(value) ? value : fail();
   };
   const unary = (): number => {
-    if (peek() === '-') {
-      position++;
-      return -unary();
-    }
-    if (peek() === '+') {
-      position++;
-      return unary();
+    if (peek() === '-' || peek() === '+') {
+      // Signs nest by recursion too: `- - - 1` counts like parentheses.
+      if (++depth > MAX_CONSTANT_DEPTH) fail();
+      const sign = tokens[position++] === '-' ? -1 : 1;
+      const value = sign * unary();
+      depth--;
+      return value;
     }
     const base = primary();
     if (peek() === '^') {
       position++;
-      return base ** unary();
+      if (++depth > MAX_CONSTANT_DEPTH) fail();
+      const value = base ** unary();
+      depth--;
+      return value;
     }
     return base;
   };

@@ -12,6 +12,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { Octokit, type RestEndpointMethodTypes } from '@octokit/rest';
 import { UpstreamError, ValidationError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, fetchWithin } from './bounded-body.js';
 
 export interface GitHubClientOptions {
   /** GITHUB_TOKEN (fine-grained: Deployments, Pull requests and Contents read). @default unauthenticated, 60 requests/hour */
@@ -30,6 +31,8 @@ export interface GitHubClientOptions {
   readonly timeoutMs?: number;
   /** Retries of 5xx answers and network failures per request. @default 3 */
   readonly serverErrorRetries?: number;
+  /** A larger answer is an UpstreamError. @default 10 MiB */
+  readonly maxResponseBytes?: number;
 }
 
 /** One rate-limited answer and what the client does about it. */
@@ -186,7 +189,12 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       // then retries; the failures that matter reach the caller as errors, so these are only detail.
       error: (message: string) => logger.debug(message),
     },
-    request: { fetch: fetchWithTimeout(timeoutMs) },
+    request: {
+      fetch: fetchWithin(fetchWithTimeout(timeoutMs), {
+        service: 'github',
+        maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      }),
+    },
     throttle: { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') },
     // 403/429 are rate limits: the throttling plugin owns those, so the retry plugin must not double them.
     retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451], retries: options.serverErrorRetries ?? 3 },
@@ -357,6 +365,9 @@ function fetchWithTimeout(timeoutMs: number): typeof fetch {
 /** Turns Octokit's RequestError (whose message is GitHub's own) into an UpstreamError a user can act on. */
 function toUpstreamError(what: string, error: unknown, timeoutMs = 30_000): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  // Octokit wraps what its fetch throws (an answer over maxResponseBytes) in a RequestError.
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  if (cause instanceof UpstreamError) return cause;
   const status = statusOf(error);
   const reason = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {

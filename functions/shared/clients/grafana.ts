@@ -5,6 +5,7 @@
  * Every failure is an UpstreamError('grafana', ...) carrying Grafana's own JSON `message` and the status.
  */
 import { UpstreamError, ValidationError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBodyWithin } from './bounded-body.js';
 
 export interface GrafanaClientOptions {
   /** Grafana's root URL (GRAFANA_URL), e.g. http://grafana:3000. */
@@ -15,6 +16,8 @@ export interface GrafanaClientOptions {
   readonly timeoutMs?: number;
   /** The fetch to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** A larger answer is an UpstreamError. @default 10 MiB */
+  readonly maxResponseBytes?: number;
 }
 
 export interface AnnotationInput {
@@ -97,12 +100,14 @@ export class GrafanaClient {
   private readonly token: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly maxResponseBytes: number;
 
   constructor(options: GrafanaClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** POST /api/annotations: times are sent as epoch milliseconds, as Grafana expects. */
@@ -180,8 +185,13 @@ export class GrafanaClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await response.text();
+      text = await readBodyWithin(response, {
+        service: 'grafana',
+        request: what,
+        maxBytes: this.maxResponseBytes,
+      });
     } catch (error) {
+      if (error instanceof UpstreamError) throw error;
       const timedOut =
         error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       const reason = timedOut

@@ -1,4 +1,5 @@
 import { UpstreamError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBodyWithin } from './bounded-body.js';
 
 export interface JsonGetOptions {
   /** The service named in errors, e.g. 'loki' or 'tempo'. */
@@ -13,6 +14,8 @@ export interface JsonGetOptions {
   readonly passStatuses?: readonly number[];
   /** The fetch to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** A larger body is an UpstreamError, read no further. @default DEFAULT_MAX_RESPONSE_BYTES (10 MiB) */
+  readonly maxResponseBytes?: number;
 }
 
 export interface JsonAnswer {
@@ -27,7 +30,8 @@ const MAX_ERROR_TEXT = 500;
 /**
  * GETs a JSON document. Every failure becomes an UpstreamError naming the service: a non-2xx answer
  * carries the status and the server's own error text (Loki and Tempo answer 400 with a plain-text
- * reason), a timeout or cancellation says which, and a body that is not JSON says so.
+ * reason), a timeout or cancellation says which, and a body that is not JSON says so. A body larger
+ * than `maxResponseBytes` is refused as it streams in.
  */
 export async function getJson(url: URL, options: JsonGetOptions): Promise<JsonAnswer> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -45,8 +49,13 @@ export async function getJson(url: URL, options: JsonGetOptions): Promise<JsonAn
     });
     status = response.status;
     statusText = response.statusText;
-    text = await response.text();
+    text = await readBodyWithin(response, {
+      service: options.service,
+      request,
+      maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    });
   } catch (error) {
+    if (error instanceof UpstreamError) throw error;
     throw transportFailure(error, request, options, timeout);
   }
 

@@ -18,6 +18,8 @@ export interface LokiClientOptions {
   readonly timeoutMs?: number;
   /** The fetch to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** A larger answer is an UpstreamError. @default 10 MiB */
+  readonly maxResponseBytes?: number;
 }
 
 export type Labels = Readonly<Record<string, string>>;
@@ -116,12 +118,14 @@ export class LokiClient {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
+  private readonly maxResponseBytes: number | undefined;
 
   constructor(options: LokiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = options.fetch;
+    this.maxResponseBytes = options.maxResponseBytes;
   }
 
   /** Runs a metric query (e.g. `sum by (level) (count_over_time({...} | json [1m]))`) over a range. */
@@ -232,6 +236,7 @@ export class LokiClient {
       headers: this.headers,
       ...(signal ? { signal } : {}),
       ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
+      ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
     });
     return parseShape(queryResponseSchema, answer.body, 'query_range response').data;
   }

@@ -12,6 +12,18 @@ export interface PrometheusClientOptions {
   readonly timeoutMs?: number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** A larger answer is an UpstreamError. @default 10 MiB */
+  readonly maxResponseBytes?: number;
+}
+
+/** An alerting rule as Prometheus runs it (GET /api/v1/rules). */
+export interface AlertingRule {
+  /** The alert name. */
+  readonly name: string;
+  /** The rule's expression. */
+  readonly query: string;
+  /** The rule's own labels, added to the alerts it fires. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface PrometheusPoint {
@@ -48,11 +60,40 @@ export class PrometheusClient {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
+  private readonly maxResponseBytes: number | undefined;
 
   constructor(options: PrometheusClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch;
+    this.maxResponseBytes = options.maxResponseBytes;
+  }
+
+  /** The alerting rules Prometheus evaluates, from every rule group. */
+  async alertingRules(options: { readonly signal?: AbortSignal } = {}): Promise<AlertingRule[]> {
+    const data = (await this.call('/api/v1/rules', { type: 'alert' }, options.signal)) as unknown as {
+      groups?: unknown;
+    };
+    if (!Array.isArray(data.groups)) {
+      throw new UpstreamError('prometheus', 'GET /api/v1/rules answered without rule groups');
+    }
+    const rules: AlertingRule[] = [];
+    for (const group of data.groups as { rules?: unknown }[]) {
+      for (const rule of Array.isArray(group?.rules) ? (group.rules as Record<string, unknown>[]) : []) {
+        if (rule?.type !== 'alerting' || typeof rule.name !== 'string' || typeof rule.query !== 'string')
+          continue;
+        const labels =
+          typeof rule.labels === 'object' && rule.labels !== null
+            ? Object.fromEntries(
+                Object.entries(rule.labels).filter(
+                  (entry): entry is [string, string] => typeof entry[1] === 'string',
+                ),
+              )
+            : {};
+        rules.push({ name: rule.name, query: rule.query, labels });
+      }
+    }
+    return rules;
   }
 
   /** Instant query: one point per series (scalars become one series without labels). */
@@ -106,6 +147,7 @@ export class PrometheusClient {
       passStatuses: ERROR_STATUSES,
       ...(signal ? { signal } : {}),
       ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
+      ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
     });
     const body = (typeof answer.body === 'string' ? parseOrText(answer.body) : answer.body) as
       | ApiAnswer

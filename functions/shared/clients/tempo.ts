@@ -21,6 +21,8 @@ export interface TempoClientOptions {
   readonly timeoutMs?: number;
   /** The fetch to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** A larger answer is an UpstreamError. @default 10 MiB */
+  readonly maxResponseBytes?: number;
 }
 
 export type AttributeValue = string | number | boolean;
@@ -178,6 +180,7 @@ export class TempoClient {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
+  private readonly maxResponseBytes: number | undefined;
   private v2Available = true;
 
   constructor(options: TempoClientOptions) {
@@ -185,6 +188,7 @@ export class TempoClient {
     this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = options.fetch;
+    this.maxResponseBytes = options.maxResponseBytes;
   }
 
   /** The trace with this id (hex in any case, leading zeros or not, or base64), or undefined when unknown. */
@@ -256,6 +260,7 @@ export class TempoClient {
       passStatuses,
       ...(signal ? { signal } : {}),
       ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
+      ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
     });
   }
 }

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOILLESS_METRICS } from '../../../functions/dashboards/toilless.js';
-import type { DoraMetrics, WindowMetrics } from '../../../functions/dora-metrics/metrics.js';
-import { doraTimeSeries } from '../../../functions/dora-metrics/metrics.js';
+import type { DoraMetrics, WindowMetrics } from '../../../functions/dora-metrics/metrics/metrics.js';
+import { doraTimeSeries } from '../../../functions/dora-metrics/metrics/metrics.js';
 import { WorkerMetrics } from '../../../functions/local/worker-metrics.js';
 import { RemoteWriteClient, type TimeSeries } from '../../../functions/shared/prometheus/remote-write.js';
 import {

@@ -17,6 +17,7 @@ import {
 } from '../../../functions/shared/prometheus/remote-write.js';
 import { type LokiServer, startLokiServer } from '../../support/loki-server.js';
 import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
+import { STACK_CONFIG_DIR } from '../../support/stack-config-copy.js';
 import { startTempoServer, type TempoServer } from '../../support/tempo-server.js';
 import {
   evidenceRequest,
@@ -128,6 +129,8 @@ describe('Evidence from the real Prometheus', () => {
     await gatherPrometheusEvidence(evidenceRequest({ alerts }), new AbortController().signal, findings, {
       client: new PrometheusClient({ baseUrl: prometheus.url }),
       grafanaUrl: 'https://grafana.example.com',
+      // The test alerts' generatorURLs name the host Prometheus would put there.
+      trustedUrls: [prometheus.url, 'http://prometheus:9090'],
     });
     return { events: findings.events(), problems: findings.problems };
   }
@@ -224,7 +227,9 @@ describe('Evidence from the real Prometheus', () => {
     function gatherer(prometheusUrl = prometheus.url) {
       return createEvidenceGatherer({
         config: { prometheusUrl, lokiUrl: loki.url, tempoUrl: tempo.url },
-        toilless: toillessConfig(),
+        // The external URL the test alerts' generatorURLs carry, as an operator would configure it.
+        toilless: toillessConfig('prometheus:\n  externalUrls: [http://prometheus:9090]\n'),
+        stackConfigDir: STACK_CONFIG_DIR,
         store,
         logger: silentLogger,
         slos: [],

@@ -7,7 +7,7 @@ import {
   sloRuleFiles,
 } from '../../../functions/alerting/generated-files.js';
 import { renderLinksTemplate } from '../../../functions/alerting/links-template.js';
-import { loadSloDefinitions } from '../../../functions/alerting/slo-definitions.js';
+import { loadSloDefinitions } from '../../../functions/shared/slo-definitions.js';
 import { loadToillessConfig, parseToillessConfig } from '../../../functions/shared/stack-config.js';
 
 const stackConfig = join(import.meta.dirname, '..', '..', '..', 'stack-config');

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSloDefinitions } from '../../../functions/alerting/slo-definitions.js';
 import { renderSloRuleFile } from '../../../functions/alerting/slo-rules.js';
+import { parseSloDefinitions } from '../../../functions/shared/slo-definitions.js';
 import { requireBinary } from '../../support/binaries.js';
 
 const stackConfig = join(import.meta.dirname, '..', '..', '..', 'stack-config');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseSloDefinitions } from '../../../functions/alerting/slo-definitions.js';
 import {
   GENERATED_HEADER,
   renderSloRuleFile,
   renderSloRuleFiles,
 } from '../../../functions/alerting/slo-rules.js';
+import { parseSloDefinitions } from '../../../functions/shared/slo-definitions.js';
 
 interface Rule {
   readonly record?: string;

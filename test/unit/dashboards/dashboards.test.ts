@@ -5,7 +5,7 @@ import { parser as traceqlParser } from '@grafana/lezer-traceql';
 import type { LRParser } from '@lezer/lr';
 import { describe, expect, it } from 'vitest';
 import { alertRules } from '../../../functions/alerting/rule-conventions.js';
-import { loadSloDefinitions, parseSloDefinitions } from '../../../functions/alerting/slo-definitions.js';
+import { loadSloDefinitions, parseSloDefinitions } from '../../../functions/shared/slo-definitions.js';
 import {
   DASHBOARDS,
   dashboardPath,

@@ -24,7 +24,7 @@ import type { IntakeDependencies } from '../../../functions/shared/http/intake.j
 import type { WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
 import type { Clock } from '../../../functions/shared/ports/clock.js';
-import { StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { type AcceptedEntry, EventBridgeTestServer } from '../../support/eventbridge-server.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
 import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';

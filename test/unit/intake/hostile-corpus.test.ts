@@ -11,7 +11,7 @@ import type { ToillessEvent } from '../../../functions/shared/events/types.js';
 import type { IntakeDependencies } from '../../../functions/shared/http/intake.js';
 import type { WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import { StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
 import {
   hostileEnvironmentNames,

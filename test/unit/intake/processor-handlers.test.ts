@@ -5,7 +5,7 @@ import { createGitHubWebhook } from '../../../functions/github-webhook/intake.js
 import { EventBridgeBus } from '../../../functions/shared/adapters/aws/eventbridge-bus.js';
 import { S3ObjectStore } from '../../../functions/shared/adapters/aws/s3-object-store.js';
 import { silentLogger } from '../../../functions/shared/log.js';
-import { StaticSecretSource } from '../../../functions/shared/secrets.js';
+import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { type AcceptedEntry, EventBridgeTestServer } from '../../support/eventbridge-server.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
 import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';

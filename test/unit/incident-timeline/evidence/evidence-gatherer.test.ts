@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSloDefinitions } from '../../../../functions/alerting/slo-definitions.js';
 import { recordDeployment } from '../../../../functions/incident-timeline/deploy-index.js';
 import {
   createEvidenceGatherer,
@@ -12,8 +11,10 @@ import {
 import type { EvidenceRequest, TimelineEvent } from '../../../../functions/incident-timeline/model.js';
 import { FsObjectStore } from '../../../../functions/shared/adapters/local/fs-object-store.js';
 import { silentLogger } from '../../../../functions/shared/log.js';
+import { parseSloDefinitions } from '../../../../functions/shared/slo-definitions.js';
 import { type LokiServer, startLokiServer } from '../../../support/loki-server.js';
 import { freePort } from '../../../support/ports.js';
+import { STACK_CONFIG_DIR } from '../../../support/stack-config-copy.js';
 import { startTempoServer, type TempoServer } from '../../../support/tempo-server.js';
 import {
   ERROR_TRACE_IDS,
@@ -69,6 +70,7 @@ describe('Evidence gatherer', () => {
       // Prometheus is down in these tests: its own behaviour is tested against the real one (integration).
       config: { prometheusUrl: closedPortUrl, lokiUrl: loki.url, tempoUrl: tempo.url },
       toilless: toillessConfig(),
+      stackConfigDir: STACK_CONFIG_DIR,
       store,
       logger: silentLogger,
       clock: { now: () => new Date('2026-11-28T09:05:30Z'), sleep: async () => {} },
@@ -88,7 +90,7 @@ describe('Evidence gatherer', () => {
         source: 'prometheus',
         relevance: 'normal',
         summary: expect.stringMatching(
-          /^Prometheus unavailable: GET \/api\/v1\/query_range failed: .*ECONNREFUSED/,
+          /^Prometheus unavailable: GET \/api\/v1\/(query_range|rules) failed: .*ECONNREFUSED/,
         ),
       }),
     ]);

@@ -11,6 +11,7 @@ import {
   evidenceConcurrency,
   timelineReservedConcurrency,
 } from '../../../../functions/shared/stack-config.js';
+import { STACK_CONFIG_DIR } from '../../../support/stack-config-copy.js';
 import { evidenceRequest, toillessConfig } from './incident-data.js';
 
 const ENDPOINTS = {
@@ -76,6 +77,7 @@ describe('Evidence source limits', () => {
     const gather = createEvidenceGatherer({
       config: ENDPOINTS,
       toilless,
+      stackConfigDir: STACK_CONFIG_DIR,
       store,
       logger: silentLogger,
       slos: [],
@@ -99,6 +101,7 @@ describe('Evidence source limits', () => {
       createEvidenceGatherer({
         config: ENDPOINTS,
         toilless,
+        stackConfigDir: STACK_CONFIG_DIR,
         store,
         logger: silentLogger,
         slos: [],
@@ -122,6 +125,7 @@ describe('Evidence source limits', () => {
     const gather = createEvidenceGatherer({
       config: ENDPOINTS,
       toilless,
+      stackConfigDir: STACK_CONFIG_DIR,
       store,
       logger: silentLogger,
       slos: [],
@@ -144,6 +148,7 @@ describe('Evidence source limits', () => {
     const gather = createEvidenceGatherer({
       config: ENDPOINTS,
       toilless,
+      stackConfigDir: STACK_CONFIG_DIR,
       store,
       logger: silentLogger,
       slos: [],
@@ -168,6 +173,7 @@ describe('Evidence source limits', () => {
     const gather = createEvidenceGatherer({
       config: ENDPOINTS,
       toilless,
+      stackConfigDir: STACK_CONFIG_DIR,
       store,
       logger: silentLogger,
       slos: [],

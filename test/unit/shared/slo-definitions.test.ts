@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSloDefinitions, SloDefinitionError } from '../../../functions/alerting/slo-definitions.js';
+import { parseSloDefinitions, SloDefinitionError } from '../../../functions/shared/slo-definitions.js';
 
 const availability = `
 services:

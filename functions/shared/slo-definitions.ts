@@ -3,13 +3,8 @@
  * dashboards are generated from. Loading validates every SLO and names the service, SLO and field
  * of each problem, because an operator edits this file by hand.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDurationMs } from '../shared/duration.js';
-import { ConfigurationError } from '../shared/errors.js';
-import { stackConfigDir } from '../shared/stack-config.js';
 import {
   compare,
   type Decimal,
@@ -21,6 +16,9 @@ import {
   subtract,
   toNumber,
 } from './decimal.js';
+import { parseDurationMs } from './duration.js';
+import { ConfigurationError } from './errors.js';
+import { readStackConfigFile, stackConfigDir } from './stack-config.js';
 
 /** One label matcher of a selector, e.g. status_code=~"5..". */
 export interface LabelMatcher {
@@ -269,14 +267,13 @@ export function parseSloDefinitions(text: string, source = 'slos.yaml'): SloDefi
   return definitions;
 }
 
-/** Reads and validates <stack-config>/slos.yaml. */
+/** Reads and validates <stack-config>/slos.yaml, from the same directory as toilless.yaml. */
 export function loadSloDefinitions(dir: string = stackConfigDir()): SloDefinition[] {
-  const path = join(dir, 'slos.yaml');
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readStackConfigFile(dir, 'slos.yaml');
   } catch (error) {
-    throw new SloDefinitionError('slos.yaml', [`cannot be read: ${(error as Error).message}`]);
+    throw new SloDefinitionError('slos.yaml', [(error as Error).message]);
   }
   return parseSloDefinitions(text);
 }
