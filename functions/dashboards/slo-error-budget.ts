@@ -21,8 +21,8 @@ import { DataqueryBuilder as PrometheusQuery } from '@grafana/grafana-foundation
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ERROR_BUDGET_POLICY } from '../alerting/runbooks.js';
-import type { SloDefinition } from '../shared/slo-definitions.js';
 import { BURN_RATE_ALERTS } from '../alerting/slo-rules.js';
+import type { SloDefinition } from '../shared/slo-definitions.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { runbookPanelLink, SLO_ERROR_BUDGET } from './catalog.js';
 import {

@@ -261,7 +261,7 @@ describe('Workers stack', () => {
             Effect: 'Allow',
             Action: 's3:ListBucket',
             Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
-            Condition: { StringLike: { 's3:prefix': [`webhooks/${source}/*`] } },
+            Condition: { StringLike: { 's3:prefix': [`webhooks/${source}/*`, 'claim-check/*'] } },
           },
           {
             Effect: 'Allow',

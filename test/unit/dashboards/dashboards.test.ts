@@ -5,7 +5,6 @@ import { parser as traceqlParser } from '@grafana/lezer-traceql';
 import type { LRParser } from '@lezer/lr';
 import { describe, expect, it } from 'vitest';
 import { alertRules } from '../../../functions/alerting/rule-conventions.js';
-import { loadSloDefinitions, parseSloDefinitions } from '../../../functions/shared/slo-definitions.js';
 import {
   DASHBOARDS,
   dashboardPath,
@@ -19,6 +18,7 @@ import {
   PROMETHEUS_DATASOURCE_UID,
   TEMPO_DATASOURCE_UID,
 } from '../../../functions/incident-timeline/sources/explore-links.js';
+import { loadSloDefinitions, parseSloDefinitions } from '../../../functions/shared/slo-definitions.js';
 import { loadToillessConfig } from '../../../functions/shared/stack-config.js';
 import {
   allPanels,
