@@ -1,0 +1,14 @@
+import type { WebhookManifest } from '../shared/workers/manifest.js';
+
+export const alertmanagerWebhookManifest = {
+  kind: 'webhook',
+  name: 'alertmanager-webhook',
+  description: 'toilless alertmanager-webhook: authenticate, validate, publish AlertNotification',
+  source: 'alertmanager',
+  secrets: ['ALERTMANAGER_WEBHOOK_TOKEN'],
+  // Notifications over the bus's event size are stored here and the event carries a reference.
+  store: { readWrite: [], write: ['claim-check/'] },
+  emits: ['AlertNotification'],
+  // Alertmanager's webhook timeout is 10 s by default; the intake only checks and publishes.
+  sizing: { memoryMb: 512, timeoutSeconds: 10 },
+} as const satisfies WebhookManifest;

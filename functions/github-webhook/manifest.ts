@@ -1,0 +1,14 @@
+import type { WebhookManifest } from '../shared/workers/manifest.js';
+
+export const githubWebhookManifest = {
+  kind: 'webhook',
+  name: 'github-webhook',
+  description: 'toilless github-webhook: verify, validate, deduplicate, publish GitHub* events',
+  source: 'github',
+  secrets: ['GITHUB_WEBHOOK_SECRET'],
+  // Delivery claims (deduplication), released with a delete when publishing fails.
+  store: { readWrite: ['webhooks/github/'], write: ['claim-check/'] },
+  emits: ['GitHubDeployment', 'GitHubDeploymentStatus', 'GitHubWorkflowRun', 'GitHubPush', 'GitHubPullRequest'],
+  // GitHub gives up on a delivery after 10 s.
+  sizing: { memoryMb: 512, timeoutSeconds: 10 },
+} as const satisfies WebhookManifest;

@@ -1,0 +1,20 @@
+import type { ProcessorManifest } from '../shared/workers/manifest.js';
+
+export const incidentTimelineManifest = {
+  kind: 'processor',
+  name: 'incident-timeline',
+  description:
+    'toilless incident-timeline: evidence from the LGTM sources and deploys, one Slack thread per incident',
+  // DeploymentRecorded feeds the per-service deploy index the timeline's first suspect comes from.
+  consumes: ['AlertNotification', 'DeploymentRecorded'],
+  emits: ['IncidentOpened', 'IncidentResolved'],
+  secrets: ['SLACK_BOT_TOKEN'],
+  // Timelines, group pointers and the deploy index live under incidents/; until SLACK_BOT_TOKEN is set,
+  // messages go to outbox/slack/ so operators can read what would have been posted.
+  store: { readWrite: ['incidents/', 'outbox/'], read: ['claim-check/'] },
+  schedules: [],
+  stackConfigFiles: ['toilless.yaml', 'slos.yaml'],
+  endpoints: ['prometheusUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl'],
+  // The timeout grows with incidents.sourceBudget (see the workers stack); this is its floor.
+  sizing: { memoryMb: 1024, timeoutSeconds: 60 },
+} as const satisfies ProcessorManifest;
