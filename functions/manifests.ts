@@ -8,6 +8,12 @@ import { githubWebhookManifest } from './github-webhook/manifest.js';
 import { incidentTimelineManifest } from './incident-timeline/manifest.js';
 import type { ProcessorManifest, WebhookManifest } from './shared/workers/manifest.js';
 
-export const WEBHOOK_MANIFESTS: readonly WebhookManifest[] = [alertmanagerWebhookManifest, githubWebhookManifest];
+export const WEBHOOK_MANIFESTS: readonly WebhookManifest[] = [
+  alertmanagerWebhookManifest,
+  githubWebhookManifest,
+];
 
-export const PROCESSOR_MANIFESTS: readonly ProcessorManifest[] = [incidentTimelineManifest, doraMetricsManifest];
+export const PROCESSOR_MANIFESTS: readonly ProcessorManifest[] = [
+  incidentTimelineManifest,
+  doraMetricsManifest,
+];

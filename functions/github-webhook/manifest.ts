@@ -8,7 +8,13 @@ export const githubWebhookManifest = {
   secrets: ['GITHUB_WEBHOOK_SECRET'],
   // Delivery claims (deduplication), released with a delete when publishing fails.
   store: { readWrite: ['webhooks/github/'], write: ['claim-check/'] },
-  emits: ['GitHubDeployment', 'GitHubDeploymentStatus', 'GitHubWorkflowRun', 'GitHubPush', 'GitHubPullRequest'],
+  emits: [
+    'GitHubDeployment',
+    'GitHubDeploymentStatus',
+    'GitHubWorkflowRun',
+    'GitHubPush',
+    'GitHubPullRequest',
+  ],
   // GitHub gives up on a delivery after 10 s.
   sizing: { memoryMb: 512, timeoutSeconds: 10 },
 } as const satisfies WebhookManifest;
