@@ -5,7 +5,7 @@
  * these manifests, so neither keeps a list of its own. Manifests import types only.
  */
 import type { EventType } from '../events/types.js';
-import type { SecretName } from '../secrets.js';
+import type { SecretName } from '../ports/secrets.js';
 
 /** The observability endpoints a worker can be given, by the runtime variable they become. */
 export type EndpointName = 'prometheusUrl' | 'remoteWriteUrl' | 'lokiUrl' | 'tempoUrl' | 'grafanaUrl';
