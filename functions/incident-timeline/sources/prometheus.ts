@@ -244,12 +244,18 @@ export async function gatherPrometheusEvidence(
   ]);
 }
 
-/** The configured alerting rules an alert can come from: same name, and every label of the rule on the alert. */
+/**
+ * The configured alerting rules an alert can come from: same name, and every static label of the rule
+ * on the alert. A templated label (`{{ $labels.job }}`) is rendered per alert, so the rule's text of it
+ * says nothing about the alert's value and is not compared.
+ */
 export function rulesOf(rules: readonly AlertingRule[], alert: IncidentAlert): AlertingRule[] {
   return rules.filter(
     (rule) =>
       rule.name === alert.alertname &&
-      Object.entries(rule.labels).every(([name, value]) => alert.labels[name] === value),
+      Object.entries(rule.labels).every(
+        ([name, value]) => value.includes('{{') || alert.labels[name] === value,
+      ),
   );
 }
 

@@ -12,6 +12,7 @@ import {
   MAX_EXPRESSION_LENGTH,
   originsOf,
   parseAlertCondition,
+  rulesOf,
 } from '../../../../functions/incident-timeline/sources/prometheus.js';
 import { PrometheusClient } from '../../../../functions/shared/clients/prometheus.js';
 import { closeServer, listenOnLoopback } from '../../../support/http-test-server.js';
@@ -76,6 +77,32 @@ describe('Trusted alert expressions', () => {
     const expr = `errors > ${'('.repeat(3000)}1${')'.repeat(3000)}`;
 
     expect(parseAlertCondition(expr)).toEqual({ kind: 'expression', expr });
+  });
+});
+
+describe('Rules an alert can come from', () => {
+  it('matches a rule by name and static labels, and ignores labels the rule templates per alert', () => {
+    // Prepare
+    const alert = fastBurnAlert({
+      alertname: 'InstanceDown',
+      labels: { severity: 'critical', service: 'node' },
+    });
+    const templated = {
+      name: 'InstanceDown',
+      query: 'up == 0',
+      labels: {
+        severity: 'critical',
+        service: '{{ with $labels.service }}{{ . }}{{ else }}{{ $labels.job }}{{ end }}',
+      },
+    };
+    const otherSeverity = { name: 'InstanceDown', query: 'up == 0', labels: { severity: 'warning' } };
+    const otherName = { name: 'TargetDown', query: 'up == 0', labels: { severity: 'critical' } };
+
+    // Act
+    const found = rulesOf([templated, otherSeverity, otherName], alert);
+
+    // Assess
+    expect(found).toEqual([templated]);
   });
 });
 
