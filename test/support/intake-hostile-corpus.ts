@@ -95,3 +95,69 @@ export function largeAlertNotification(options: LargeNotificationOptions = {}): 
     'The node stopped answering scrapes. '.repeat(Math.ceil(perAlert / 36)).slice(0, perAlert),
   );
 }
+
+/**
+ * Valid Alertmanager notifications whose content is hostile to the workers behind the intake: the
+ * intake must accept each (they are well-formed), and the timeline worker must neither stall nor
+ * dead-letter on them (test/unit/incident-timeline/hostile-payloads.test.ts).
+ */
+export function hostileAlertNotifications(): {
+  readonly name: string;
+  readonly payload: Record<string, unknown>;
+}[] {
+  const notification = (name: string, alert: Record<string, unknown>) => {
+    const labels = { alertname: name, service: 'checkout', severity: 'critical' };
+    return {
+      receiver: 'toilless',
+      status: 'firing',
+      alerts: [
+        {
+          status: 'firing',
+          labels,
+          annotations: { summary: 'hostile' },
+          startsAt: '2026-11-28T08:39:53Z',
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: '',
+          fingerprint: '5e11c0de5e11c0de',
+          ...alert,
+        },
+      ],
+      groupLabels: { alertname: name },
+      commonLabels: labels,
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager:9093',
+      version: '4',
+      groupKey: `{}:{alertname="${name}"}`,
+      truncatedAlerts: 0,
+    };
+  };
+  const nested = `${'('.repeat(24_000)}1${')'.repeat(24_000)}`;
+  return [
+    {
+      name: 'generatorURL with 24,000 nested parentheses',
+      payload: notification('NestedExpression', {
+        generatorURL: `http://prometheus:9090/graph?g0.expr=${encodeURIComponent(`x > ${nested}`)}`,
+      }),
+    },
+    {
+      name: 'generatorURL asking Prometheus for every metric name',
+      payload: notification('Exfiltrate', {
+        generatorURL: `http://evil.example/graph?g0.expr=${encodeURIComponent('count({__name__=~".+"}) by (__name__)')}`,
+      }),
+    },
+    {
+      name: 'a `for` annotation of 99999999999y',
+      payload: notification('PoisonedFor', { annotations: { summary: 'hostile', for: '99999999999y' } }),
+    },
+    {
+      name: 'an alert name that pings a channel and disguises a link',
+      payload: notification('Deploy <!channel> <https://evil.example|click here>', {
+        annotations: { summary: '<!here>', runbook_url: 'https://evil.example/runbook' },
+      }),
+    },
+    {
+      name: 'a start time far in the future',
+      payload: notification('FarFuture', { startsAt: '9999-12-31T23:59:59Z' }),
+    },
+  ];
+}

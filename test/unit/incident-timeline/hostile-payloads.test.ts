@@ -18,6 +18,7 @@ import type { Clock } from '../../../functions/shared/ports/clock.js';
 import type { Message, MessageRef, Notifier } from '../../../functions/shared/ports/notifier.js';
 import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
 import { closeServer, listenOnLoopback } from '../../support/http-test-server.js';
+import { hostileAlertNotifications } from '../../support/intake-hostile-corpus.js';
 import { freePort } from '../../support/ports.js';
 import { RecordingBus } from '../../support/recording-bus.js';
 import { STACK_CONFIG_DIR } from '../../support/stack-config-copy.js';
@@ -99,6 +100,31 @@ describe('Hostile notifications', () => {
     }
     return found;
   }
+
+  it.each(hostileAlertNotifications())(
+    'opens the incident of the intake corpus notification "$name"',
+    async ({ payload }) => {
+      // Prepare
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const gather = createEvidenceGatherer({
+        config: { prometheusUrl: closed, lokiUrl: closed, tempoUrl: closed },
+        toilless: config,
+        stackConfigDir: STACK_CONFIG_DIR,
+        store,
+        logger: silentLogger,
+        slos: [],
+      });
+
+      // Act
+      await worker(gather)(notificationOf(payload as unknown as AlertmanagerPayload));
+
+      // Assess
+      const [incident, ...others] = await incidents();
+      expect(others).toEqual([]);
+      expect(incident?.status).toBe('open');
+      expect(notifier.posted).toHaveLength(1);
+    },
+  );
 
   async function markdownOf(id: string): Promise<string> {
     return (await store.get(markdownKey(id)))?.body.toString('utf8') ?? '';

@@ -14,6 +14,7 @@ import { silentLogger } from '../../../functions/shared/log.js';
 import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
 import {
+  hostileAlertNotifications,
   hostileEnvironmentNames,
   hostileRepositoryNames,
   invalidUtf8Twins,
@@ -48,6 +49,10 @@ function corpusBodies(): { readonly name: string; readonly body: Buffer }[] {
     })),
     ...invalidUtf8Twins().map((body, index) => ({ name: `invalid UTF-8 twin ${index}`, body })),
     { name: '400-alert notification', body: Buffer.from(JSON.stringify(largeAlertNotification())) },
+    ...hostileAlertNotifications().map(({ name, payload }) => ({
+      name,
+      body: Buffer.from(JSON.stringify(payload)),
+    })),
     {
       name: '400-alert notification under a hostile repository',
       body: Buffer.from(JSON.stringify({ ...largeAlertNotification(), repository: { full_name: '../..' } })),
