@@ -21,8 +21,8 @@ import { runbookPanelLink, TOILLESS } from './catalog.js';
 import { newDashboard, PROMETHEUS, thresholds, valueTexts } from './panels.js';
 
 /**
- * The series this dashboard reads. The first three are exposed by functions/local/worker-metrics.ts
- * today; the others are the names the runtime exposes them under as they arrive (docs/dashboards.md).
+ * The series this dashboard reads, exposed by functions/local/worker-metrics.ts (docs/dashboards.md);
+ * the alerts of stack-config/prometheus/rules/toilless.yml read them too.
  */
 export const TOILLESS_METRICS = {
   webhookRequests: 'toilless_webhook_requests_total',

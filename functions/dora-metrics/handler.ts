@@ -13,6 +13,7 @@ import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import { loadToillessConfig } from '../shared/stack-config.js';
+import { countingFailures } from '../shared/worker-signals.js';
 import { doraIntegrations } from './integrations.js';
 import { createDoraMetricsWorker, type DoraMetricsWorker } from './worker.js';
 
@@ -22,7 +23,12 @@ export type DoraMetricsInvocation = EventBridgeEvent<string, unknown> | Record<s
 // Built on the first invocation and kept for the life of the execution environment.
 let worker: Promise<DoraMetricsWorker> | undefined;
 
-export const handler = async (invocation: DoraMetricsInvocation): Promise<void> => {
+export const handler = (invocation: DoraMetricsInvocation): Promise<void> =>
+  countingFailures(logger, 'dora-metrics', () => handle(invocation));
+
+const logger = createLogger({ name: 'dora-metrics' });
+
+async function handle(invocation: DoraMetricsInvocation): Promise<void> {
   worker ??= createWorker().catch((error: unknown) => {
     worker = undefined; // a failed cold start is retried on the next invocation
     throw error;
@@ -36,7 +42,7 @@ export const handler = async (invocation: DoraMetricsInvocation): Promise<void> 
   const event = fromEventBridgeEvent(invocation as EventBridgeEvent<string, unknown>);
   claimCheckStore ??= new S3ObjectStore({ bucket: bucketOf() });
   await ready.handle(await resolveClaimCheck(claimCheckStore, event));
-};
+}
 
 /** The hourly schedule: EventBridge Scheduler sends its configured input (no detail-type), a rule "Scheduled Event". */
 export function isScheduledRecompute(invocation: DoraMetricsInvocation): boolean {
@@ -62,7 +68,6 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<DoraM
     throw new ConfigurationError('TOILLESS_EVENT_BUS is not set: the DORA worker needs the event bus name');
   }
   const store = new S3ObjectStore({ bucket: runtime.bucket });
-  const logger = createLogger({ name: 'dora-metrics' });
   const { commits, annotate, pullRequestFirstCommit } = await doraIntegrations({
     runtime,
     secrets: new EnvironmentSecretSource(env),

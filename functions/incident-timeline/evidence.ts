@@ -94,6 +94,11 @@ export interface EvidenceGathererDependencies {
   readonly runtimes?: number;
   /** The fetch under the limits (tests). @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Told of each source.unavailable event the gatherer adds, with its source (the /metrics counter
+   * toilless_evidence_sources_unavailable_total). It must not throw.
+   */
+  readonly onSourceUnavailable?: (source: EvidenceSource) => void;
 }
 
 export const DEFAULT_SOURCE_TIMEOUT_MS = 8_000;
@@ -154,6 +159,12 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
 
   const run = (source: EvidenceSource, request: EvidenceRequest, priority: number, gather: SourceGather) =>
     runSource({ source, request, timeoutMs, clock, logger: deps.logger, gather, limits, priority });
+  const counted = (events: TimelineEvent[]): TimelineEvent[] => {
+    for (const event of events) {
+      if (event.kind === 'source.unavailable') deps.onSourceUnavailable?.(event.source);
+    }
+    return events;
+  };
 
   return async (request) => {
     const priority = limits.nextPriority();
@@ -194,11 +205,13 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
           }),
         ),
       ]);
-      return results.flat();
+      return counted(results.flat());
     } catch (error) {
       // Only a defect gets here (the sources catch their own failures); the timeline goes on without evidence.
       deps.logger.error({ err: error, incidentId: request.incidentId }, 'evidence gathering failed');
-      return [unavailable('toilless', clock.now(), `evidence gathering failed: ${messageOf(error)}`, {})];
+      return counted([
+        unavailable('toilless', clock.now(), `evidence gathering failed: ${messageOf(error)}`, {}),
+      ]);
     }
   };
 }

@@ -14,6 +14,7 @@ import type { ToillessEvent } from '../shared/events/types.js';
 import { createLogger } from '../shared/log.js';
 import { systemClock } from '../shared/ports/clock.js';
 import { loadToillessConfig, stackConfigDir, timelineReservedConcurrency } from '../shared/stack-config.js';
+import { countingFailures, logWorkerSignal } from '../shared/worker-signals.js';
 import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';
 import { createIncidentTimelineWorker } from './worker.js';
@@ -23,7 +24,17 @@ type Worker = (event: ToillessEvent) => Promise<void>;
 // Built on the first event and kept for the life of the execution environment.
 let worker: Promise<Worker> | undefined;
 
-export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
+// A throw is logged with the subscriber's name the local runtime gives the same work, then rethrown.
+export const handler = (event: EventBridgeEvent<string, unknown>): Promise<void> =>
+  countingFailures(
+    logger,
+    event['detail-type'] === 'DeploymentRecorded' ? 'incident-deploy-index' : 'incident-timeline',
+    () => handle(event),
+  );
+
+const logger = createLogger({ name: 'incident-timeline' });
+
+async function handle(event: EventBridgeEvent<string, unknown>): Promise<void> {
   store ??= createStore();
   // A notification too large for the bus arrives as a reference to the payload the intake stored.
   const toilless = await resolveClaimCheck(store, fromEventBridgeEvent(event));
@@ -36,7 +47,7 @@ export const handler = async (event: EventBridgeEvent<string, unknown>): Promise
     throw error;
   });
   await (await worker)(toilless);
-};
+}
 
 let store: S3ObjectStore | undefined;
 
@@ -61,7 +72,6 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
       'TOILLESS_EVENT_BUS is not set: the incident timeline needs the event bus name',
     );
   }
-  const logger = createLogger({ name: 'incident-timeline' });
   const configDir = stackConfigDir(env);
   const toilless = loadToillessConfig(configDir);
   const store = new S3ObjectStore({ bucket: runtime.bucket });
@@ -89,6 +99,8 @@ async function createWorker(env: NodeJS.ProcessEnv = process.env): Promise<Worke
       store,
       logger,
       runtimes: timelineReservedConcurrency(toilless),
+      onSourceUnavailable: (source) =>
+        logWorkerSignal(logger, { metric: 'toilless_evidence_sources_unavailable_total', source }),
     }),
   });
 }

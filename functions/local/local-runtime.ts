@@ -94,7 +94,13 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   const queue = await FileEventQueue.open(join(config.dataDir, 'queue'), {
     logger: logger.child({ component: 'queue' }),
   });
-  const bus = new InProcessEventBus({ store, logger: logger.child({ component: 'bus' }), clock, queue });
+  const bus = new InProcessEventBus({
+    store,
+    logger: logger.child({ component: 'bus' }),
+    clock,
+    queue,
+    observer: metrics.deliveries,
+  });
   const countedBus = metrics.countPublished(bus);
   const slackToken = await secrets.get('SLACK_BOT_TOKEN');
   const notifier = createNotifier({
@@ -132,6 +138,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
           stackConfigDir: configDir,
           store,
           logger: timelineLogger,
+          onSourceUnavailable: metrics.countSourceUnavailable,
         }),
       }),
     ),

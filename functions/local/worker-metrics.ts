@@ -3,8 +3,16 @@
  * One registry per server: two servers in one process (tests) never share counters.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { EvidenceSource } from '../incident-timeline/model.js';
+import type { DeliveryObserver } from '../shared/adapters/local/in-process-bus.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
+
+/** The outcomes of toilless_report_runs_total. */
+export const REPORT_OUTCOMES = ['success', 'failure'] as const;
+
+/** The evidence sources an incident timeline queries: their series start at 0. */
+const EVIDENCE_SOURCES = ['prometheus', 'loki', 'tempo', 'deployments'] as const;
 
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -31,9 +39,56 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly workerFailures = new Counter({
+    name: 'toilless_worker_failures_total',
+    help: 'Handler attempts that threw, by subscriber (each retry counts).',
+    labelNames: ['subscriber'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'toilless_dead_letters_total',
+    help: 'Events stored under dead-letter/<subscriber>/ after their last attempt failed, by subscriber.',
+    labelNames: ['subscriber'] as const,
+    registers: [this.registry],
+  });
+
+  readonly evidenceSourcesUnavailable = new Counter({
+    name: 'toilless_evidence_sources_unavailable_total',
+    help: 'source.unavailable events added to incident timelines, by evidence source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  /** Incremented by the weekly report worker, once per run; declared here so both outcomes exist at 0. */
+  readonly reportRuns = new Counter({
+    name: 'toilless_report_runs_total',
+    help: 'Weekly report runs, by outcome (success or failure).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Pass as the in-process bus's `observer`. */
+  readonly deliveries: DeliveryObserver = {
+    subscribed: (subscriber) => {
+      this.workerFailures.inc({ subscriber }, 0);
+      this.deadLetters.inc({ subscriber }, 0);
+    },
+    attemptFailed: (subscriber) => this.workerFailures.inc({ subscriber }),
+    deadLettered: (subscriber) => this.deadLetters.inc({ subscriber }),
+  };
+
+  /** Pass as the evidence gatherer's `onSourceUnavailable`. */
+  readonly countSourceUnavailable = (source: EvidenceSource): void => {
+    this.evidenceSourcesUnavailable.inc({ source });
+  };
+
   constructor(options: { readonly processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'toilless_' });
+    // A series that exists at 0 lets `increase()` and the alerts see its first increment.
+    for (const outcome of REPORT_OUTCOMES) this.reportRuns.inc({ outcome }, 0);
+    for (const source of EVIDENCE_SOURCES) this.evidenceSourcesUnavailable.inc({ source }, 0);
   }
 
   /** Wraps a bus so that every accepted event is counted; events the bus refuses are not. */

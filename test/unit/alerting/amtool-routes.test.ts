@@ -61,6 +61,22 @@ describe('Alertmanager routing', () => {
       receivers: 'toilless,slack',
     },
     {
+      // toilless' own alerts reach Slack even when toilless is the part that is broken.
+      alert: 'a toilless critical',
+      labels: ['alertname=WebhookErrors', 'service=toilless', 'severity=critical', 'route=/webhooks/github'],
+      receivers: 'toilless,slack',
+    },
+    {
+      alert: 'a toilless warning',
+      labels: [
+        'alertname=DeadLettersAppeared',
+        'service=toilless',
+        'severity=warning',
+        'subscriber=dora-metrics',
+      ],
+      receivers: 'toilless,slack',
+    },
+    {
       alert: 'the Watchdog',
       labels: ['alertname=Watchdog', 'service=prometheus', 'severity=none'],
       receivers: 'watchdog',

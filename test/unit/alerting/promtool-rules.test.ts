@@ -69,6 +69,7 @@ describe('Prometheus alert rules', () => {
         'meta.yml',
         'node.yml',
         'targets.yml',
+        'toilless.yml',
         'traffic.yml',
       ]),
     );

@@ -249,6 +249,83 @@ describe('InProcessEventBus', () => {
     expect(String(errors[0]?.['msg'])).toMatch(/could not be stored/);
   });
 
+  it('tells its observer of each subscription, each failed attempt and each stored dead letter', async () => {
+    // Prepare: one subscription fails twice then succeeds, the other always fails.
+    const seen: string[] = [];
+    const bus = makeBus({
+      maxAttempts: 3,
+      observer: {
+        subscribed: (name) => seen.push(`subscribed ${name}`),
+        attemptFailed: (name, event) => seen.push(`failed ${name} ${event.id}`),
+        deadLettered: (name, event) => seen.push(`dead-lettered ${name} ${event.id}`),
+      },
+    });
+    let calls = 0;
+    bus.subscribe({
+      name: 'flaky',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        if (++calls < 3) throw new Error('Loki answered 503');
+      },
+    });
+    bus.subscribe({
+      name: 'broken',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        throw new Error('boom');
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess
+    expect(seen.slice(0, 2)).toEqual(['subscribed flaky', 'subscribed broken']);
+    expect(seen.slice(2).sort()).toEqual([
+      'dead-lettered broken inc-1',
+      'failed broken inc-1',
+      'failed broken inc-1',
+      'failed broken inc-1',
+      'failed flaky inc-1',
+      'failed flaky inc-1',
+    ]);
+  });
+
+  it('does not count a dead letter it could not store, and survives an observer that throws', async () => {
+    // Prepare: a store rooted at a regular file refuses every write; the observer itself is broken.
+    const file = join(root, 'not-a-directory');
+    await writeFile(file, '');
+    const seen: string[] = [];
+    const bus = makeBus({
+      maxAttempts: 2,
+      store: new FsObjectStore(file),
+      observer: {
+        attemptFailed: (name) => {
+          seen.push(`failed ${name}`);
+          throw new Error('observer defect');
+        },
+        deadLettered: (name) => seen.push(`dead-lettered ${name}`),
+      },
+    });
+    bus.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async () => {
+        throw new Error('boom');
+      },
+    });
+
+    // Act
+    await bus.publish([incidentOpened('inc-1')]);
+    await bus.idle();
+
+    // Assess: both attempts ran despite the observer's throw; the unstored letter is not counted.
+    expect(seen).toEqual(['failed timeline', 'failed timeline']);
+    expect(bus.counts).toMatchObject({ retried: 1 });
+    expect(log.records().some((line) => line['msg'] === 'delivery observer threw')).toBe(true);
+  });
+
   it('runs deliveries of different events concurrently', async () => {
     // Prepare: each handler waits for the other to start; one at a time would never finish.
     const bus = makeBus({ maxAttempts: 1 });

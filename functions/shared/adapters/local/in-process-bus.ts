@@ -35,6 +35,18 @@ export interface InProcessEventBusProps {
   readonly queue?: EventQueue;
   /** Handlers of one subscription running at once; further events wait in the queue. @default 8 */
   readonly maxConcurrentDeliveries?: number;
+  /** Told of every failed handler attempt and every stored dead letter (the /metrics counters). */
+  readonly observer?: DeliveryObserver;
+}
+
+/** Hooks for what the bus does with failures; they must not throw (a throw is logged and ignored). */
+export interface DeliveryObserver {
+  /** A subscription was made: counters can start at 0 for it. */
+  readonly subscribed?: (subscription: string) => void;
+  /** A handler attempt threw; called for every attempt, the last one included. */
+  readonly attemptFailed?: (subscription: string, event: ToillessEvent) => void;
+  /** The event's dead letter is stored: the subscription gave up on it. */
+  readonly deadLettered?: (subscription: string, event: ToillessEvent) => void;
 }
 
 /** Totals since start: for tests and the /metrics endpoint. */
@@ -73,6 +85,7 @@ export class InProcessEventBus implements SubscribableEventBus {
   private readonly maxDelayMs: number;
   private readonly queue: EventQueue;
   private readonly maxConcurrentDeliveries: number;
+  private readonly observer: DeliveryObserver;
   private readonly subscriptions: Subscription[] = [];
   private readonly dispatches = new Map<string, Dispatch>();
   /** Deliveries and appends under way: idle() and close() wait for them. */
@@ -95,6 +108,7 @@ export class InProcessEventBus implements SubscribableEventBus {
     }
     this.queue = props.queue ?? new MemoryEventQueue();
     this.maxConcurrentDeliveries = maxConcurrentDeliveries;
+    this.observer = props.observer ?? {};
     this.store = props.store;
     this.logger = props.logger;
     this.clock = props.clock ?? systemClock;
@@ -120,6 +134,7 @@ export class InProcessEventBus implements SubscribableEventBus {
     }
     this.subscriptions.push(subscription);
     this.dispatches.set(subscription.name, { subscription, running: 0, waiting: new SequenceFifo() });
+    this.observe('subscribed', subscription.name);
   }
 
   /**
@@ -271,6 +286,7 @@ export class InProcessEventBus implements SubscribableEventBus {
         return true;
       } catch (error) {
         lastError = error;
+        this.observe('attemptFailed', subscription.name, event);
       }
       if (attempt < this.maxAttempts) {
         const delayMs = this.backoff(attempt);
@@ -280,6 +296,16 @@ export class InProcessEventBus implements SubscribableEventBus {
       }
     }
     return this.deadLetter(subscription, event, lastError);
+  }
+
+  /** An observer's defect must not change what happens to the event. */
+  private observe(hook: keyof DeliveryObserver, subscription: string, event?: ToillessEvent): void {
+    try {
+      if (hook === 'subscribed') this.observer.subscribed?.(subscription);
+      else if (event !== undefined) this.observer[hook]?.(subscription, event);
+    } catch (error) {
+      this.logger.warn({ subscription, eventId: event?.id, hook, err: error }, 'delivery observer threw');
+    }
   }
 
   /** Full jitter: a uniform delay below the capped exponential, so retries of many events spread out. */
@@ -314,6 +340,7 @@ export class InProcessEventBus implements SubscribableEventBus {
     try {
       await this.store.put(key, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json' });
       this.logger.error({ ...context, key, err: error }, 'event handler kept failing: event dead-lettered');
+      this.observe('deadLettered', subscription.name, event);
       return true;
     } catch (storeError) {
       this.logger.error(

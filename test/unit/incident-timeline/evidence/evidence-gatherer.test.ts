@@ -193,6 +193,26 @@ describe('Evidence gatherer', () => {
     expect(kindsFrom(events, 'deployments')).toEqual(['deployment']);
   });
 
+  it('tells onSourceUnavailable of each unavailable source, and of no source that answered', async () => {
+    // Prepare: Prometheus and Loki are down, Tempo and the deployments answer.
+    const told: string[] = [];
+    const gather = gatherer({
+      config: { prometheusUrl: closedPortUrl, lokiUrl: closedPortUrl, tempoUrl: tempo.url },
+      onSourceUnavailable: (source) => told.push(source),
+    });
+
+    // Act
+    const events = await gather(evidenceRequest());
+
+    // Assess
+    expect(told.sort()).toEqual(['loki', 'prometheus']);
+    expect(
+      unavailable(events)
+        .map((event) => event.source)
+        .sort(),
+    ).toEqual(told);
+  });
+
   it('never rejects, even with a request it cannot use', async () => {
     const broken = { ...evidenceRequest(), from: new Date(Number.NaN), onset: new Date(Number.NaN) };
 
