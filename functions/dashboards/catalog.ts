@@ -57,7 +57,15 @@ export const BLACKBOX_EXPORTER: DashboardEntry = {
 export const TOILLESS: DashboardEntry = {
   uid: 'toilless',
   title: 'toilless',
-  runbooks: ['runbooks/watchdog.md', 'runbooks/instance-down.md'],
+  runbooks: [
+    'runbooks/webhook-errors.md',
+    'runbooks/too-many-worker-failures.md',
+    'runbooks/dead-letters-appeared.md',
+    'runbooks/evidence-source-unavailable.md',
+    'runbooks/report-run-failed.md',
+    'runbooks/watchdog.md',
+    'runbooks/instance-down.md',
+  ],
 };
 
 /** Every shipped dashboard, in the order of the links bar. */
