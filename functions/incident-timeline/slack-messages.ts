@@ -66,9 +66,11 @@ export function rootMessage(
   const blocks: Block[] = [
     {
       type: 'header',
+      // plain_text shows an entity such as `&lt;` as written, so angle brackets become look-alikes:
+      // no mention or link can form, and the title still reads right.
       text: {
         type: 'plain_text',
-        text: truncate(`${emoji} ${mrkdwnText(timeline.title)}`, HEADER_CHARS),
+        text: truncate(`${emoji} ${plainText(truncate(timeline.title, HEADER_CHARS))}`, HEADER_CHARS),
         emoji: true,
       },
     },
@@ -193,6 +195,11 @@ function slackLink(link: ShownLink | TimelineLink): string {
 /** Slack's three control characters escaped, in text clipped first so that escaping stays cheap. */
 export function mrkdwnText(text: string): string {
   return truncate(text, FIELD_CHARS).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Text for a plain_text field: angle brackets as look-alikes, so Slack reads no markup in it. */
+export function plainText(text: string): string {
+  return text.replace(/</g, '\u2039').replace(/>/g, '\u203a');
 }
 
 function truncate(text: string, max: number): string {

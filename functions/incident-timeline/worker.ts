@@ -44,7 +44,7 @@ import {
   recordWorkOutcome,
   type WorkOutcome,
 } from './pending-work.js';
-import { mrkdwnText, rootMessage, titleReply } from './slack-messages.js';
+import { plainText, rootMessage, titleReply } from './slack-messages.js';
 import { mergeEvents } from './timeline-events.js';
 import { renderTimelineMarkdown } from './timeline-markdown.js';
 
@@ -387,7 +387,7 @@ class NotificationProcessing {
         } else {
           await notifier.upload({
             filename: `${timeline.id}.md`,
-            title: `Timeline: ${mrkdwnText(timeline.title)}`,
+            title: `Timeline: ${plainText(timeline.title)}`,
             content: Buffer.from(renderTimelineMarkdown(timeline, config, this.links), 'utf8'),
             channel: thread.channel,
             threadTs: thread.ts,

@@ -230,6 +230,10 @@ describe('Hostile notifications', () => {
       // Assess
       const [root] = notifier.posted;
       expect(root?.text).toContain('Deploy &lt;!channel&gt; &lt;https://evil.example|click here&gt;');
+      // The header is plain_text, where an entity would show as written: look-alike brackets instead.
+      expect(JSON.stringify(root?.blocks?.[0])).toContain(
+        'Deploy ‹!channel› ‹https://evil.example|click here›',
+      );
       const everything = JSON.stringify([...notifier.posted, ...notifier.replies]);
       expect(everything).not.toContain('<!channel>');
       expect(everything).not.toContain('<!here>');
