@@ -176,7 +176,11 @@ describe('Store bucket', () => {
     // Assess
     const rules = Template.fromStack(fixture.stack).toJSON().Resources[logicalIdOf(store.bucket)].Properties
       .LifecycleConfiguration.Rules as { Id: string; Prefix?: string; ExpirationInDays?: number }[];
-    expect(rules.filter((rule) => rule.Id.startsWith('Expire') && !['webhooks/', 'claim-check/'].includes(rule.Prefix ?? ''))).toEqual([
+    expect(
+      rules.filter(
+        (rule) => rule.Id.startsWith('Expire') && !['webhooks/', 'claim-check/'].includes(rule.Prefix ?? ''),
+      ),
+    ).toEqual([
       expect.objectContaining({ Id: 'ExpireNoncurrentVersions' }),
       { Id: 'ExpireReports', Prefix: 'reports/', ExpirationInDays: 90, Status: 'Enabled' },
     ]);
