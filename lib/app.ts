@@ -30,7 +30,7 @@ export function buildApp(props: ToillessAppProps = {}): ToillessApp {
     ...(props.outdir ? { outdir: props.outdir } : {}),
     ...(props.context ? { context: { ...props.context } } : {}),
   });
-  const configDir = props.observability?.stackConfigDir ?? props.workers?.stackConfigDir ?? stackConfigDir();
+  const configDir = props.observability?.stackConfigDir ?? stackConfigDir();
   const observability = loadToillessConfig(configDir).observability.enabled
     ? new ObservabilityStack(app, 'Toilless-Observability', {
         stackConfigDir: configDir,
