@@ -1,7 +1,7 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { httpHealthCheck, LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import type { StateFileSystem } from './state-file-system.js';
 
 export const ALERTMANAGER_PORT = 9093;
@@ -51,7 +51,7 @@ export class Alertmanager extends Construct {
       uid: ALERTMANAGER_UID,
     });
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'alertmanager',
       configFolder: 'alertmanager',
       configMountPath: '/etc/alertmanager',

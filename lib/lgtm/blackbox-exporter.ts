@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { httpHealthCheck, LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 
 export const BLACKBOX_PORT = 9115;
 
@@ -11,7 +11,7 @@ export class BlackboxExporter extends Construct {
   constructor(scope: Construct, id: string, props: StackServiceProps) {
     super(scope, id);
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'blackbox-exporter',
       configFolder: 'blackbox',
       configMountPath: '/etc/blackbox_exporter',

@@ -5,7 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { httpHealthCheck, LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import type { StateFileSystem } from './state-file-system.js';
 
 export const GRAFANA_PORT = 3000;
@@ -72,7 +72,7 @@ export class Grafana extends Construct {
     });
     const accessPoint = props.state.accessPoint('GrafanaData', { path: '/grafana', uid: GRAFANA_UID });
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'grafana',
       configFolder: 'grafana',
       configMountPath: GRAFANA_CONFIG_DIR,

@@ -339,6 +339,24 @@ export interface StackServiceProps {
   readonly memoryLimitMiB?: number;
 }
 
+/** The shared props only, so that a construct's own props (its state, its bucket) never leak into the service. */
+export function stackServiceBase(
+  props: StackServiceProps,
+): Pick<
+  LgtmServiceProps,
+  'cluster' | 'namespace' | 'configs' | 'image' | 'logRetention' | 'cpu' | 'memoryLimitMiB'
+> {
+  return {
+    cluster: props.cluster,
+    namespace: props.namespace,
+    configs: props.configs,
+    image: props.image,
+    ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    ...(props.cpu === undefined ? {} : { cpu: props.cpu }),
+    ...(props.memoryLimitMiB === undefined ? {} : { memoryLimitMiB: props.memoryLimitMiB }),
+  };
+}
+
 /** A container health check over HTTP with the image's busybox wget. */
 export function httpHealthCheck(port: number, path: string): ecs.HealthCheck {
   return {

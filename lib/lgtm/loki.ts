@@ -1,7 +1,7 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import { TelemetryBucket } from './telemetry-bucket.js';
 
 /** Loki's HTTP port (push, query, OTLP). */
@@ -32,7 +32,7 @@ export class Loki extends Construct {
       accessLogsPrefix: 'loki/',
     });
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'loki',
       configFolder: 'loki',
       configMountPath: '/etc/loki',

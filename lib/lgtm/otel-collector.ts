@@ -1,7 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 
 /** OTLP gRPC and HTTP, where applications send. */
 export const OTLP_GRPC_PORT = 4317;
@@ -34,7 +34,7 @@ export class OtelCollector extends Construct {
       );
     }
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'otel-collector',
       configFolder: 'otel-collector',
       configMountPath: '/etc/otelcol-contrib',

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { parseDurationMs } from '../../functions/shared/duration.js';
-import { httpHealthCheck, LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import type { StateFileSystem } from './state-file-system.js';
 
 export const PROMETHEUS_PORT = 9090;
@@ -56,7 +56,7 @@ export class Prometheus extends Construct {
       uid: PROMETHEUS_UID,
     });
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'prometheus',
       configFolder: 'prometheus',
       configMountPath: '/etc/prometheus',

@@ -1,7 +1,7 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LgtmService, type StackServiceProps } from './lgtm-service.js';
+import { LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import { TelemetryBucket } from './telemetry-bucket.js';
 
 /** Tempo's HTTP port (query, search). */
@@ -34,7 +34,7 @@ export class Tempo extends Construct {
       accessLogsPrefix: 'tempo/',
     });
     this.service = new LgtmService(this, 'Service', {
-      ...props,
+      ...stackServiceBase(props),
       name: 'tempo',
       configFolder: 'tempo',
       configMountPath: '/etc/tempo',
