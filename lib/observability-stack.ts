@@ -166,6 +166,7 @@ export class ObservabilityStack extends Stack {
       ...common,
       image: versions.grafana,
       state,
+      accessLogsBucket: accessLogs,
       ...(settings.grafana.domainName && settings.grafana.certificateArn
         ? {
             publicAccess: {

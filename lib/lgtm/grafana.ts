@@ -1,8 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
@@ -34,6 +35,8 @@ export interface GrafanaProps extends StackServiceProps {
    * only inside the VPC at http://grafana.<namespace>:3000
    */
   readonly publicAccess?: GrafanaPublicAccess;
+  /** Where the load balancer's access logs go (with publicAccess). @default - no access logs */
+  readonly accessLogsBucket?: s3.IBucket;
 }
 
 /** Grafana's environment: the synced folder for config and provisioning, state on EFS. */
@@ -91,6 +94,23 @@ export class Grafana extends Construct {
         vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
         dropInvalidHeaderFields: true,
       });
+      // ELB access logging needs the region's log-delivery account, known only in an environment-bound stack.
+      if (props.accessLogsBucket && !Token.isUnresolved(Stack.of(this).region)) {
+        this.loadBalancer.logAccessLogs(props.accessLogsBucket, 'grafana-alb');
+      } else {
+        Validations.of(this.loadBalancer).acknowledge({
+          id: 'AwsSolutions-ELB2',
+          reason:
+            'Access logs are turned on when the stack is bound to a region (cdk deploy with credentials); an environment-agnostic synth cannot name the log-delivery account.',
+        });
+      }
+      for (const group of this.loadBalancer.connections.securityGroups) {
+        Validations.of(group).acknowledge({
+          id: 'AwsSolutions-EC23',
+          reason:
+            'The public load balancer takes HTTPS on 443 from anyone: people sign in to Grafana there. No other port is open.',
+        });
+      }
       const listener = this.loadBalancer.addListener('Https', {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
