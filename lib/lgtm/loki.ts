@@ -1,7 +1,7 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
+import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import { TelemetryBucket } from './telemetry-bucket.js';
 
 /** Loki's HTTP port (push, query, OTLP). */
@@ -41,6 +41,8 @@ export class Loki extends Construct {
       environment: { LOKI_S3_BUCKET: this.storage.bucket.bucketName, AWS_REGION: Aws.REGION },
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      // The image has busybox (Loki: distroless debug, Tempo: alpine), so wget can ask /ready.
+      healthCheck: httpHealthCheck(LOKI_PORT, '/ready'),
       healthCheckGracePeriod: Duration.seconds(90),
     });
     this.storage.grantStorage(this.service.taskDefinition.taskRole);

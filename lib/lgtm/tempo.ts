@@ -1,7 +1,7 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
+import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import { TelemetryBucket } from './telemetry-bucket.js';
 
 /** Tempo's HTTP port (query, search). */
@@ -44,6 +44,8 @@ export class Tempo extends Construct {
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryLimitMiB ?? 1024,
       // Ready after about 20 s with the shipped ring settings; slower on a cold start.
+      // The image has busybox (Loki: distroless debug, Tempo: alpine), so wget can ask /ready.
+      healthCheck: httpHealthCheck(TEMPO_PORT, '/ready'),
       healthCheckGracePeriod: Duration.seconds(120),
     });
     // Tempo tags the objects it compacts.

@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { stackConfigDir } from '../../functions/shared/stack-config.js';
 import { ObservabilityStack } from '../../lib/observability-stack.js';
 import { cdkContext, unacknowledgedFindings, withoutAssetHashes } from './app-fixture.js';
@@ -38,17 +39,15 @@ beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'toilless-observability-'));
   configCopy = join(outdir, 'stack-config');
   cpSync(stackConfigDir(), configCopy, { recursive: true });
-  writeFileSync(
-    join(configCopy, 'toilless.yaml'),
-    `${readFileSync(join(configCopy, 'toilless.yaml'), 'utf8')}
-observability:
-  grafana:
-    domainName: grafana.example.com
-    certificateArn: arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100
-  prometheus:
-    retention: 30d
-`,
-  );
+  const toilless = parseYaml(readFileSync(join(configCopy, 'toilless.yaml'), 'utf8'));
+  toilless.observability = {
+    grafana: {
+      domainName: 'grafana.example.com',
+      certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100',
+    },
+    prometheus: { retention: '30d' },
+  };
+  writeFileSync(join(configCopy, 'toilless.yaml'), stringifyYaml(toilless));
   cdkValidation = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'false';
   const result = synthesize(configCopy);
