@@ -1,5 +1,7 @@
 import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadToillessConfig, stackConfigDir } from '../functions/shared/stack-config.js';
+import { ObservabilityStack, type ObservabilityStackProps } from './observability-stack.js';
 import { WorkersStack, type WorkersStackProps } from './workers-stack.js';
 
 export interface ToillessAppProps {
@@ -11,11 +13,15 @@ export interface ToillessAppProps {
   readonly env?: Environment;
   /** Settings of the workers stack. @default - the stack's defaults */
   readonly workers?: Omit<WorkersStackProps, 'env'>;
+  /** Settings of the observability stack (built unless toilless.yaml sets observability.enabled: false). @default - the stack's defaults */
+  readonly observability?: Omit<ObservabilityStackProps, 'env'>;
 }
 
 export interface ToillessApp {
   readonly app: App;
   readonly workers: WorkersStack;
+  /** The LGTM stack on ECS, unless toilless.yaml turns it off. */
+  readonly observability?: ObservabilityStack;
 }
 
 /** Builds the toilless CDK app, with the AWS Solutions checks of cdk-nag running at synth. */
@@ -24,13 +30,25 @@ export function buildApp(props: ToillessAppProps = {}): ToillessApp {
     ...(props.outdir ? { outdir: props.outdir } : {}),
     ...(props.context ? { context: { ...props.context } } : {}),
   });
+  const configDir = props.observability?.stackConfigDir ?? stackConfigDir();
+  const observability = loadToillessConfig(configDir).observability.enabled
+    ? new ObservabilityStack(app, 'Toilless-Observability', {
+        stackConfigDir: configDir,
+        ...props.observability,
+        ...(props.env ? { env: props.env } : {}),
+      })
+    : undefined;
   const workers = new WorkersStack(app, 'Toilless-Workers', {
+    // The workers reach the stack's services at their Cloud Map names; given endpoints win.
+    ...(observability ? { observability: observability.endpoints() } : {}),
     ...props.workers,
     ...(props.env ? { env: props.env } : {}),
   });
+  // `cdk deploy --all` brings the stack up before the workers that query it.
+  if (observability) workers.addStackDependency(observability);
   // A finding that is not acknowledged (with its reason) fails synth.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, workers };
+  return { app, workers, ...(observability ? { observability } : {}) };
 }
 
 /**

@@ -145,6 +145,57 @@ const serviceSchema = z.strictObject({
   repositories: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')).default([]),
 });
 
+/**
+ * toilless.yaml `observability`: the LGTM stack on ECS Fargate (lib/observability-stack.ts). Kept in
+ * one block so that it reads as one thing: where the stack runs and what an operator sizes.
+ */
+const observabilitySchema = z
+  .strictObject({
+    /** Build the observability stack with `cdk deploy`. @default true */
+    enabled: z.boolean().default(true),
+    /** The Cloud Map private namespace: services are http://<name>.<namespace>:<port>. */
+    namespace: z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/,
+        'expected a DNS name such as toilless.local',
+      )
+      .default('toilless.local'),
+    /** An existing VPC to run in; the stack then needs an account and region at synth. @default a new VPC */
+    vpcId: z
+      .string()
+      .regex(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id such as vpc-0123456789abcdef0')
+      .optional(),
+    /** NAT gateways of a new VPC (one per zone for zone failures, at about $33 a month each). @default 1 */
+    natGateways: z.number().int().min(1).max(3).optional(),
+    /** Days the services' and flow logs are kept (a CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90...). */
+    logRetentionDays: z.number().int().min(1).default(30),
+    prometheus: z
+      .strictObject({
+        /** How long Prometheus keeps samples (--storage.tsdb.retention.time). */
+        retention: duration
+          .refine((value) => parseDurationMs(value) >= 3_600_000, 'expected at least 1h')
+          .default('15d'),
+      })
+      .prefault({}),
+    grafana: z
+      .strictObject({
+        /** The host name people open Grafana at; with certificateArn, an HTTPS load balancer serves it. */
+        domainName: z.string().min(3).optional(),
+        /** ACM certificate for domainName, in the stack's region. */
+        certificateArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN')
+          .optional(),
+      })
+      .refine((grafana) => (grafana.domainName === undefined) === (grafana.certificateArn === undefined), {
+        message:
+          'set both domainName and certificateArn for an HTTPS load balancer, or neither to keep Grafana inside the VPC',
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const toillessConfigSchema = z.strictObject({
   links: z
     .strictObject({
@@ -272,6 +323,8 @@ export const toillessConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** The LGTM stack on ECS Fargate. */
+  observability: observabilitySchema,
 });
 
 export type ToillessConfig = z.output<typeof toillessConfigSchema>;

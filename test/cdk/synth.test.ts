@@ -72,6 +72,15 @@ describe('cdk synth', () => {
     expect(synth.output).not.toMatch(/Synthesis finished with errors/);
     expect(synth.code, synth.output).toBe(0);
     expect(existsSync(join(outdir, 'cdk.out', 'Toilless-Workers.template.json'))).toBe(true);
+    expect(existsSync(join(outdir, 'cdk.out', 'Toilless-Observability.template.json'))).toBe(true);
+  });
+
+  it('deploys the observability stack before the workers that query it', () => {
+    // Prepare
+    const manifest = JSON.parse(readFileSync(join(outdir, 'cdk.out', 'manifest.json'), 'utf8'));
+
+    // Assess
+    expect(manifest.artifacts['Toilless-Workers'].dependencies).toContain('Toilless-Observability');
   });
 
   it('leaves the stack environment-agnostic when no account is known', () => {

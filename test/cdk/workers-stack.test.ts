@@ -455,16 +455,18 @@ describe('Workers stack', () => {
     }
   });
 
-  it('takes the Slack channel from toilless.yaml and leaves the LGTM addresses out when none are given', () => {
+  it('takes the Slack channel from toilless.yaml and the LGTM addresses from the observability stack', () => {
     // Prepare
     const timeline = functionEnvironment(stack.incidentTimeline.worker.function);
     const dora = functionEnvironment(stack.doraMetrics.worker.function);
 
     // Assess
     expect(timeline.SLACK_CHANNEL).toBe(loadToillessConfig().slack.channel);
+    expect(timeline.PROMETHEUS_URL).toBe('http://prometheus.toilless.local:9090');
+    expect(timeline.LOKI_URL).toBe('http://loki.toilless.local:3100');
+    expect(dora.PROMETHEUS_REMOTE_WRITE_URL).toBe('http://prometheus.toilless.local:9090/api/v1/write');
     for (const name of LGTM_VARIABLES) {
-      expect(timeline).not.toHaveProperty(name);
-      expect(dora).not.toHaveProperty(name);
+      expect(typeof (timeline[name] ?? dora[name])).toBe('string');
     }
   });
 

@@ -1,0 +1,290 @@
+import { join } from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import type { Construct } from 'constructs';
+import {
+  stackConfigDir as defaultStackConfigDir,
+  loadToillessConfig,
+  type ToillessConfig,
+} from '../functions/shared/stack-config.js';
+import { loadStackVersions } from '../functions/shared/versions.js';
+import { ALERTMANAGER_PORT, Alertmanager } from './lgtm/alertmanager.js';
+import { BLACKBOX_PORT, BlackboxExporter } from './lgtm/blackbox-exporter.js';
+import { GRAFANA_PORT, Grafana } from './lgtm/grafana.js';
+import type { LgtmService } from './lgtm/lgtm-service.js';
+import { LOKI_PORT, Loki } from './lgtm/loki.js';
+import { ObservabilityNetwork } from './lgtm/network.js';
+import { COLLECTOR_METRICS_PORT, OTLP_GRPC_PORT, OtelCollector } from './lgtm/otel-collector.js';
+import { PROMETHEUS_PORT, Prometheus } from './lgtm/prometheus.js';
+import { configuredRetentionDays } from './lgtm/retention.js';
+import { ServiceConfigs } from './lgtm/service-configs.js';
+import { StateFileSystem } from './lgtm/state-file-system.js';
+import { TEMPO_OTLP_PORTS, TEMPO_PORT, Tempo } from './lgtm/tempo.js';
+import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
+
+export interface ObservabilityStackProps extends StackProps {
+  /** The stack-config directory: toilless.yaml `observability`, versions.yaml and the service folders. @default - the repository's stack-config (or TOILLESS_STACK_CONFIG) */
+  readonly stackConfigDir?: string;
+  /** What happens to the buckets and the file system when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly dataRemovalPolicy?: RemovalPolicy;
+}
+
+/** The CloudWatch retention nearest at or above a number of days. */
+export function logRetentionFor(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays)
+    .filter((value): value is number => typeof value === 'number' && value > 0)
+    .sort((a, b) => a - b);
+  const chosen = allowed.find((value) => value >= days);
+  return (chosen ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
+}
+
+/**
+ * The LGTM stack on ECS Fargate: Loki and Tempo on their own S3 buckets, Prometheus, Alertmanager and
+ * Grafana with their state on EFS, the OpenTelemetry Collector and the blackbox exporter, in private
+ * subnets of one VPC, each reachable as http://<name>.<namespace>:<port>. Everything an operator sets
+ * is in toilless.yaml `observability`; images and tags come from versions.yaml; each service's files
+ * come from its stack-config folder.
+ */
+export class ObservabilityStack extends Stack {
+  readonly network: ObservabilityNetwork;
+  readonly cluster: ecs.Cluster;
+  readonly namespace: servicediscovery.PrivateDnsNamespace;
+  readonly configs: ServiceConfigs;
+  readonly loki: Loki;
+  readonly tempo: Tempo;
+  readonly prometheus: Prometheus;
+  readonly alertmanager: Alertmanager;
+  readonly grafana: Grafana;
+  readonly collector: OtelCollector;
+  readonly blackbox: BlackboxExporter;
+  /** The bearer token Alertmanager sends to the workers' webhook. */
+  readonly alertmanagerWebhookToken: secretsmanager.Secret;
+  /** The Slack incoming-webhook URL Alertmanager posts to; its value is put after deploying. */
+  readonly slackWebhookUrl: secretsmanager.Secret;
+  /**
+   * A security group for clients in the VPC that query the stack (the workers' functions): it may reach
+   * Prometheus, Loki, Tempo and Grafana on their HTTP ports, nothing else.
+   */
+  readonly clientSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ObservabilityStackProps = {}) {
+    super(scope, id, {
+      description:
+        'toilless observability: Loki, Tempo, Prometheus, Alertmanager, Grafana and the collector on ECS Fargate',
+      ...props,
+    });
+    const configDir = props.stackConfigDir ?? defaultStackConfigDir();
+    const settings: ToillessConfig['observability'] = loadToillessConfig(configDir).observability;
+    const versions = loadStackVersions(configDir);
+    const removalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = logRetentionFor(settings.logRetentionDays);
+
+    this.network = new ObservabilityNetwork(this, 'Network', {
+      ...(settings.vpcId ? { vpcId: settings.vpcId } : {}),
+      ...(settings.natGateways !== undefined ? { natGateways: settings.natGateways } : {}),
+      flowLogRetention: logRetention,
+    });
+    const vpc = this.network.vpc;
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    this.namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
+      name: settings.namespace,
+      vpc,
+      description: 'toilless observability services',
+    });
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Server access logging delivers only to buckets encrypted with S3-managed keys.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the server access log destination; logging its own access would log the log writes.',
+    });
+    this.configs = new ServiceConfigs(this, 'ServiceConfigs', {
+      stackConfigDir: configDir,
+      accessLogsBucket: accessLogs,
+    });
+    const state = new StateFileSystem(this, 'State', { vpc, removalPolicy });
+
+    this.alertmanagerWebhookToken = new secretsmanager.Secret(this, 'AlertmanagerWebhookToken', {
+      description:
+        'Bearer token Alertmanager sends to the toilless webhook (the workers must hold the same value)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    this.slackWebhookUrl = new secretsmanager.Secret(this, 'SlackWebhookUrl', {
+      description: 'Slack incoming-webhook URL Alertmanager posts to; put the value after deploying',
+    });
+
+    const common = { cluster: this.cluster, namespace: this.namespace, configs: this.configs, logRetention };
+    this.loki = new Loki(this, 'Loki', {
+      ...common,
+      image: versions.loki,
+      accessLogsBucket: accessLogs,
+      retentionDays: configuredRetentionDays(configDir, join('loki', 'loki.yaml'), [
+        'limits_config',
+        'retention_period',
+      ]),
+    });
+    this.tempo = new Tempo(this, 'Tempo', {
+      ...common,
+      image: versions.tempo,
+      accessLogsBucket: accessLogs,
+      retentionDays: configuredRetentionDays(configDir, join('tempo', 'tempo.yaml'), [
+        'compactor',
+        'compaction',
+        'block_retention',
+      ]),
+    });
+    this.prometheus = new Prometheus(this, 'Prometheus', {
+      ...common,
+      image: versions.prometheus,
+      state,
+      retention: settings.prometheus.retention,
+    });
+    this.alertmanager = new Alertmanager(this, 'Alertmanager', {
+      ...common,
+      image: versions.alertmanager,
+      state,
+      webhookToken: this.alertmanagerWebhookToken,
+      slackWebhookUrl: this.slackWebhookUrl,
+    });
+    this.grafana = new Grafana(this, 'Grafana', {
+      ...common,
+      image: versions.grafana,
+      state,
+      accessLogsBucket: accessLogs,
+      ...(settings.grafana.domainName && settings.grafana.certificateArn
+        ? {
+            publicAccess: {
+              domainName: settings.grafana.domainName,
+              certificateArn: settings.grafana.certificateArn,
+            },
+          }
+        : {}),
+    });
+    this.collector = new OtelCollector(this, 'OtelCollector', {
+      ...common,
+      image: versions['otel-collector'],
+    });
+    this.blackbox = new BlackboxExporter(this, 'BlackboxExporter', {
+      ...common,
+      image: versions['blackbox-exporter'],
+    });
+
+    this.clientSecurityGroup = new ec2.SecurityGroup(this, 'Clients', {
+      vpc,
+      description: 'Clients that query Prometheus, Loki, Tempo and Grafana (the toilless workers)',
+      allowAllOutbound: true,
+    });
+    this.allowTraffic();
+    this.acknowledgeFindings();
+    this.addOutputs();
+  }
+
+  /** Where the workers reach the stack (lib/workers/observability-endpoints.ts). */
+  endpoints(): ObservabilityEndpoints {
+    return {
+      prometheusUrl: this.prometheus.url,
+      remoteWriteUrl: this.prometheus.remoteWriteUrl,
+      lokiUrl: this.loki.url,
+      tempoUrl: this.tempo.url,
+      grafanaUrl: this.grafana.internalUrl,
+    };
+  }
+
+  /** Who may reach whom, port by port: the edges of the stack-config files, nothing more. */
+  private allowTraffic(): void {
+    const loki = this.loki.service;
+    const tempo = this.tempo.service;
+    const prometheus = this.prometheus.service;
+    const alertmanager = this.alertmanager.service;
+    const grafana = this.grafana.service;
+    const collector = this.collector.service;
+    const blackbox = this.blackbox.service;
+    const edges: ReadonlyArray<readonly [LgtmService | ec2.SecurityGroup, LgtmService, number]> = [
+      // Grafana's data sources.
+      [grafana, prometheus, PROMETHEUS_PORT],
+      [grafana, loki, LOKI_PORT],
+      [grafana, tempo, TEMPO_PORT],
+      [grafana, alertmanager, ALERTMANAGER_PORT],
+      // The collector's exporters and Tempo's metrics generator.
+      [collector, loki, LOKI_PORT],
+      [collector, tempo, TEMPO_OTLP_PORTS[0]],
+      [collector, prometheus, PROMETHEUS_PORT],
+      [tempo, prometheus, PROMETHEUS_PORT],
+      // Prometheus's alerting and scrape jobs.
+      [prometheus, alertmanager, ALERTMANAGER_PORT],
+      [prometheus, loki, LOKI_PORT],
+      [prometheus, tempo, TEMPO_PORT],
+      [prometheus, grafana, GRAFANA_PORT],
+      [prometheus, collector, COLLECTOR_METRICS_PORT],
+      [prometheus, blackbox, BLACKBOX_PORT],
+      // The probe jobs.
+      [blackbox, grafana, GRAFANA_PORT],
+      [blackbox, collector, OTLP_GRPC_PORT],
+      // The workers' queries and remote-write.
+      [this.clientSecurityGroup, prometheus, PROMETHEUS_PORT],
+      [this.clientSecurityGroup, loki, LOKI_PORT],
+      [this.clientSecurityGroup, tempo, TEMPO_PORT],
+      [this.clientSecurityGroup, grafana, GRAFANA_PORT],
+    ];
+    for (const [client, server, port] of edges) {
+      server.allowFrom('service' in client ? client.service : client, port);
+    }
+    this.collector.allowApplications(ec2.Peer.ipv4(this.network.vpc.vpcCidrBlock));
+  }
+
+  private acknowledgeFindings(): void {
+    this.configs.acknowledgeDeploymentHandler();
+    for (const secret of [this.alertmanagerWebhookToken, this.slackWebhookUrl, this.grafana.adminPassword]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'No automatic rotation: the value is shared with a party outside Secrets Manager (the workers, Slack, people who sign in); docs/observability-stack.md describes replacing it by hand.',
+      });
+    }
+  }
+
+  private addOutputs(): void {
+    new CfnOutput(this, 'GrafanaUrl', { value: this.grafana.url, description: 'Where Grafana is opened' });
+    if (this.grafana.loadBalancer) {
+      new CfnOutput(this, 'GrafanaLoadBalancerDns', {
+        value: this.grafana.loadBalancer.loadBalancerDnsName,
+        description: "Point the Grafana domain's DNS record (CNAME or alias) here",
+      });
+    }
+    new CfnOutput(this, 'GrafanaAdminPasswordSecret', {
+      value: this.grafana.adminPassword.secretName,
+      description: 'Secrets Manager secret holding the Grafana admin password (user admin)',
+    });
+    new CfnOutput(this, 'OtlpGrpcEndpoint', {
+      value: this.collector.otlpGrpcEndpoint,
+      description: 'OTLP gRPC, from the VPC',
+    });
+    new CfnOutput(this, 'OtlpHttpEndpoint', {
+      value: this.collector.otlpHttpEndpoint,
+      description: 'OTLP HTTP, from the VPC',
+    });
+    new CfnOutput(this, 'PrometheusUrl', { value: this.prometheus.url });
+    new CfnOutput(this, 'LokiBucket', { value: this.loki.storage.bucket.bucketName });
+    new CfnOutput(this, 'TempoBucket', { value: this.tempo.storage.bucket.bucketName });
+    new CfnOutput(this, 'SlackWebhookUrlSecret', {
+      value: this.slackWebhookUrl.secretName,
+      description: 'Put the Slack incoming-webhook URL here',
+    });
+  }
+}

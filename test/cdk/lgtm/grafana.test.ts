@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Grafana, type GrafanaPublicAccess } from '../../../lib/lgtm/grafana.js';
+import { ConstructTestStack } from '../app-fixture.js';
+import {
+  containerNamed,
+  containersOf,
+  environmentOf,
+  lgtmTestBase,
+  resourcesOf,
+  snapshotOf,
+} from './lgtm-fixture.js';
+
+let fixture: ConstructTestStack | undefined;
+
+afterEach(() => {
+  fixture?.dispose();
+  fixture = undefined;
+});
+
+const PUBLIC: GrafanaPublicAccess = {
+  domainName: 'grafana.example.com',
+  certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100',
+};
+
+function grafanaStack(publicAccess?: GrafanaPublicAccess): { grafana: Grafana; fixture: ConstructTestStack } {
+  fixture = new ConstructTestStack();
+  const base = lgtmTestBase(fixture.stack);
+  const grafana = new Grafana(fixture.stack, 'Grafana', {
+    ...base,
+    image: base.versions.grafana,
+    ...(publicAccess ? { publicAccess } : {}),
+  });
+  return { grafana, fixture };
+}
+
+function typesOf(stack: ConstructTestStack): string[] {
+  return Object.values(resourcesOf(stack.stack)).map((r) => r.Type);
+}
+
+describe('Grafana', () => {
+  it('matches the snapshot, inside the VPC only', () => {
+    // Prepare and Act
+    const { fixture } = grafanaStack();
+
+    // Assess
+    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
+  });
+
+  it('has no load balancer without a domain and certificate: reachable only inside the VPC', () => {
+    // Prepare and Act
+    const { grafana, fixture } = grafanaStack();
+
+    // Assess
+    expect(typesOf(fixture)).not.toContain('AWS::ElasticLoadBalancingV2::LoadBalancer');
+    expect(grafana.url).toBe('http://grafana.toilless.local:3000');
+  });
+
+  it('takes the admin password from Secrets Manager, never from a plain variable', () => {
+    // Prepare and Act
+    const { grafana, fixture } = grafanaStack();
+
+    // Assess
+    const main = containerNamed(containersOf(fixture.stack, 'Grafana'), 'Main');
+    const secretId = fixture.stack.getLogicalId(grafana.adminPassword.node.defaultChild as never);
+    expect(main.Secrets).toEqual([{ Name: 'GF_SECURITY_ADMIN_PASSWORD', ValueFrom: { Ref: secretId } }]);
+    expect(environmentOf(main)).not.toHaveProperty('GF_SECURITY_ADMIN_PASSWORD');
+    expect(environmentOf(main)).toMatchObject({
+      GF_PATHS_PROVISIONING: '/var/lib/grafana/provisioning',
+      GF_PATHS_DATA: '/var/lib/grafana-state',
+    });
+  });
+
+  it('keeps its SQLite state on EFS as user 472, one task at a time', () => {
+    // Prepare and Act
+    const { fixture } = grafanaStack();
+
+    // Assess
+    const resources = Object.values(resourcesOf(fixture.stack));
+    expect(resources.find((r) => r.Type === 'AWS::EFS::AccessPoint').Properties.PosixUser).toEqual({
+      Uid: '472',
+      Gid: '472',
+    });
+    const service = resources.find((r) => r.Type === 'AWS::ECS::Service');
+    expect(service.Properties.DeploymentConfiguration).toMatchObject({
+      MinimumHealthyPercent: 0,
+      MaximumPercent: 100,
+    });
+  });
+
+  it('serves HTTPS only on a public load balancer when a domain and certificate are given', () => {
+    // Prepare and Act
+    const { grafana, fixture } = grafanaStack(PUBLIC);
+
+    // Assess
+    const listeners = Object.values(resourcesOf(fixture.stack)).filter(
+      (r) => r.Type === 'AWS::ElasticLoadBalancingV2::Listener',
+    );
+    expect(listeners).toHaveLength(1);
+    expect(listeners[0].Properties).toMatchObject({
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: PUBLIC.certificateArn }],
+    });
+    expect(grafana.url).toBe('https://grafana.example.com');
+    const main = containerNamed(containersOf(fixture.stack, 'Grafana'), 'Main');
+    expect(environmentOf(main).GF_SERVER_ROOT_URL).toBe('https://grafana.example.com/');
+  });
+
+  it('refuses a certificate that is not an ACM ARN, saying what it expects', () => {
+    // Act and Assess
+    expect(() => grafanaStack({ ...PUBLIC, certificateArn: 'my-cert' })).toThrow(
+      /certificateArn "my-cert" is not an ACM certificate ARN \(arn:aws:acm:<region>:<account>:certificate\/<id>\)/,
+    );
+  });
+});

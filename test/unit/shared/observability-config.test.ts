@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
+import { logRetentionFor } from '../../../lib/observability-stack.js';
+
+describe('toilless.yaml observability', () => {
+  it('defaults to a new VPC, the toilless.local namespace, 15 days of metrics and Grafana inside the VPC', () => {
+    // Act
+    const { observability } = parseToillessConfig('{}');
+
+    // Assess
+    expect(observability).toEqual({
+      enabled: true,
+      namespace: 'toilless.local',
+      logRetentionDays: 30,
+      prometheus: { retention: '15d' },
+      grafana: {},
+    });
+  });
+
+  it('refuses a domain without a certificate, saying both or neither', () => {
+    // Act
+    const act = () =>
+      parseToillessConfig('observability:\n  grafana:\n    domainName: grafana.example.com\n');
+
+    // Assess
+    expect(act).toThrow(/set both domainName and certificateArn for an HTTPS load balancer, or neither/);
+  });
+
+  it('refuses a VPC id that is not one, and a retention under an hour', () => {
+    // Act and Assess
+    expect(() => parseToillessConfig('observability:\n  vpcId: my-vpc\n')).toThrow(
+      /expected a VPC id such as vpc-0123456789abcdef0/,
+    );
+    expect(() => parseToillessConfig('observability:\n  prometheus:\n    retention: 10m\n')).toThrow(
+      /expected at least 1h/,
+    );
+  });
+
+  it('rounds a log retention up to the next one CloudWatch offers', () => {
+    // Act and Assess
+    expect(logRetentionFor(30)).toBe(30);
+    expect(logRetentionFor(31)).toBe(60);
+    expect(logRetentionFor(4)).toBe(5);
+  });
+});
