@@ -4,6 +4,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import { coldStartBenchmark } from './cold-start.js';
 import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
@@ -32,6 +33,7 @@ const benchmarks: readonly Benchmark[] = [
   doraWebhookBenchmark,
   remoteWriteBenchmark,
   timelineBenchmark,
+  coldStartBenchmark,
 ];
 
 /** Run only when asked for by name (`npm run bench soak`): it takes SOAK_DURATION (10 minutes by default). */

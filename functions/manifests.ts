@@ -1,6 +1,6 @@
 /**
  * Every worker's manifest: what the CDK stack and the local runtime iterate over. Adding a worker means
- * adding its manifest here (and its compose.ts to functions/local/workers.ts).
+ * adding its manifest here and its compose.ts to functions/compositions.ts (the compiler asks for it).
  */
 import { alertmanagerWebhookManifest } from './alertmanager-webhook/manifest.js';
 import { doraMetricsManifest } from './dora-metrics/manifest.js';
@@ -8,12 +8,12 @@ import { githubWebhookManifest } from './github-webhook/manifest.js';
 import { incidentTimelineManifest } from './incident-timeline/manifest.js';
 import type { ProcessorManifest, WebhookManifest } from './shared/workers/manifest.js';
 
-export const WEBHOOK_MANIFESTS: readonly WebhookManifest[] = [
-  alertmanagerWebhookManifest,
-  githubWebhookManifest,
-];
+const webhooks = [alertmanagerWebhookManifest, githubWebhookManifest] as const;
+const processors = [incidentTimelineManifest, doraMetricsManifest] as const;
 
-export const PROCESSOR_MANIFESTS: readonly ProcessorManifest[] = [
-  incidentTimelineManifest,
-  doraMetricsManifest,
-];
+export type WebhookName = (typeof webhooks)[number]['name'];
+export type ProcessorName = (typeof processors)[number]['name'];
+
+export const WEBHOOK_MANIFESTS: readonly (WebhookManifest & { readonly name: WebhookName })[] = webhooks;
+export const PROCESSOR_MANIFESTS: readonly (ProcessorManifest & { readonly name: ProcessorName })[] =
+  processors;

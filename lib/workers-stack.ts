@@ -1,4 +1,12 @@
-import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Duration,
+  type RemovalPolicy,
+  Stack,
+  type StackProps,
+  TimeZone,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,7 +14,9 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../functions/manifests.js';
 import { parseDurationMs } from '../functions/shared/duration.js';
+import type { SecretName } from '../functions/shared/ports/secrets.js';
 import {
   stackConfigDir as defaultStackConfigDir,
   loadToillessConfig,
@@ -14,60 +24,40 @@ import {
   type ToillessConfig,
   timelineReservedConcurrency,
 } from '../functions/shared/stack-config.js';
-import { EventProcessor } from './workers/event-processor.js';
+import type {
+  ProcessorManifest,
+  WebhookManifest,
+  WorkerManifest,
+  WorkerSchedule,
+} from '../functions/shared/workers/manifest.js';
+import { SECRET_CATALOGUE, type SecretSpec } from '../functions/shared/workers/secret-catalogue.js';
+import { EventProcessor, type EventProcessorProps } from './workers/event-processor.js';
 import { endpointVariables, type ObservabilityEndpoints } from './workers/observability-endpoints.js';
 import { StoreBucket } from './workers/store-bucket.js';
 import { ToillessEventBus } from './workers/toilless-event-bus.js';
 import { WebhookApi } from './workers/webhook-api.js';
 import { WorkerFunction } from './workers/worker-function.js';
 
-/** The secrets the workers read, by the variable name the runtime knows them by. */
-export const WORKER_SECRETS = {
-  ALERTMANAGER_WEBHOOK_TOKEN: {
-    id: 'AlertmanagerWebhookToken',
-    generated: true,
-    description: 'Bearer token Alertmanager sends to POST /webhooks/alertmanager (copy it into http_config)',
-    rotation: 'it is shared with Alertmanager, whose config must change with it',
-  },
-  GITHUB_WEBHOOK_SECRET: {
-    id: 'GitHubWebhookSecret',
-    generated: true,
-    description: 'Secret GitHub signs webhook deliveries with (copy it into the webhook settings)',
-    rotation: 'it is shared with the GitHub webhook settings, which must change with it',
-  },
-  SLACK_BOT_TOKEN: {
-    id: 'SlackBotToken',
-    generated: false,
-    description:
-      'Slack bot token (xoxb-...) the incident timeline posts with (chat:write, files:write, channels:read); put the value after deploying',
-    rotation: 'Slack issues the token; it is replaced by hand when reissued',
-  },
-  GITHUB_TOKEN: {
-    id: 'GitHubToken',
-    generated: false,
-    description:
-      'Read-only GitHub token (deployments, contents, pull requests) for the DORA metrics; put the value after deploying',
-    rotation: 'GitHub issues the token; it is replaced by hand when reissued',
-  },
-  GRAFANA_TOKEN: {
-    id: 'GrafanaToken',
-    generated: false,
-    description:
-      'Grafana service account token (annotations writer, dashboards reader); put the value after deploying',
-    rotation: 'Grafana issues the token; it is replaced by hand when reissued',
-  },
-} as const;
-
-export type WorkerSecretName = keyof typeof WORKER_SECRETS;
+/** The runtime secret names; one Secrets Manager secret each (functions/shared/workers/secret-catalogue.ts). */
+export type WorkerSecretName = SecretName;
 
 /**
- * What the hourly schedule sends dora-metrics: no detail-type, which its handler takes for a full
- * recompute (isScheduledRecompute in functions/dora-metrics/handler.ts).
+ * What the stack derives from toilless.yaml for a processor beyond its manifest, by worker name. A worker
+ * not listed here runs with its manifest's sizing.
  */
-export const DORA_RECOMPUTE_PAYLOAD = { source: 'toilless.schedule', task: 'DoraRecompute' } as const;
-
-/** The stack-config files the processors read at run time, bundled with them. */
-const PROCESSOR_STACK_CONFIG = ['toilless.yaml', 'slos.yaml'] as const;
+const PROCESSOR_TUNING: Readonly<
+  Record<
+    string,
+    (toilless: ToillessConfig) => Pick<EventProcessorProps, 'timeout' | 'reservedConcurrentExecutions'>
+  >
+> = {
+  'incident-timeline': (toilless) => ({
+    timeout: incidentTimelineTimeout(toilless),
+    // An alert storm queues in Lambda's async queue instead of querying the sources all at once:
+    // incidents.concurrency bounds the instances, and each takes its share of every source's bound.
+    reservedConcurrentExecutions: timelineReservedConcurrency(toilless),
+  }),
+};
 
 export interface WorkersStackProps extends StackProps {
   /** Name of the EventBridge bus; unique per account and region. @default "toilless" */
@@ -92,9 +82,11 @@ export interface WorkersStackProps extends StackProps {
 }
 
 /**
- * The event-driven workers: the webhook intake (Alertmanager, GitHub) behind an HTTP API, the
- * EventBridge bus they publish to, the S3 store, the secrets, and the processors that subscribe to the
- * bus (incident-timeline, dora-metrics, the latter also on an hourly schedule).
+ * The event-driven workers, built from their manifests (functions/manifests.ts): each webhook intake
+ * behind POST /webhooks/<source> of one HTTP API, the EventBridge bus they publish to, the S3 store,
+ * the secrets, each processor subscribed to the event types it consumes, and the processors' schedules.
+ * Rules, store grants, secrets, bundled stack-config files, schedules and sizing all come from the
+ * manifests; nothing here lists a worker's events, secrets or prefixes.
  */
 export class WorkersStack extends Stack {
   /** The S3 store (TOILLESS_BUCKET). */
@@ -105,6 +97,12 @@ export class WorkersStack extends Stack {
   readonly webhooks: WebhookApi;
   /** One Secrets Manager secret per runtime secret name. */
   readonly secrets: Readonly<Record<WorkerSecretName, secretsmanager.Secret>>;
+  /** Every webhook intake function, by worker name. */
+  readonly intakes: Readonly<Record<string, WorkerFunction>>;
+  /** Every processor, by worker name. */
+  readonly processors: Readonly<Record<string, EventProcessor>>;
+  /** Every processor schedule, by schedule name. */
+  readonly schedules: Readonly<Record<string, scheduler.Schedule>>;
   /** Receives Alertmanager notifications and publishes AlertNotification events. */
   readonly alertmanagerWebhook: WorkerFunction;
   /** Receives GitHub deliveries, deduplicates them and publishes GitHub* events. */
@@ -113,7 +111,7 @@ export class WorkersStack extends Stack {
   readonly incidentTimeline: EventProcessor;
   /** Records deployments, changes and incidents and writes the DORA metrics to Prometheus. */
   readonly doraMetrics: EventProcessor;
-  /** Invokes dora-metrics every hour with DORA_RECOMPUTE_PAYLOAD. */
+  /** Invokes dora-metrics every hour with its manifest's schedule payload. */
   readonly doraRecompute: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: WorkersStackProps = {}) {
@@ -144,25 +142,35 @@ export class WorkersStack extends Stack {
       ...(props.logRetention ? { accessLogRetention: props.logRetention } : {}),
     });
 
-    this.alertmanagerWebhook = this.intake('AlertmanagerWebhook', 'alertmanager', props, {
-      ALERTMANAGER_WEBHOOK_TOKEN: this.secrets.ALERTMANAGER_WEBHOOK_TOKEN,
-    });
-    this.githubWebhook = this.intake('GitHubWebhook', 'github', props, {
-      GITHUB_WEBHOOK_SECRET: this.secrets.GITHUB_WEBHOOK_SECRET,
-    });
+    this.intakes = Object.fromEntries(
+      WEBHOOK_MANIFESTS.map((manifest) => [manifest.name, this.intake(manifest, props)]),
+    );
+    this.processors = Object.fromEntries(
+      PROCESSOR_MANIFESTS.map((manifest) => [
+        manifest.name,
+        this.processor(manifest, props, toilless, configDir),
+      ]),
+    );
+    this.schedules = Object.fromEntries(
+      PROCESSOR_MANIFESTS.flatMap((manifest) =>
+        manifest.schedules.map((schedule) => [
+          schedule.name,
+          this.schedule(manifest, schedule, this.processorNamed(manifest.name)),
+        ]),
+      ),
+    );
+    this.alertmanagerWebhook = this.intakeNamed('alertmanager-webhook');
+    this.githubWebhook = this.intakeNamed('github-webhook');
+    this.incidentTimeline = this.processorNamed('incident-timeline');
+    this.doraMetrics = this.processorNamed('dora-metrics');
+    this.doraRecompute = this.scheduleNamed('DoraRecompute');
 
-    this.incidentTimeline = this.createIncidentTimeline(props, toilless, configDir);
-    this.doraMetrics = this.createDoraMetrics(props, configDir);
-    this.doraRecompute = this.createDoraRecompute();
-
-    new CfnOutput(this, 'AlertmanagerWebhookUrl', {
-      value: this.webhooks.webhookUrl('alertmanager'),
-      description: 'Alertmanager webhook_configs url (with the ALERTMANAGER_WEBHOOK_TOKEN bearer token)',
-    });
-    new CfnOutput(this, 'GitHubWebhookUrl', {
-      value: this.webhooks.webhookUrl('github'),
-      description: 'GitHub webhook Payload URL (content type application/json, secret GITHUB_WEBHOOK_SECRET)',
-    });
+    for (const manifest of WEBHOOK_MANIFESTS) {
+      new CfnOutput(this, `${manifest.id}Url`, {
+        value: this.webhooks.webhookUrl(manifest.source),
+        description: manifest.senderSetup,
+      });
+    }
     new CfnOutput(this, 'StoreBucketName', {
       value: this.store.bucket.bucketName,
       description: 'TOILLESS_BUCKET',
@@ -171,104 +179,103 @@ export class WorkersStack extends Stack {
       value: this.eventBus.bus.eventBusName,
       description: 'TOILLESS_EVENT_BUS',
     });
-    for (const [id, worker, processor] of [
-      ['IncidentTimeline', 'incident-timeline', this.incidentTimeline],
-      ['DoraMetrics', 'dora-metrics', this.doraMetrics],
-    ] as const) {
-      new CfnOutput(this, `${id}FunctionName`, {
+    for (const manifest of PROCESSOR_MANIFESTS) {
+      const processor = this.processorNamed(manifest.name);
+      new CfnOutput(this, `${manifest.id}FunctionName`, {
         value: processor.worker.function.functionName,
-        description: `The ${worker} function, which dead letters are redriven to`,
+        description: `The ${manifest.name} function, which dead letters are redriven to`,
       });
-      new CfnOutput(this, `${id}DeadLetterQueueUrl`, {
+      new CfnOutput(this, `${manifest.id}DeadLetterQueueUrl`, {
         value: processor.deadLetterQueue.queueUrl,
-        description: `Events ${worker} could not take, kept for 14 days`,
+        description: `Events ${manifest.name} could not take, kept for 14 days`,
       });
     }
     for (const [name, secret] of Object.entries(this.secrets)) {
-      new CfnOutput(this, `${WORKER_SECRETS[name as WorkerSecretName].id}SecretArn`, {
+      new CfnOutput(this, `${SECRET_CATALOGUE[name as WorkerSecretName].id}SecretArn`, {
         value: secret.secretArn,
         description: `Secrets Manager secret holding ${name}`,
       });
     }
   }
 
-  private createIncidentTimeline(
+  /** A processor: its function, the rule of the event types it consumes, its store grants and bus access. */
+  private processor(
+    manifest: ProcessorManifest,
     props: WorkersStackProps,
     toilless: ToillessConfig,
     configDir: string,
   ): EventProcessor {
-    const processor = new EventProcessor(this, 'IncidentTimeline', {
-      worker: 'incident-timeline',
-      description:
-        'toilless incident-timeline: evidence from the LGTM sources and deploys, one Slack thread per incident',
+    const tuning = PROCESSOR_TUNING[manifest.name]?.(toilless) ?? {};
+    const processor = new EventProcessor(this, manifest.id, {
+      worker: manifest.name,
+      description: manifest.description,
       eventBus: this.eventBus.bus,
-      detailTypes: ['AlertNotification', 'DeploymentRecorded'],
-      timeout: incidentTimelineTimeout(toilless),
-      memorySize: 1024,
-      // An alert storm queues in Lambda's async queue instead of querying the sources all at once:
-      // incidents.concurrency bounds the instances, and each takes its share of every source's bound.
-      reservedConcurrentExecutions: timelineReservedConcurrency(toilless),
+      detailTypes: manifest.consumes,
+      timeout: Duration.seconds(manifest.sizing.timeoutSeconds),
+      memorySize: manifest.sizing.memoryMb,
+      ...tuning,
       environment: {
-        ...endpointVariables(props.observability, ['prometheusUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl']),
+        ...endpointVariables(props.observability, manifest.endpoints),
         TOILLESS_BUCKET: this.store.bucket.bucketName,
         TOILLESS_EVENT_BUS: this.eventBus.bus.eventBusName,
-        SLACK_CHANNEL: toilless.slack.channel,
+        ...(manifest.postsToSlack ? { SLACK_CHANNEL: toilless.slack.channel } : {}),
       },
-      secrets: { SLACK_BOT_TOKEN: this.secrets.SLACK_BOT_TOKEN },
-      stackConfigFiles: PROCESSOR_STACK_CONFIG,
+      secrets: this.secretsOf(manifest),
+      stackConfigFiles: manifest.stackConfigFiles,
       stackConfigDir: configDir,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
-    // Timelines, group pointers and the deploy index all live under incidents/. Until SLACK_BOT_TOKEN is
-    // filled, messages go to outbox/slack/ in the bucket, so operators can read what would have been posted.
-    this.store.grantObjectReadWrite(processor.worker.role, ['incidents/*', 'outbox/*']);
-    this.store.grantObjectRead(processor.worker.role, 'claim-check/*');
+    this.grantStore(processor.worker.role, manifest);
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
   }
 
-  private createDoraMetrics(props: WorkersStackProps, configDir: string): EventProcessor {
-    const processor = new EventProcessor(this, 'DoraMetrics', {
-      worker: 'dora-metrics',
-      description:
-        'toilless dora-metrics: deployment, change and incident records, DORA metrics by remote-write',
-      eventBus: this.eventBus.bus,
-      detailTypes: [
-        'GitHubDeployment',
-        'GitHubDeploymentStatus',
-        'GitHubWorkflowRun',
-        'GitHubPush',
-        'GitHubPullRequest',
-        'IncidentOpened',
-        'IncidentResolved',
-      ],
-      // The hourly recompute reads every ledger and remote-writes every series.
-      timeout: Duration.minutes(5),
-      memorySize: 1024,
+  /** The intake of one webhook source: functions/<worker> behind POST /webhooks/<source>. */
+  private intake(manifest: WebhookManifest, props: WorkersStackProps): WorkerFunction {
+    const fn = new WorkerFunction(this, manifest.id, {
+      worker: manifest.name,
+      description: manifest.description,
+      timeout: Duration.seconds(manifest.sizing.timeoutSeconds),
+      memorySize: manifest.sizing.memoryMb,
       environment: {
-        ...endpointVariables(props.observability, ['prometheusUrl', 'remoteWriteUrl', 'grafanaUrl']),
         TOILLESS_BUCKET: this.store.bucket.bucketName,
         TOILLESS_EVENT_BUS: this.eventBus.bus.eventBusName,
       },
-      secrets: { GITHUB_TOKEN: this.secrets.GITHUB_TOKEN, GRAFANA_TOKEN: this.secrets.GRAFANA_TOKEN },
-      stackConfigFiles: PROCESSOR_STACK_CONFIG,
-      stackConfigDir: configDir,
+      secrets: this.secretsOf(manifest),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
-    this.store.grantObjectReadWrite(processor.worker.role, ['deployments/*', 'changes/*', 'dora/*']);
-    this.store.grantObjectRead(processor.worker.role, 'claim-check/*');
-    this.eventBus.bus.grantPutEventsTo(processor.worker.role);
-    return processor;
+    this.grantStore(fn.role, manifest);
+    this.eventBus.bus.grantPutEventsTo(fn.role);
+    this.webhooks.addWebhook(manifest.source, fn.function);
+    return fn;
   }
 
-  /** The hourly schedule that invokes dora-metrics with DORA_RECOMPUTE_PAYLOAD. */
-  private createDoraRecompute(): scheduler.Schedule {
-    const fn = this.doraMetrics.worker.function;
+  /** The manifest's store prefixes, each with the access it names and no other. */
+  private grantStore(role: iam.IGrantable, manifest: WorkerManifest): void {
+    const patterns = (prefixes: readonly string[] | undefined) =>
+      (prefixes ?? []).map((prefix) => `${prefix}*`);
+    const { readWrite, read, write } = manifest.store;
+    if (readWrite.length > 0) this.store.grantObjectReadWrite(role, patterns(readWrite));
+    for (const pattern of patterns(read)) this.store.grantObjectRead(role, pattern);
+    if ((write ?? []).length > 0) this.store.grantObjectCreate(role, patterns(write));
+  }
+
+  private secretsOf(manifest: WorkerManifest): Record<string, secretsmanager.ISecret> {
+    return Object.fromEntries(manifest.secrets.map((name) => [name, this.secrets[name]]));
+  }
+
+  /** One schedule of a processor: EventBridge Scheduler invokes it with the manifest's payload. */
+  private schedule(
+    manifest: ProcessorManifest,
+    spec: WorkerSchedule,
+    processor: EventProcessor,
+  ): scheduler.Schedule {
+    const fn = processor.worker.function;
     // An own role rather than the target's shared one, so that its finding is acknowledged where it arises.
-    const role = new iam.Role(this, 'DoraRecomputeRole', {
-      description: 'EventBridge Scheduler invokes toilless dora-metrics for the hourly recompute',
+    const role = new iam.Role(this, `${spec.name}Role`, {
+      description: `EventBridge Scheduler invokes toilless ${manifest.name} for the ${spec.title}`,
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: {
@@ -282,29 +289,27 @@ export class WorkersStack extends Stack {
         },
       }),
     });
-    const schedule = new scheduler.Schedule(this, 'DoraRecompute', {
-      description: 'toilless dora-metrics: hourly recompute, which also rolls the DORA windows forward',
-      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+    const schedule = new scheduler.Schedule(this, spec.name, {
+      description: `toilless ${manifest.name}: ${spec.description}`,
+      schedule: scheduleExpression(spec),
       target: new schedulerTargets.LambdaInvoke(fn, {
         role,
-        input: scheduler.ScheduleTargetInput.fromObject(DORA_RECOMPUTE_PAYLOAD),
-        deadLetterQueue: this.doraMetrics.deadLetterQueue,
+        input: scheduler.ScheduleTargetInput.fromObject(spec.payload),
+        deadLetterQueue: processor.deadLetterQueue,
         retryAttempts: 4,
-        // The next hour's run recomputes everything anyway.
-        maxEventAge: Duration.hours(1),
+        maxEventAge: Duration.minutes(spec.retryWindowMinutes),
       }),
     });
     const functionId = this.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
-      reason:
-        'lambda:InvokeFunction on the dora-metrics function and its versions or aliases (:*), as the Scheduler target grants it; nothing else.',
+      reason: `lambda:InvokeFunction on the ${manifest.name} function and its versions or aliases (:*), as the Scheduler target grants it; nothing else.`,
     });
     return schedule;
   }
 
   private createSecrets(): Record<WorkerSecretName, secretsmanager.Secret> {
-    const entries = Object.entries(WORKER_SECRETS).map(([name, spec]) => {
+    const entries = Object.entries(SECRET_CATALOGUE).map(([name, spec]: [string, SecretSpec]) => {
       const secret = new secretsmanager.Secret(this, spec.id, {
         description: `toilless ${name}: ${spec.description}`,
         ...(spec.generated ? { generateSecretString: { excludePunctuation: true, passwordLength: 48 } } : {}),
@@ -324,35 +329,43 @@ export class WorkersStack extends Stack {
     return Object.fromEntries(entries) as Record<WorkerSecretName, secretsmanager.Secret>;
   }
 
-  /** The intake of one webhook source: functions/<source>-webhook behind POST /webhooks/<source>. */
-  private intake(
-    id: string,
-    source: string,
-    props: WorkersStackProps,
-    secrets: Partial<Record<WorkerSecretName, secretsmanager.ISecret>>,
-  ): WorkerFunction {
-    const worker = `${source}-webhook`;
-    const fn = new WorkerFunction(this, id, {
-      worker,
-      description: `toilless ${worker}: authenticate, validate, deduplicate, publish`,
-      // GitHub gives up on a delivery after 10 s; the intake only checks and publishes.
-      timeout: Duration.seconds(10),
-      memorySize: 512,
-      environment: {
-        TOILLESS_BUCKET: this.store.bucket.bucketName,
-        TOILLESS_EVENT_BUS: this.eventBus.bus.eventBusName,
-      },
-      secrets: secrets as Record<string, secretsmanager.ISecret>,
-      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
-    });
-    // The intake's delivery records live under webhooks/<source>/ (GitHub claims, released with a delete).
-    // Events over the bus limit are stored under claim-check/ and published as a reference.
-    this.store.grantObjectReadWrite(fn.role, [`webhooks/${source}/*`, 'claim-check/*']);
-    this.eventBus.bus.grantPutEventsTo(fn.role);
-    this.webhooks.addWebhook(source, fn.function);
-    return fn;
+  private intakeNamed(name: string): WorkerFunction {
+    const intake = this.intakes[name];
+    if (!intake)
+      throw new Error(`WorkersStack: no webhook manifest named ${name}: add it to functions/manifests.ts.`);
+    return intake;
   }
+
+  private processorNamed(name: string): EventProcessor {
+    const processor = this.processors[name];
+    if (!processor) {
+      throw new Error(`WorkersStack: no processor manifest named ${name}: add it to functions/manifests.ts.`);
+    }
+    return processor;
+  }
+
+  private scheduleNamed(name: string): scheduler.Schedule {
+    const schedule = this.schedules[name];
+    if (!schedule) throw new Error(`WorkersStack: no schedule named ${name} in the processor manifests.`);
+    return schedule;
+  }
+}
+
+/** A manifest schedule as an EventBridge Scheduler expression: a rate, or a cron in its time zone. */
+function scheduleExpression(spec: WorkerSchedule): scheduler.ScheduleExpression {
+  if ('cron' in spec.every) {
+    return scheduler.ScheduleExpression.expression(
+      `cron(${spec.every.cron})`,
+      TimeZone.of(spec.every.timeZone),
+    );
+  }
+  const { hours, minutes } = spec.every.rate;
+  if ((hours === undefined) === (minutes === undefined)) {
+    throw new Error(`schedule ${spec.name}: give its rate in hours or in minutes, not both or neither.`);
+  }
+  return scheduler.ScheduleExpression.rate(
+    hours === undefined ? Duration.minutes(minutes as number) : Duration.hours(hours),
+  );
 }
 
 /**

@@ -4,11 +4,10 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDoraTable } from '../../functions/dora-metrics/cli/metrics-table.js';
+import { create as createDoraMetrics } from '../../functions/dora-metrics/compose.js';
 import { backfillRepository } from '../../functions/dora-metrics/github/backfill.js';
-import { doraIntegrations } from '../../functions/dora-metrics/integrations.js';
 import { readCurrentMetrics } from '../../functions/dora-metrics/recompute.js';
 import { DoraHistory } from '../../functions/dora-metrics/store/dora-history.js';
-import { createDoraMetricsWorker } from '../../functions/dora-metrics/worker.js';
 import { LocalSecretSource } from '../../functions/local/local-secrets.js';
 import { FsObjectStore } from '../../functions/shared/adapters/local/fs-object-store.js';
 import { InProcessEventBus } from '../../functions/shared/adapters/local/in-process-bus.js';
@@ -16,8 +15,7 @@ import { parseRepository, type RateLimitWait } from '../../functions/shared/clie
 import { loadRuntimeConfig } from '../../functions/shared/config.js';
 import { parseDurationMs } from '../../functions/shared/duration.js';
 import { systemClock } from '../../functions/shared/ports/clock.js';
-import { RemoteWriteClient } from '../../functions/shared/prometheus/remote-write.js';
-import { loadToillessConfig } from '../../functions/shared/stack-config.js';
+import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
 import { commandLogger } from './cli-logger.js';
 
 function duration(value: string): number {
@@ -81,40 +79,26 @@ export function doraCommand(): Command {
       const runtime = loadRuntimeConfig({ ...process.env, TOILLESS_DATA_DIR: options.dataDir });
       const store = new FsObjectStore(runtime.dataDir);
       const progress = progressLine(process.stderr);
-      const integrations = await doraIntegrations({
-        runtime,
-        secrets: new LocalSecretSource(runtime.dataDir),
-        store,
-        logger,
-        onRateLimit: (wait: RateLimitWait) =>
-          process.stderr.write(
-            `\nGitHub ${wait.kind} rate limit on ${wait.request}: ${wait.willRetry ? `waiting ${wait.retryAfterSeconds} s` : 'giving up'}\n`,
-          ),
-      });
+      const configDir = stackConfigDir();
+      const config = loadToillessConfig(configDir);
+      const bus = new InProcessEventBus({ store, logger });
+      const dora = await createDoraMetrics(
+        { store, bus, clock: systemClock, secrets: new LocalSecretSource(runtime.dataDir), logger },
+        { runtime, toilless: config, stackConfigDir: configDir, platform: 'local' },
+        {
+          onRateLimit: (wait: RateLimitWait) =>
+            process.stderr.write(
+              `\nGitHub ${wait.kind} rate limit on ${wait.request}: ${wait.willRetry ? `waiting ${wait.retryAfterSeconds} s` : 'giving up'}\n`,
+            ),
+        },
+      );
+      const { integrations, worker } = dora;
       if (!integrations.github) {
+        await bus.close();
         throw new InvalidArgumentError(
           'GITHUB_TOKEN is not set: backfill reads the GitHub REST API and needs a token with read access to deployments, contents and pull requests',
         );
       }
-      const config = loadToillessConfig();
-      const bus = new InProcessEventBus({ store, logger });
-      const worker = createDoraMetricsWorker({
-        store,
-        bus,
-        clock: systemClock,
-        logger,
-        config,
-        writer: new RemoteWriteClient({
-          url: runtime.prometheusRemoteWriteUrl,
-          deadlineMs: 5_000,
-          maxAttempts: 3,
-        }),
-        commits: integrations.commits,
-        ...(integrations.annotate ? { annotate: integrations.annotate } : {}),
-        ...(integrations.pullRequestFirstCommit
-          ? { pullRequestFirstCommit: integrations.pullRequestFirstCommit }
-          : {}),
-      });
       const result = await backfillRepository({
         github: integrations.github,
         repository: options.repo,
@@ -125,7 +109,7 @@ export function doraCommand(): Command {
           progress.show(`${options.repo}: ${phase} ${done}${total === undefined ? '' : `/${total}`}`, phase),
       });
       progress.done();
-      await worker.recomputeAll();
+      await dora.schedules.DoraRecompute();
       await bus.close();
       console.log(
         `${result.repository}: ${result.deployments} deployments, ${result.deploymentStatuses} statuses, ` +

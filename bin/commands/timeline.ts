@@ -1,8 +1,7 @@
 /** `toilless timeline <payload.json>`: an incident timeline built now, printed, neither stored nor posted. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { createEvidenceGatherer } from '../../functions/incident-timeline/evidence.js';
-import { buildTimelineOnce } from '../../functions/incident-timeline/worker.js';
+import { createTimelinePreview } from '../../functions/incident-timeline/compose.js';
 import { FsObjectStore } from '../../functions/shared/adapters/local/fs-object-store.js';
 import { loadRuntimeConfig } from '../../functions/shared/config.js';
 import { ToillessError } from '../../functions/shared/errors.js';
@@ -39,21 +38,13 @@ export function timelineCommand(): Command {
     .action(async (file: string, options: { json?: boolean }) => {
       const logger = commandLogger();
       const payload = readJsonFile(file);
-      const config = loadRuntimeConfig();
+      const runtime = loadRuntimeConfig();
       const configDir = stackConfigDir();
-      const toilless = loadToillessConfig(configDir);
-      const { timeline, markdown } = await buildTimelineOnce(payload as AlertmanagerPayload, {
-        clock: systemClock,
-        config: toilless,
-        logger,
-        gatherEvidence: createEvidenceGatherer({
-          config,
-          toilless,
-          stackConfigDir: configDir,
-          store: new FsObjectStore(config.dataDir),
-          logger,
-        }),
-      });
+      const preview = createTimelinePreview(
+        { store: new FsObjectStore(runtime.dataDir), clock: systemClock, logger },
+        { runtime, toilless: loadToillessConfig(configDir), stackConfigDir: configDir, platform: 'local' },
+      );
+      const { timeline, markdown } = await preview(payload as AlertmanagerPayload);
       process.stdout.write(options.json ? `${JSON.stringify(timeline, null, 2)}\n` : markdown);
     });
 }

@@ -3,8 +3,10 @@ import type { WebhookManifest } from '../shared/workers/manifest.js';
 export const alertmanagerWebhookManifest = {
   kind: 'webhook',
   name: 'alertmanager-webhook',
-  description: 'toilless alertmanager-webhook: authenticate, validate, publish AlertNotification',
+  id: 'AlertmanagerWebhook',
+  description: 'toilless alertmanager-webhook: authenticate, validate, deduplicate, publish',
   source: 'alertmanager',
+  senderSetup: 'Alertmanager webhook_configs url (with the ALERTMANAGER_WEBHOOK_TOKEN bearer token)',
   secrets: ['ALERTMANAGER_WEBHOOK_TOKEN'],
   // Notifications over the bus's event size are stored here and the event carries a reference.
   store: { readWrite: [], write: ['claim-check/'] },

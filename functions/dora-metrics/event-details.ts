@@ -2,7 +2,7 @@
  * The detail fields the DORA worker reads, checked on arrival: the bus checks only the envelope. Times are
  * normalised to UTC ISO 8601, so that equal facts give byte-identical records whatever their source.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type {
   GitHubDeploymentDetail,
   GitHubDeploymentStatusDetail,

@@ -4,13 +4,11 @@
  * commit; with GRAFANA_TOKEN each successful production deployment becomes a Grafana annotation.
  * Shared by the Lambda handler, the local runtime and the CLI so they behave the same.
  */
-import { createGitHubClient, type GitHubClient, type RateLimitWait } from '../shared/clients/github.js';
-import { annotateDeployment, GrafanaClient } from '../shared/clients/grafana.js';
+import type { GitHubClient, RateLimitWait } from '../shared/clients/github.js';
 import type { RuntimeConfig } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
 import type { SecretSource } from '../shared/ports/secrets.js';
-import { GitHubCommitSource } from './github/github-commit-source.js';
 import {
   type CommitSource,
   firstAnsweringCommitSource,
@@ -41,6 +39,11 @@ export async function doraIntegrations(deps: {
   let github: GitHubClient | undefined;
   let pullRequestFirstCommit: DoraMetricsDependencies['pullRequestFirstCommit'];
   if (githubToken) {
+    // Octokit and the Grafana client are loaded only when their token is set.
+    const [{ createGitHubClient }, { GitHubCommitSource }] = await Promise.all([
+      import('../shared/clients/github.js'),
+      import('./github/github-commit-source.js'),
+    ]);
     github = createGitHubClient({
       token: githubToken,
       logger: deps.logger,
@@ -55,6 +58,7 @@ export async function doraIntegrations(deps: {
 
   let annotate: DoraMetricsDependencies['annotate'];
   if (grafanaToken) {
+    const { annotateDeployment, GrafanaClient } = await import('../shared/clients/grafana.js');
     const grafana = new GrafanaClient({ baseUrl: deps.runtime.grafanaUrl, token: grafanaToken });
     annotate = async (deployment) => {
       await annotateDeployment(grafana, deployment);

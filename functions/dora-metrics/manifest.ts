@@ -3,6 +3,7 @@ import type { ProcessorManifest } from '../shared/workers/manifest.js';
 export const doraMetricsManifest = {
   kind: 'processor',
   name: 'dora-metrics',
+  id: 'DoraMetrics',
   description: 'toilless dora-metrics: deployment, change and incident records, DORA metrics by remote-write',
   consumes: [
     'GitHubDeployment',
@@ -19,13 +20,17 @@ export const doraMetricsManifest = {
   schedules: [
     {
       name: 'DoraRecompute',
+      title: 'hourly recompute',
       description: 'hourly recompute, which also rolls the DORA windows forward',
       every: { rate: { hours: 1 } },
       payload: { source: 'toilless.schedule', task: 'DoraRecompute' },
+      // The next hour's run recomputes everything anyway.
+      retryWindowMinutes: 60,
     },
   ],
   stackConfigFiles: ['toilless.yaml', 'slos.yaml'],
   endpoints: ['prometheusUrl', 'remoteWriteUrl', 'grafanaUrl'],
+  postsToSlack: false,
   // The hourly recompute reads every ledger and remote-writes every series.
   sizing: { memoryMb: 1024, timeoutSeconds: 300 },
 } as const satisfies ProcessorManifest;

@@ -1,13 +1,6 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createAwsIntakeDependencies } from '../shared/adapters/aws/aws-intake-dependencies.js';
-import { toApiGatewayResult, toWebhookRequest } from '../shared/http/api-gateway.js';
-import type { WebhookHandler } from '../shared/http/webhook.js';
-import { createGitHubWebhook } from './intake.js';
+/** POST /webhooks/github on Lambda, behind API Gateway. */
+import { webhookLambda } from '../shared/adapters/aws/lambda-worker.js';
+import { create } from './compose.js';
+import { githubWebhookManifest } from './manifest.js';
 
-// Built on the first request and kept for the life of the execution environment.
-let intake: WebhookHandler | undefined;
-
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  intake ??= createGitHubWebhook(createAwsIntakeDependencies('github-webhook'));
-  return toApiGatewayResult(await intake(toWebhookRequest(event)));
-};
+export const handler = webhookLambda(githubWebhookManifest, create);

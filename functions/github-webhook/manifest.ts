@@ -3,8 +3,10 @@ import type { WebhookManifest } from '../shared/workers/manifest.js';
 export const githubWebhookManifest = {
   kind: 'webhook',
   name: 'github-webhook',
-  description: 'toilless github-webhook: verify, validate, deduplicate, publish GitHub* events',
+  id: 'GitHubWebhook',
+  description: 'toilless github-webhook: authenticate, validate, deduplicate, publish',
   source: 'github',
+  senderSetup: 'GitHub webhook Payload URL (content type application/json, secret GITHUB_WEBHOOK_SECRET)',
   secrets: ['GITHUB_WEBHOOK_SECRET'],
   // Delivery claims (deduplication), released with a delete when publishing fails.
   store: { readWrite: ['webhooks/github/'], write: ['claim-check/'] },

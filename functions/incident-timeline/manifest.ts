@@ -3,6 +3,7 @@ import type { ProcessorManifest } from '../shared/workers/manifest.js';
 export const incidentTimelineManifest = {
   kind: 'processor',
   name: 'incident-timeline',
+  id: 'IncidentTimeline',
   description:
     'toilless incident-timeline: evidence from the LGTM sources and deploys, one Slack thread per incident',
   // DeploymentRecorded feeds the per-service deploy index the timeline's first suspect comes from.
@@ -15,6 +16,7 @@ export const incidentTimelineManifest = {
   schedules: [],
   stackConfigFiles: ['toilless.yaml', 'slos.yaml'],
   endpoints: ['prometheusUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl'],
-  // The timeout grows with incidents.sourceBudget (see the workers stack); this is its floor.
+  postsToSlack: true,
+  // On AWS the timeout is derived from incidents.sourceBudget (the workers stack); this is the default budget's.
   sizing: { memoryMb: 1024, timeoutSeconds: 60 },
 } as const satisfies ProcessorManifest;

@@ -5,27 +5,23 @@
  */
 
 import { join } from 'node:path';
-import { createAlertmanagerWebhook } from '../alertmanager-webhook/intake.js';
-import { doraIntegrations } from '../dora-metrics/integrations.js';
-import { createDoraMetricsWorker } from '../dora-metrics/worker.js';
-import { createGitHubWebhook } from '../github-webhook/intake.js';
-import { recordDeployment } from '../incident-timeline/deploy-index.js';
-import { createEvidenceGatherer } from '../incident-timeline/evidence.js';
-import { createIncidentTimelineWorker } from '../incident-timeline/worker.js';
+import { PROCESSOR_COMPOSITIONS, WEBHOOK_COMPOSITIONS } from '../compositions.js';
+import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../manifests.js';
 import { FileEventQueue } from '../shared/adapters/local/file-event-queue.js';
 import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
 import { InProcessEventBus } from '../shared/adapters/local/in-process-bus.js';
 import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../shared/config.js';
+import { ConfigurationError } from '../shared/errors.js';
 import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import type { WebhookHandler } from '../shared/http/webhook.js';
 import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
-import type { EventHandler } from '../shared/ports/event-bus.js';
 import type { Notifier } from '../shared/ports/notifier.js';
 import type { SecretSource } from '../shared/ports/secrets.js';
-import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
+import type { WorkerConfig } from '../shared/workers/composition.js';
+import { type WorkerSchedule, webhookPath } from '../shared/workers/manifest.js';
 import { LocalSecretSource } from './local-secrets.js';
 import { LocalRetention } from './retention.js';
 import { WorkerMetrics } from './worker-metrics.js';
@@ -60,14 +56,11 @@ export interface LocalRuntime {
   readonly generatedSecretFiles: readonly string[];
   /** Prunes the data directory by toilless.yaml `retention`, on start and every hour. */
   readonly retention: LocalRetention;
-  /** Recomputes every DORA target now (the hourly schedule does it too). */
-  recomputeDora(): Promise<void>;
-  /** Stops the schedule, waits for pending deliveries (see InProcessEventBus.close), closes the queue. */
+  /** Runs a processor's schedule now, by its name in the manifest (e.g. "DoraRecompute"), as its timer does. */
+  runSchedule(name: string): Promise<void>;
+  /** Stops the schedules, waits for pending deliveries (see InProcessEventBus.close), closes the queue. */
   close(): Promise<void>;
 }
-
-/** The DORA windows roll forward by the hour, as the hourly EventBridge schedule does on AWS. */
-const DORA_RECOMPUTE_INTERVAL_MS = 3_600_000;
 
 export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
@@ -111,86 +104,64 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     logger: logger.child({ component: 'notifier' }),
   });
 
-  const intake = { bus: countedBus, store, secrets, clock, logger: logger.child({ component: 'intake' }) };
+  const intakePorts = { bus: countedBus, store, secrets, clock };
+  const webhooks: Record<string, WebhookHandler> = {};
+  for (const manifest of WEBHOOK_MANIFESTS) {
+    const create = WEBHOOK_COMPOSITIONS[manifest.name];
+    webhooks[webhookPath(manifest)] = create({
+      ...intakePorts,
+      logger: logger.child({ component: manifest.name }),
+    });
+  }
 
-  // The processors: the same cores the Lambda handlers run, subscribed to the in-process bus. Each gets
-  // the full event of a claim-checked one (an event too large for the bus, stored by the intake).
-  const resolved =
-    (handler: EventHandler): EventHandler =>
-    async (event) =>
-      handler(await resolveClaimCheck(store, event));
-  const timelineLogger = logger.child({ component: 'incident-timeline' });
-  bus.subscribe({
-    name: 'incident-timeline',
-    types: ['AlertNotification'],
-    handler: resolved(
-      createIncidentTimelineWorker({
-        store,
-        bus: countedBus,
-        notifier,
-        clock,
-        logger: timelineLogger,
-        config: toilless,
-        prometheusUrl: config.prometheusUrl,
-        gatherEvidence: createEvidenceGatherer({
-          config,
-          toilless,
-          stackConfigDir: configDir,
-          store,
-          logger: timelineLogger,
-          onSourceUnavailable: metrics.countSourceUnavailable,
-        }),
-      }),
-    ),
-  });
-  bus.subscribe({
-    name: 'incident-deploy-index',
-    types: ['DeploymentRecorded'],
-    handler: resolved(async (event) => {
-      if (event.type === 'DeploymentRecorded') await recordDeployment(store, event);
-    }),
-  });
-
-  const doraLogger = logger.child({ component: 'dora-metrics' });
-  const integrations = await doraIntegrations({ runtime: config, secrets, store, logger: doraLogger });
-  const dora = createDoraMetricsWorker({
-    store,
-    bus: countedBus,
-    clock,
-    logger: doraLogger,
-    config: toilless,
-    // Locally Prometheus is often not running: give up fast, the store keeps everything for the next write.
-    writer: new RemoteWriteClient({
-      url: config.prometheusRemoteWriteUrl,
-      deadlineMs: 5_000,
-      maxAttempts: 3,
-    }),
-    commits: integrations.commits,
-    ...(integrations.annotate ? { annotate: integrations.annotate } : {}),
-    ...(integrations.pullRequestFirstCommit
-      ? { pullRequestFirstCommit: integrations.pullRequestFirstCommit }
-      : {}),
-  });
-  bus.subscribe({
-    name: 'dora-metrics',
-    types: [
-      'GitHubDeployment',
-      'GitHubDeploymentStatus',
-      'GitHubWorkflowRun',
-      'GitHubPush',
-      'GitHubPullRequest',
-      'IncidentOpened',
-      'IncidentResolved',
-    ],
-    handler: resolved((event) => dora.handle(event)),
-  });
-  const recomputeDora = () => dora.recomputeAll();
-  const schedule = setInterval(() => {
-    recomputeDora().catch((error: unknown) =>
-      doraLogger.error({ err: error }, 'hourly DORA recompute failed'),
+  // The processors: the same compositions the Lambda handlers run, each subscribed to the event types
+  // its manifest consumes. Each gets the full event of a claim-checked one (an event too large for the
+  // bus, stored by the intake).
+  const workerConfig: WorkerConfig = {
+    runtime: config,
+    toilless,
+    stackConfigDir: configDir,
+    platform: 'local',
+  };
+  const scheduled = new Map<string, () => Promise<void>>();
+  const timers: NodeJS.Timeout[] = [];
+  for (const manifest of PROCESSOR_MANIFESTS) {
+    const workerLogger = logger.child({ component: manifest.name });
+    const worker = await PROCESSOR_COMPOSITIONS[manifest.name](
+      { ...intakePorts, notifier, logger: workerLogger, signals: metrics.signals },
+      workerConfig,
     );
-  }, DORA_RECOMPUTE_INTERVAL_MS);
-  schedule.unref();
+    bus.subscribe({
+      name: manifest.name,
+      types: manifest.consumes,
+      handler: async (event) => worker.handle(await resolveClaimCheck(store, event)),
+    });
+    for (const schedule of manifest.schedules) {
+      const run = worker.schedules[schedule.name];
+      if (!run) {
+        throw new ConfigurationError(
+          `${manifest.name} has schedule ${schedule.name} in its manifest but its compose.ts gives no run for it`,
+        );
+      }
+      scheduled.set(schedule.name, run);
+      const interval = rateIntervalMs(schedule);
+      if (interval === undefined) {
+        workerLogger.warn(
+          { schedule: schedule.name },
+          'cron schedules run on AWS (EventBridge Scheduler) only: run it locally with the CLI',
+        );
+        continue;
+      }
+      // As EventBridge Scheduler does on AWS (e.g. the DORA windows roll forward by the hour).
+      const timer = setInterval(() => {
+        run().catch((error: unknown) =>
+          workerLogger.error({ err: error, schedule: schedule.name }, 'scheduled run failed'),
+        );
+      }, interval);
+      timer.unref();
+      timers.push(timer);
+    }
+  }
   // Only now that every subscription is made: a replayed event's follow-ups must reach all of them.
   bus.replay();
   const retention = new LocalRetention({
@@ -209,18 +180,30 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     notifier,
     secrets,
     metrics,
-    webhooks: {
-      '/webhooks/alertmanager': createAlertmanagerWebhook(intake),
-      '/webhooks/github': createGitHubWebhook(intake),
-    },
+    webhooks,
     generatedSecretFiles,
     retention,
-    recomputeDora,
+    runSchedule: async (name) => {
+      const run = scheduled.get(name);
+      if (!run) {
+        throw new ConfigurationError(
+          `no processor manifest has a schedule named ${name}: known are ${[...scheduled.keys()].join(', ')}`,
+        );
+      }
+      await run();
+    },
     close: async () => {
-      clearInterval(schedule);
+      for (const timer of timers) clearInterval(timer);
       await retention.stop();
       await bus.close();
       await queue.close();
     },
   };
+}
+
+/** A rate schedule's period in milliseconds; undefined for a cron schedule. */
+export function rateIntervalMs(schedule: WorkerSchedule): number | undefined {
+  if (!('rate' in schedule.every)) return undefined;
+  const { hours = 0, minutes = 0 } = schedule.every.rate;
+  return (hours * 60 + minutes) * 60_000;
 }

@@ -7,6 +7,7 @@ import type { EvidenceSource } from '../incident-timeline/model.js';
 import type { DeliveryObserver } from '../shared/adapters/local/in-process-bus.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
+import type { WorkerSignals } from '../shared/workers/composition.js';
 
 /** The outcomes of toilless_report_runs_total. */
 export const REPORT_OUTCOMES = ['success', 'failure'] as const;
@@ -81,6 +82,11 @@ export class WorkerMetrics {
   /** Pass as the evidence gatherer's `onSourceUnavailable`. */
   readonly countSourceUnavailable = (source: EvidenceSource): void => {
     this.evidenceSourcesUnavailable.inc({ source });
+  };
+
+  /** Pass as a processor's `signals` port. */
+  readonly signals: WorkerSignals = {
+    sourceUnavailable: (source) => this.evidenceSourcesUnavailable.inc({ source }),
   };
 
   constructor(options: { readonly processMetrics?: boolean } = {}) {

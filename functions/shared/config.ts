@@ -3,7 +3,7 @@
  * Secrets are resolved separately (see ports/secrets.ts) so that they never sit in this object.
  */
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from './errors.js';
 
 const url = z.url({ protocol: /^https?$/ });

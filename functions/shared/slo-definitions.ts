@@ -4,7 +4,7 @@
  * of each problem, because an operator edits this file by hand.
  */
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   compare,
   type Decimal,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDurationMs } from './duration.js';
 import { ConfigurationError } from './errors.js';
 import { parseWith } from './validation.js';

@@ -95,15 +95,29 @@ export class StoreBucket extends Construct {
    * condition), so that a worker cannot enumerate keys another worker owns.
    */
   grantObjectReadWrite(grantee: iam.IGrantable, keyPatterns: readonly string[]): void {
-    for (const pattern of keyPatterns) assertScopedKeyPattern(pattern);
+    this.grantObjects(
+      grantee,
+      keyPatterns,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      'grantObjectReadWrite',
+    );
+  }
+
+  private grantObjects(
+    grantee: iam.IGrantable,
+    keyPatterns: readonly string[],
+    actions: readonly string[],
+    grant: string,
+  ): void {
+    for (const pattern of keyPatterns) assertScopedKeyPattern(pattern, grant);
     if (keyPatterns.length === 0) {
       throw new Error(
-        'StoreBucket.grantObjectReadWrite: no key patterns given: name the prefixes the worker owns, such as "incidents/*".',
+        `StoreBucket.${grant}: no key patterns given: name the prefixes the worker owns, such as "incidents/*".`,
       );
     }
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        actions: [...actions],
         resources: keyPatterns.map((pattern) => this.bucket.arnForObjects(pattern)),
       }),
     );
@@ -119,7 +133,10 @@ export class StoreBucket extends Construct {
       for (const pattern of keyPatterns) {
         Validations.of(grantee.grantPrincipal).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${pattern}]`,
-          reason: `Store objects are addressed by key at run time (${pattern} in the toilless store bucket); actions are limited to GetObject, PutObject and DeleteObject.`,
+          reason: `Store objects are addressed by key at run time (${pattern} in the toilless store bucket); actions are limited to ${actions
+            .map((action) => action.replace('s3:', ''))
+            .join(', ')
+            .replace(/, ([^,]*)$/, ' and $1')}.`,
         });
       }
     }
@@ -144,6 +161,14 @@ export class StoreBucket extends Construct {
     return logs;
   }
 
+  /**
+   * Lets the grantee create objects under the patterns and read them back, but not delete them, and list
+   * the bucket under those patterns only (so that a read of a missing key is told from a refusal).
+   */
+  grantObjectCreate(grantee: iam.IGrantable, keyPatterns: readonly string[]): void {
+    this.grantObjects(grantee, keyPatterns, ['s3:GetObject', 's3:PutObject'], 'grantObjectCreate');
+  }
+
   /** Lets the grantee get (only) the objects whose keys match the pattern, e.g. `claim-check/*`. */
   grantObjectRead(grantee: iam.IGrantable, keyPattern: string): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
@@ -163,10 +188,10 @@ export class StoreBucket extends Construct {
 }
 
 /** A grant names the prefix it owns: `incidents/*`, never `*` or a pattern that starts with one. */
-function assertScopedKeyPattern(pattern: string): void {
+function assertScopedKeyPattern(pattern: string, grant: string): void {
   if (!/^[A-Za-z0-9_.-]+\/([A-Za-z0-9_.-]+\/)*\*$/.test(pattern)) {
     throw new Error(
-      `StoreBucket.grantObjectReadWrite: key pattern "${pattern}" does not name a prefix: use "<prefix>/*", such as "incidents/*", so that the grant covers only the keys the worker owns.`,
+      `StoreBucket.${grant}: key pattern "${pattern}" does not name a prefix: use "<prefix>/*", such as "incidents/*", so that the grant covers only the keys the worker owns.`,
     );
   }
 }

@@ -15,7 +15,7 @@ import { stackConfigDir } from '../../functions/shared/stack-config.js';
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** ESM output has no `require`; bundled CommonJS dependencies call it, so the bundle recreates it. */
-const REQUIRE_BANNER =
+export const REQUIRE_BANNER =
   "import { createRequire as __toillessCreateRequire } from 'node:module';" +
   'const require = __toillessCreateRequire(import.meta.url);';
 

@@ -5,13 +5,16 @@ import type { App, CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isScheduledRecompute } from '../../functions/dora-metrics/handler.js';
+import { doraMetricsManifest } from '../../functions/dora-metrics/manifest.js';
+import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../../functions/manifests.js';
 import { parseDurationMs } from '../../functions/shared/duration.js';
 import { SECRET_NAMES } from '../../functions/shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
+import { scheduledTask, type WorkerManifest } from '../../functions/shared/workers/manifest.js';
+import { SECRET_CATALOGUE } from '../../functions/shared/workers/secret-catalogue.js';
 import { buildApp } from '../../lib/app.js';
 import type { EventProcessor } from '../../lib/workers/event-processor.js';
-import { DORA_RECOMPUTE_PAYLOAD, WORKER_SECRETS, type WorkersStack } from '../../lib/workers-stack.js';
+import type { WorkersStack } from '../../lib/workers-stack.js';
 import { cdkContext, type NagFinding, unacknowledgedFindings, withoutAssetHashes } from './app-fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked structurally
@@ -128,7 +131,6 @@ describe('Workers stack', () => {
 
   it('defines one secret per runtime secret name, generating only the webhook ones', () => {
     // Assess
-    expect(Object.keys(WORKER_SECRETS).sort()).toEqual([...SECRET_NAMES].sort());
     const secrets = template.findResources('AWS::SecretsManager::Secret');
     expect(Object.keys(secrets)).toHaveLength(SECRET_NAMES.length);
     for (const secret of Object.values<Json>(secrets))
@@ -232,10 +234,36 @@ describe('Workers stack', () => {
   it('scopes the intake roles to their log group, their delivery records, claim-checked payloads, the bus and their own secret', () => {
     // Prepare
     const bucket = logicalId(stack.store.bucket);
-    for (const [fn, secret, source] of [
-      [stack.alertmanagerWebhook, stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN, 'alertmanager'],
-      [stack.githubWebhook, stack.secrets.GITHUB_WEBHOOK_SECRET, 'github'],
-    ] as const) {
+    const objects = (pattern: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/${pattern}`]],
+    });
+    const listing = (patterns: readonly string[]) => ({
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
+      Condition: { StringLike: { 's3:prefix': patterns } },
+    });
+    // Payloads over the bus limit are created (and read back on a re-send), never deleted.
+    const claimChecks = [
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('claim-check/*') },
+      listing(['claim-check/*']),
+    ];
+    const expected = [
+      [stack.alertmanagerWebhook, stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN, []],
+      [
+        stack.githubWebhook,
+        stack.secrets.GITHUB_WEBHOOK_SECRET,
+        [
+          {
+            Effect: 'Allow',
+            Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+            Resource: objects('webhooks/github/*'),
+          },
+          listing(['webhooks/github/*']),
+        ],
+      ],
+    ] as const;
+    for (const [fn, secret, deliveryRecords] of expected) {
       const policyId = logicalId(fn.role.node.findChild('DefaultPolicy'));
 
       // Act
@@ -249,20 +277,8 @@ describe('Workers stack', () => {
             Action: 'events:PutEvents',
             Resource: { 'Fn::GetAtt': [logicalId(stack.eventBus.bus), 'Arn'] },
           },
-          {
-            Effect: 'Allow',
-            Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-            Resource: [
-              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/claim-check/*']] },
-              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/webhooks/${source}/*`]] },
-            ],
-          },
-          {
-            Effect: 'Allow',
-            Action: 's3:ListBucket',
-            Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
-            Condition: { StringLike: { 's3:prefix': [`webhooks/${source}/*`, 'claim-check/*'] } },
-          },
+          ...deliveryRecords,
+          ...claimChecks,
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -279,8 +295,68 @@ describe('Workers stack', () => {
       expect(unscoped).toEqual([
         { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       ]);
-      expect(statements).toHaveLength(6);
+      expect(statements).toHaveLength(6 + deliveryRecords.length);
     }
+  });
+
+  it('derives every rule, store grant, secret and schedule from the worker manifests', () => {
+    // Prepare
+    const objectsOf = (statement: Json): string[] =>
+      [statement.Resource].flat().map((resource: Json) => resource['Fn::Join'][1][1].slice(1));
+    const grantsOf = (manifest: WorkerManifest, fn: IConstruct & { role: IConstruct }) => {
+      const statements = statementsOf(logicalId(fn.role.node.findChild('DefaultPolicy')));
+      const withActions = (actions: string) =>
+        statements
+          .filter((statement: Json) => JSON.stringify([statement.Action].flat()) === actions)
+          .flatMap(objectsOf)
+          .sort();
+      return {
+        manifest: manifest.name,
+        readWrite: withActions('["s3:DeleteObject","s3:GetObject","s3:PutObject"]'),
+        read: withActions('["s3:GetObject"]'),
+        write: withActions('["s3:GetObject","s3:PutObject"]'),
+      };
+    };
+    const prefixes = (manifest: WorkerManifest) => ({
+      manifest: manifest.name,
+      readWrite: manifest.store.readWrite.map((prefix) => `${prefix}*`).sort(),
+      read: (manifest.store.read ?? []).map((prefix) => `${prefix}*`).sort(),
+      write: (manifest.store.write ?? []).map((prefix) => `${prefix}*`).sort(),
+    });
+    const secretArns = (fn: IConstruct) =>
+      Object.keys(functionEnvironment(fn))
+        .filter((name) => name.endsWith('_ARN'))
+        .map((name) => name.slice(0, -'_ARN'.length))
+        .sort();
+    const schedules = Object.values<Json>(template.findResources('AWS::Scheduler::Schedule'));
+
+    // Assess
+    for (const manifest of WEBHOOK_MANIFESTS) {
+      const fn = stack.intakes[manifest.name];
+      if (!fn) throw new Error(`no intake for ${manifest.name}`);
+      expect(grantsOf(manifest, fn)).toEqual(prefixes(manifest));
+      expect(secretArns(fn.function)).toEqual([...manifest.secrets].sort());
+      expect(resources[logicalId(fn.function)].Properties).toMatchObject({
+        MemorySize: manifest.sizing.memoryMb,
+        Timeout: manifest.sizing.timeoutSeconds,
+      });
+    }
+    for (const manifest of PROCESSOR_MANIFESTS) {
+      const processor = stack.processors[manifest.name];
+      if (!processor) throw new Error(`no processor for ${manifest.name}`);
+      expect(grantsOf(manifest, processor.worker)).toEqual(prefixes(manifest));
+      expect(secretArns(processor.worker.function)).toEqual([...manifest.secrets].sort());
+      expect(resources[logicalId(processor.rule)].Properties.EventPattern['detail-type']).toEqual(
+        manifest.consumes,
+      );
+      const fnArn = { 'Fn::GetAtt': [logicalId(processor.worker.function), 'Arn'] };
+      expect(
+        schedules
+          .filter((schedule) => JSON.stringify(schedule.Properties.Target.Arn) === JSON.stringify(fnArn))
+          .map((schedule) => JSON.parse(schedule.Properties.Target.Input)),
+      ).toEqual(manifest.schedules.map((schedule) => schedule.payload));
+    }
+    expect(schedules).toHaveLength(PROCESSOR_MANIFESTS.flatMap((manifest) => manifest.schedules).length);
   });
 
   it('attaches no AWS managed policy to the intake roles', () => {
@@ -303,7 +379,7 @@ describe('Workers stack', () => {
         'IncidentTimelineDeadLetterQueueUrl',
         'DoraMetricsFunctionName',
         'DoraMetricsDeadLetterQueueUrl',
-        ...Object.values(WORKER_SECRETS).map((secret) => `${secret.id}SecretArn`),
+        ...Object.values(SECRET_CATALOGUE).map((secret) => `${secret.id}SecretArn`),
       ].sort(),
     );
     expect(JSON.stringify(outputs.AlertmanagerWebhookUrl.Value)).toContain('/webhooks/alertmanager');
@@ -382,8 +458,8 @@ describe('Workers stack', () => {
       DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.doraMetrics.deadLetterQueue), 'Arn'] } },
       RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
     });
-    expect(payload).toEqual(DORA_RECOMPUTE_PAYLOAD);
-    expect(isScheduledRecompute(payload)).toBe(true);
+    expect(payload).toEqual(doraMetricsManifest.schedules[0]?.payload);
+    expect(scheduledTask(doraMetricsManifest, payload)?.name).toBe('DoraRecompute');
   });
 
   it('lets the scheduler role invoke dora-metrics and dead-letter to its queue, and nothing else', () => {
@@ -563,7 +639,11 @@ describe('Workers stack', () => {
     );
 
     // Assess
-    expect(listings).toHaveLength(4);
+    // One listing per grant that includes it: the read-write prefixes and the created ones of each worker.
+    const grantsWithListing = [...WEBHOOK_MANIFESTS, ...PROCESSOR_MANIFESTS].flatMap((manifest) =>
+      [manifest.store.readWrite, manifest.store.write ?? []].filter((prefixes) => prefixes.length > 0),
+    );
+    expect(listings).toHaveLength(grantsWithListing.length);
     for (const statement of listings) {
       expect(statement.Resource).toEqual(bucketArn);
       const prefixes: string[] = statement.Condition.StringLike['s3:prefix'];

@@ -3,7 +3,7 @@
  * `incidents.deployLookback` before onset to the end of the window. The latest one before onset is the
  * first suspect; those after onset are listed too (a rollback or a fix), lower.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError } from '../../shared/errors.js';
 import type { DeploymentRecordedDetail } from '../../shared/events/types.js';
 import type { ObjectStore } from '../../shared/ports/object-store.js';

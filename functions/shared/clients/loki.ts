@@ -5,7 +5,7 @@
  * Timestamps stay nanosecond strings end to end (Loki's log entries are `["<ns>", "<line>"]`): paging
  * uses BigInt arithmetic on them, never float seconds, so entries sharing a nanosecond are not lost.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../errors.js';
 import { getJson } from './http-json.js';
 

@@ -8,7 +8,7 @@
  * too large to return whole) where v1 silently returns what fits; on a Tempo without v2 (a 404, since
  * v2 answers an unknown id with 200 and an empty trace) the client falls back to v1 for good.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../errors.js';
 import { getJson } from './http-json.js';
 

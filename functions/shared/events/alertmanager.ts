@@ -2,7 +2,7 @@
  * Alertmanager webhook payload, version 4 (Alertmanager 0.25 and later).
  * Unknown fields are tolerated; required ones are enforced so a consumer can rely on them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const labelSet = z.record(z.string(), z.string());
 const timestamp = z.iso.datetime({ offset: true, local: false });

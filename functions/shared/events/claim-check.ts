@@ -5,7 +5,7 @@
  * id and type whose detail only references it; consumers call resolveClaimCheck to get it back.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToillessError, ValidationError } from '../errors.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { parseWith } from '../validation.js';

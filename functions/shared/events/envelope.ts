@@ -3,7 +3,7 @@
  * an event, and by the EventBridge adapter when it takes one apart. Each consumer validates the detail
  * fields it reads.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_TYPES } from './types.js';
 
 const id = z.string().min(1);

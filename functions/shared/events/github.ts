@@ -2,7 +2,7 @@
  * The GitHub webhook events toilless uses, and their normalisation into toilless events.
  * Unknown fields are tolerated (GitHub adds fields without notice); the fields consumers read are enforced.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from '../validation.js';
 import { environmentNameProblem, repositoryNameProblem } from './github-names.js';
 import type {

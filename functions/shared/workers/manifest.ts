@@ -14,8 +14,10 @@ export type EndpointName = 'prometheusUrl' | 'remoteWriteUrl' | 'lokiUrl' | 'tem
 export type StorePrefix = `${string}/`;
 
 export interface WorkerSchedule {
-  /** Names the schedule in the stack and in logs, e.g. "DoraRecompute". */
+  /** Names the schedule in the stack and in logs, and is its payload's task, e.g. "DoraRecompute". */
   readonly name: string;
+  /** What a run is, for the invoking role's description, e.g. "hourly recompute". */
+  readonly title: string;
   /** What it does, shown in the console. */
   readonly description: string;
   /** How often it runs: a fixed rate, or a cron expression in a time zone (EventBridge Scheduler syntax). */
@@ -24,11 +26,15 @@ export interface WorkerSchedule {
     | { readonly cron: string; readonly timeZone: string };
   /** What the schedule sends the worker: recognised by the worker as this schedule's run, never as an event. */
   readonly payload: { readonly source: 'toilless.schedule'; readonly task: string };
+  /** How long a run that failed is retried before it goes to the dead letters: a later run supersedes it. */
+  readonly retryWindowMinutes: number;
 }
 
 interface ManifestBase {
   /** The worker's folder under functions/, its Lambda and its logger name. */
   readonly name: string;
+  /** Its name in the stack: construct ids and outputs, e.g. "IncidentTimeline". */
+  readonly id: string;
   /** One line, shown in the Lambda console. */
   readonly description: string;
   /** The secrets it reads (on AWS: Secrets Manager, `<NAME>_ARN` in its environment). */
@@ -36,8 +42,9 @@ interface ManifestBase {
   /** Store prefixes it reads and writes; on AWS its role may touch nothing else. */
   readonly store: {
     readonly readWrite: readonly StorePrefix[];
+    /** Read only (e.g. the claim-checked payloads a processor resolves). */
     readonly read?: readonly StorePrefix[];
-    /** Created once and never read back by this worker (e.g. claim-checked payloads). */
+    /** Created if absent and read back, never deleted (e.g. the claim-checked payloads an intake stores). */
     readonly write?: readonly StorePrefix[];
   };
   /** The toilless events it publishes. */
@@ -51,6 +58,8 @@ export interface WebhookManifest extends ManifestBase {
   readonly kind: 'webhook';
   /** The sender's name in the route: POST /webhooks/<source>. */
   readonly source: string;
+  /** How the sender is pointed at the URL: the description of the stack's URL output. */
+  readonly senderSetup: string;
 }
 
 /** A processor: takes toilless events from the bus (and schedules), does the work, stores the results. */
@@ -63,6 +72,8 @@ export interface ProcessorManifest extends ManifestBase {
   readonly stackConfigFiles: readonly string[];
   /** The observability endpoints it talks to. */
   readonly endpoints: readonly EndpointName[];
+  /** It posts to Slack: it gets SLACK_CHANNEL (toilless.yaml `slack.channel`) and the Notifier port. */
+  readonly postsToSlack: boolean;
 }
 
 export type WorkerManifest = WebhookManifest | ProcessorManifest;

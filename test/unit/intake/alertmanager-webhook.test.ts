@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAlertmanagerWebhook } from '../../../functions/alertmanager-webhook/intake.js';
-import { createAwsIntakeDependencies } from '../../../functions/shared/adapters/aws/aws-intake-dependencies.js';
-import { EventBridgeBus } from '../../../functions/shared/adapters/aws/eventbridge-bus.js';
-import { S3ObjectStore } from '../../../functions/shared/adapters/aws/s3-object-store.js';
+import { awsIntakePorts } from '../../../functions/shared/adapters/aws/lambda-worker.js';
+import {
+  DeferredEventBus,
+  DeferredObjectStore,
+} from '../../../functions/shared/adapters/deferred/deferred-ports.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { ConfigurationError } from '../../../functions/shared/errors.js';
 import { toApiGatewayResult, toWebhookRequest } from '../../../functions/shared/http/api-gateway.js';
@@ -301,16 +303,16 @@ describe('Alertmanager webhook', () => {
     expect(JSON.parse(String(result.body))).toEqual({ ok: true, eventId: bus.published[0]?.id });
   });
 
-  it('builds its Lambda dependencies from TOILLESS_BUCKET and TOILLESS_EVENT_BUS', () => {
+  it('builds its Lambda ports from TOILLESS_BUCKET and TOILLESS_EVENT_BUS, loading their clients on first use', () => {
     // Prepare
     const env = { TOILLESS_BUCKET: 'toilless-data', TOILLESS_EVENT_BUS: 'toilless', AWS_REGION: 'eu-west-1' };
 
     // Act
-    const deps = createAwsIntakeDependencies('alertmanager-webhook', env);
+    const ports = awsIntakePorts({ name: 'alertmanager-webhook' }, env);
 
     // Assess
-    expect(deps.store).toBeInstanceOf(S3ObjectStore);
-    expect(deps.bus).toBeInstanceOf(EventBridgeBus);
+    expect(ports.store).toBeInstanceOf(DeferredObjectStore);
+    expect(ports.bus).toBeInstanceOf(DeferredEventBus);
   });
 
   it.each([
@@ -318,7 +320,7 @@ describe('Alertmanager webhook', () => {
     ['TOILLESS_EVENT_BUS', { TOILLESS_BUCKET: 'toilless-data' }],
   ])('refuses to start on Lambda without %s', (name, env) => {
     // Act
-    const build = () => createAwsIntakeDependencies('alertmanager-webhook', env);
+    const build = () => awsIntakePorts({ name: 'alertmanager-webhook' }, env);
 
     // Assess
     expect(build).toThrow(ConfigurationError);

@@ -1,9 +1,9 @@
 /**
  * Secrets on Lambda: a plain environment variable (GITHUB_WEBHOOK_SECRET=...) wins, otherwise the ARN of
- * a Secrets Manager secret in `<NAME>_ARN` (GITHUB_WEBHOOK_SECRET_ARN=arn:...), read once per cold start
+ * a Secrets Manager secret in `<NAME>_ARN` (GITHUB_WEBHOOK_SECRET_ARN=arn:...), read on first use
  * and cached. The CDK stacks never put a secret value in the environment.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretName, SecretSource } from '../../ports/secrets.js';
 
 /** Looks in the environment, then in Secrets Manager for `<NAME>_ARN`. */
@@ -34,6 +34,8 @@ export class EnvironmentSecretSource implements SecretSource {
   }
 
   private async fetch(arn: string): Promise<string | undefined> {
+    // Loaded on the first read: once the values are cached (or given plainly) the client is never needed.
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('./secrets-manager-client.js');
     this.client ??= new SecretsManagerClient({});
     const result = await this.client.send(new GetSecretValueCommand({ SecretId: arn }));
     return (

@@ -10,11 +10,9 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
 import { EventPublishError } from '../../errors.js';
-import { eventBridgeDetailSchema, toillessEventEnvelopeSchema } from '../../events/envelope.js';
-import { EVENT_SOURCE, EVENT_TYPES, type ToillessEvent } from '../../events/types.js';
+import { toillessEventEnvelopeSchema } from '../../events/envelope.js';
+import { EVENT_SOURCE, type ToillessEvent } from '../../events/types.js';
 import { type Clock, systemClock } from '../../ports/clock.js';
 import type { EventBus } from '../../ports/event-bus.js';
 import { parseWith } from '../../validation.js';
@@ -203,24 +201,4 @@ function intoBatches(entries: readonly PendingEntry[]): PendingEntry[][] {
   return batches;
 }
 
-/** The toilless event inside an EventBridge delivery to a Lambda target. Throws ValidationError if it is not one. */
-export function fromEventBridgeEvent(event: EventBridgeEvent<string, unknown>): ToillessEvent {
-  const envelope = parseWith(
-    z.object({
-      source: z.literal(EVENT_SOURCE, {
-        message: `only events with source "${EVENT_SOURCE}" are toilless events`,
-      }),
-      'detail-type': z.enum(EVENT_TYPES, { message: `detail-type must be one of ${EVENT_TYPES.join(', ')}` }),
-      detail: eventBridgeDetailSchema,
-    }),
-    event,
-    'EventBridge event',
-  );
-  // The envelope is checked here; each consumer validates the detail fields it reads.
-  return {
-    id: envelope.detail.id,
-    type: envelope['detail-type'],
-    time: envelope.detail.time,
-    detail: envelope.detail.detail,
-  } as unknown as ToillessEvent;
-}
+export { fromEventBridgeEvent } from './eventbridge-event.js';

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isScheduledRecompute } from '../../../../functions/dora-metrics/handler.js';
 import { pushRecordOf, storePush } from '../../../../functions/dora-metrics/store/change-records.js';
 import {
   firstAnsweringCommitSource,
@@ -145,14 +144,5 @@ describe('DORA store keys', () => {
     // Assess
     expect(() => ledgerKey('../etc', 'production')).toThrow(ValidationError);
     expect(() => ledgerKey('owner/name/extra', 'production')).toThrow(/is not owner\/name/);
-  });
-});
-
-describe('DORA Lambda handler', () => {
-  it('recomputes everything for a scheduler invocation and handles bus events', () => {
-    // Assess
-    expect(isScheduledRecompute({})).toBe(true);
-    expect(isScheduledRecompute({ 'detail-type': 'Scheduled Event', source: 'aws.events' })).toBe(true);
-    expect(isScheduledRecompute({ 'detail-type': 'GitHubPush', source: 'toilless', detail: {} })).toBe(false);
   });
 });

@@ -1,0 +1,5 @@
+/** The alertmanager-webhook intake from its ports: the same on Lambda and in the local server. */
+import type { ComposeWebhook } from '../shared/workers/composition.js';
+import { createAlertmanagerWebhook } from './intake.js';
+
+export const create: ComposeWebhook = (ports) => createAlertmanagerWebhook(ports);
