@@ -3,7 +3,6 @@
  * One registry per server: two servers in one process (tests) never share counters.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { EvidenceSource } from '../incident-timeline/model.js';
 import type { DeliveryObserver } from '../shared/adapters/local/in-process-bus.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
@@ -77,11 +76,6 @@ export class WorkerMetrics {
     },
     attemptFailed: (subscriber) => this.workerFailures.inc({ subscriber }),
     deadLettered: (subscriber) => this.deadLetters.inc({ subscriber }),
-  };
-
-  /** Pass as the evidence gatherer's `onSourceUnavailable`. */
-  readonly countSourceUnavailable = (source: EvidenceSource): void => {
-    this.evidenceSourcesUnavailable.inc({ source });
   };
 
   /** Pass as a processor's `signals` port. */

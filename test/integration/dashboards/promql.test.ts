@@ -177,7 +177,7 @@ async function startToillessMetrics(): Promise<{
     metrics.eventsPublished.inc({ type: 'AlertNotification' }, 3);
     metrics.workerFailures.inc({ subscriber: 'incident-timeline' });
     metrics.deadLetters.inc({ subscriber: 'incident-timeline' });
-    metrics.countSourceUnavailable('loki');
+    metrics.signals.sourceUnavailable('loki');
     metrics.reportRuns.inc({ outcome: 'success' });
     void metrics.registry.metrics().then((text) => {
       response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
