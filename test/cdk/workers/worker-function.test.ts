@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { asISecret } from '../../../lib/cdk-interfaces.js';
 import { WorkerFunction, type WorkerFunctionProps } from '../../../lib/workers/worker-function.js';
 import { ConstructTestStack } from '../app-fixture.js';
 
@@ -43,7 +44,7 @@ function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
 describe('Worker function', () => {
   it('hands each secret over as <NAME>_ARN with read access, and never its value', () => {
     // Prepare
-    const secret = new secretsmanager.Secret(fixture.stack, 'Token');
+    const secret = asISecret(new secretsmanager.Secret(fixture.stack, 'Token'));
 
     // Act
     const worker = new WorkerFunction(fixture.stack, 'Worker', {
