@@ -21,7 +21,6 @@ import type {
   PanelContent,
   RenderedDashboard,
   RenderedPanel,
-  RenderProgress,
   ReportWindow,
 } from '../model.js';
 import { capturePanel, originOf } from './panel-page.js';
