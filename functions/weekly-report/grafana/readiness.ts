@@ -4,8 +4,8 @@
  * Grafana's own signal comes first, as grafana-image-renderer reads it: a Scenes dashboard sets
  * `window.__grafanaSceneContext` and keeps `window.__grafanaRunningQueryCount` at the number of queries in
  * flight. Ready means the count is 0 and has stayed 0 for the settle period (a panel can start a second query
- * right after the first one ends). A page without Scenes (older Grafana) falls back to: no request in flight and
- * the same DOM for the settle period. Never a fixed sleep: a panel captured while "Loading" is the failure to
+ * right after the first one ends). A page without the counter (an older Grafana, or a panel without queries)
+ * falls back to: loaded, no request in flight and the same DOM for the settle period. Never a fixed sleep: a panel captured while "Loading" is the failure to
  * avoid.
  */
 
@@ -42,17 +42,19 @@ export function observeReadiness(
   now: number,
   settleMs: number,
 ): ReadinessVerdict {
-  const idle = observation.scenes
+  // Scenes sets the counter when its first query starts: a panel without queries (text) never does.
+  const counted = observation.scenes && observation.runningQueries !== undefined;
+  const idle = counted
     ? observation.runningQueries === 0
     : observation.loaded && observation.requestsInFlight === 0;
-  // Scenes' counter is the signal; the DOM only has to hold still when there is no counter to read.
-  const sameDom = observation.scenes || state.domHash === observation.domHash;
+  // The counter is the signal; the DOM only has to hold still when there is no counter to read.
+  const sameDom = counted || state.domHash === observation.domHash;
   if (!idle) return { ready: false, state: INITIAL_READINESS };
   if (state.idleSince === null || !sameDom) {
     return { ready: false, state: { idleSince: now, domHash: observation.domHash } };
   }
   if (now - state.idleSince >= settleMs) {
-    return { ready: true, signal: observation.scenes ? 'scenes' : 'network-idle' };
+    return { ready: true, signal: counted ? 'scenes' : 'network-idle' };
   }
   return { ready: false, state };
 }
@@ -60,8 +62,8 @@ export function observeReadiness(
 /** What {@link observeReadiness} last saw, for a timeout message that says what the page was waiting on. */
 export function describeWaiting(observation: PageObservation | undefined): string {
   if (observation === undefined) return 'the page did not load';
-  if (observation.scenes) {
-    return `Grafana still had ${observation.runningQueries ?? 'an unknown number of'} queries running`;
+  if (observation.scenes && observation.runningQueries !== undefined) {
+    return `Grafana still had ${observation.runningQueries} queries running`;
   }
   if (!observation.loaded) return 'the page had not finished loading';
   if (observation.requestsInFlight > 0)
