@@ -5,6 +5,9 @@
  *
  * TOILLESS_CHROMIUM_PATH points at another Chromium (a local install) instead of the bundled binary.
  */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { ToillessError } from '../../shared/errors.js';
@@ -70,10 +73,14 @@ export async function launchReportBrowser(options: ReportBrowserOptions = {}): P
     });
   }
 
+  // Our own profile directory names the process, so a launch that times out can still be found and stopped:
+  // puppeteer leaves it running for 5 s more, and a CLI that exits meanwhile would orphan it.
+  const userDataDir = await mkdtemp(join(tmpdir(), 'toilless-chromium-'));
   let browser: Browser;
   try {
     browser = await puppeteer.launch({
       executablePath,
+      userDataDir,
       args: reportChromiumFlags(chromium.args),
       headless: 'shell',
       timeout: Math.max(1, deadline - Date.now()),
@@ -87,13 +94,17 @@ export async function launchReportBrowser(options: ReportBrowserOptions = {}): P
     const reason = timedOut
       ? `it did not start within ${launchTimeoutMs} ms (raise the launch timeout, or give the function more memory)`
       : messageOf(error);
+    await killChromiumUsing(userDataDir);
+    await rm(userDataDir, { recursive: true, force: true }).catch(() => undefined);
     throw new BrowserLaunchError(`Chromium (${where}) failed to launch: ${reason}`, { cause: error });
   }
   const launchMs = Date.now() - started;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= closeWithin(browser, closeTimeoutMs);
+    closing ??= closeWithin(browser, closeTimeoutMs).then(() =>
+      rm(userDataDir, { recursive: true, force: true }).catch(() => undefined),
+    );
     return closing;
   };
   return { browser, launchMs, close };
@@ -121,6 +132,26 @@ async function closeWithin(browser: Browser, timeoutMs: number): Promise<void> {
   if (outcome !== 'closed') {
     browser.process()?.kill('SIGKILL');
   }
+}
+
+/** SIGKILLs the processes started with this profile directory (Linux: Lambda and CI; elsewhere nothing). */
+async function killChromiumUsing(userDataDir: string): Promise<void> {
+  const flag = `--user-data-dir=${userDataDir}`;
+  const pids = await readdir('/proc').catch(() => [] as string[]);
+  await Promise.all(
+    pids
+      .filter((name) => /^\d+$/.test(name))
+      .map(async (pid) => {
+        const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (commandLine.split('\0').includes(flag)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }),
+  );
 }
 
 async function withinTime<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {

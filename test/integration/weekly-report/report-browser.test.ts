@@ -1,8 +1,21 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
   BrowserLaunchError,
   launchReportBrowser,
 } from '../../../functions/weekly-report/browser/chromium.js';
+
+/** Chromium processes with a report profile directory (this test file runs alone in its process). */
+async function reportChromiumPids(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const commandLine = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    if (commandLine.includes('--user-data-dir=') && commandLine.includes('toilless-chromium-'))
+      pids.push(Number(name));
+  }
+  return pids;
+}
 
 function exited(pid: number | undefined): boolean {
   if (pid === undefined) return true;
@@ -51,9 +64,14 @@ describe('Report Chromium (the @sparticuz/chromium binary the Lambda runs)', () 
     );
   });
 
-  it('gives up with a clear error when Chromium does not start in time', async () => {
+  it('gives up with a clear error when Chromium does not start in time, and leaves no Chromium running', async () => {
+    const before = new Set(await reportChromiumPids());
+
     await expect(launchReportBrowser({ launchTimeoutMs: 1 })).rejects.toThrow(
       /did not start within 1 ms|unpacking took longer than 1 ms/,
     );
+
+    const left = (await reportChromiumPids()).filter((pid) => !before.has(pid));
+    expect(left).toEqual([]);
   });
 });
