@@ -16,6 +16,9 @@
  *   `/api/ds/query`, and only when the answer arrives draws the panel (an SVG filling the page in the panel's
  *   colour, its title and variable values as text) and counts the query down to 0. Until then it shows
  *   "Loading" on white. A panel with `scenes: false` is an older Grafana: no counters, drawn after its query.
+ * - `GET /d/:uid/:slug`: the dashboard page. It resolves the query variables (`variableOptions`) with a query of
+ *   its own, then keeps them where Scenes does: `__grafanaSceneContext.state.$variables.state.variables[]`,
+ *   each `{ state: { name, value, options: [{ label, value }] } }`.
  * - `POST /api/ds/query?uid&panelId`: answers after the panel's `queryMs`; a panel with `never: true` never
  *   answers (its query stays running).
  * - Each page also loads an image from the other origin (`otherUrl`) and one through a redirect to it, so a test
@@ -43,6 +46,8 @@ export interface GrafanaRenderServerOptions {
   readonly dashboards: readonly Readonly<Record<string, unknown>>[];
   /** Behaviour per panel id (the same in every dashboard). */
   readonly panels?: Readonly<Record<number, RenderPanelBehaviour>>;
+  /** The values the dashboard page's query variables resolve to in the browser (their options). */
+  readonly variableOptions?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RenderServerCall {
@@ -158,6 +163,16 @@ export async function startGrafanaRenderServer(
       );
       return;
     }
+    const page = /^\/d\/([^/]+)(?:\/[^/]*)?$/.exec(url.pathname);
+    if (req.method === 'GET' && page) {
+      const model = dashboards.get(decodeURIComponent(page[1] as string));
+      if (!model) {
+        send(404, 'text/html', '<!doctype html><title>Not found</title>');
+        return;
+      }
+      send(200, 'text/html; charset=utf-8', dashboardPage(model, options.variableOptions ?? {}));
+      return;
+    }
     if (url.pathname === '/public/redirect-out') {
       send(302, 'text/plain', '', { location: `${otherUrl}/redirected.svg` });
       return;
@@ -255,6 +270,39 @@ setTimeout(() => {
       if (config.scenes) window.__grafanaRunningQueryCount -= 1;
     });
 }, 20);
+</script></body></html>`;
+}
+
+/** The dashboard page: resolves its variables with a query, as Grafana does, and keeps them in the scene state. */
+function dashboardPage(
+  model: Readonly<Record<string, unknown>>,
+  options: Readonly<Record<string, readonly string[]>>,
+): string {
+  const list = ((model.templating as { list?: unknown[] } | undefined)?.list ?? []) as {
+    name: string;
+    current?: { value?: unknown };
+  }[];
+  const variables = list.map((v) => ({
+    state: {
+      name: v.name,
+      value: v.current?.value ?? '',
+      options: (options[v.name] ?? []).map((value) => ({ label: value, value })),
+    },
+  }));
+  const config = JSON.stringify({ uid: model.uid, variables });
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Grafana</title></head><body><div id="dashboard">Loading</div>
+<script>
+const config = ${config.replace(/</g, '\\u003c')};
+window.__grafanaSceneContext = { state: { $variables: { state: { variables: [] } } } };
+window.__grafanaRunningQueryCount = 1;
+fetch('/api/ds/query?uid=' + encodeURIComponent(config.uid) + '&panelId=0', { method: 'POST', body: '{}' })
+  .then((r) => r.json())
+  .then(() => {
+    window.__grafanaSceneContext.state.$variables.state.variables = config.variables;
+    document.getElementById('dashboard').textContent = 'Dashboard';
+    window.__grafanaRunningQueryCount = 0;
+  });
 </script></body></html>`;
 }
 

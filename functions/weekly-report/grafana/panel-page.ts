@@ -59,6 +59,58 @@ export async function capturePanel(
   capture: PanelCapture,
   settings: CaptureSettings,
 ): Promise<Buffer> {
+  return withReadyPage(browser, capture, settings, async (page, deadline) =>
+    Buffer.from(
+      await withDeadline(page.screenshot({ type: 'png' }), deadline, settings, () => 'the screenshot'),
+    ),
+  );
+}
+
+/** In the page: the values of the dashboard's variables as Grafana resolved them (Scenes), or null. */
+const READ_SCENE_VARIABLES = `(() => {
+  const set = window.__grafanaSceneContext && window.__grafanaSceneContext.state && window.__grafanaSceneContext.state.$variables;
+  const variables = set && set.state && Array.isArray(set.state.variables) ? set.state.variables : null;
+  if (!variables) return null;
+  const strings = (v) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).map(String);
+  const result = {};
+  for (const variable of variables) {
+    const state = variable && variable.state;
+    if (!state || typeof state.name !== 'string') continue;
+    const value = strings(state.value);
+    const options = Array.isArray(state.options) ? state.options.flatMap((o) => strings(o && o.value)) : [];
+    result[state.name] = (value.includes('$__all') ? options : value).filter((v) => v !== '$__all');
+  }
+  return result;
+})()`;
+
+/**
+ * The dashboard page (/d/<uid>) once Grafana has drawn it, read for the values of its variables: query
+ * variables are resolved by Grafana in the browser, so their values are not in the saved model. Null when the
+ * page is not a Scenes dashboard (Grafana before 10).
+ */
+export async function readDashboardVariables(
+  browser: Browser,
+  capture: PanelCapture,
+  settings: CaptureSettings,
+): Promise<Record<string, string[]> | null> {
+  return withReadyPage(browser, capture, settings, async (page, deadline) => {
+    const values = await withDeadline(
+      page.evaluate(READ_SCENE_VARIABLES),
+      deadline,
+      settings,
+      () => 'the variables',
+    );
+    return (values ?? null) as Record<string, string[]> | null;
+  });
+}
+
+/** Opens `capture.url` in a fresh authenticated page, waits until Grafana is ready, and hands the page over. */
+async function withReadyPage<T>(
+  browser: Browser,
+  capture: PanelCapture,
+  settings: CaptureSettings,
+  use: (page: Page, deadline: number) => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + settings.timeoutMs;
   const page = await browser.newPage();
   let inFlight = 0;
@@ -86,9 +138,9 @@ export async function capturePanel(
     );
     const status = response?.status() ?? 0;
     if (status === 401 || status === 403) {
-      throw new PanelCaptureError(`Grafana answered ${status} to the panel page: GRAFANA_TOKEN was refused`);
+      throw new PanelCaptureError(`Grafana answered ${status} to the page: GRAFANA_TOKEN was refused`);
     }
-    if (status >= 400) throw new PanelCaptureError(`Grafana answered ${status} to the panel page`);
+    if (status >= 400) throw new PanelCaptureError(`Grafana answered ${status} to the page`);
 
     let state: ReadinessState = INITIAL_READINESS;
     for (;;) {
@@ -107,13 +159,7 @@ export async function capturePanel(
       }
       await pause(Math.min(settings.pollIntervalMs, Math.max(0, deadline - Date.now())), settings.signal);
     }
-    const png = await withDeadline(
-      page.screenshot({ type: 'png' }),
-      deadline,
-      settings,
-      () => 'the screenshot',
-    );
-    return Buffer.from(png);
+    return await use(page, deadline);
   } finally {
     await closeQuietly(page);
   }

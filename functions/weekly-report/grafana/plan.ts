@@ -7,7 +7,8 @@
  *   through the same panel id with `var-<variable>=<value>`, as Grafana's image renderer is given it. The values
  *   come from the model: the variable's current value, or all its options when "All" is selected (a custom
  *   variable's options are its comma-separated query). A query variable saved without options cannot be
- *   resolved here: its panel is rendered once, with Grafana's default value.
+ *   resolved here: the renderer reads its values from the dashboard page as Grafana resolved them (`resolved`);
+ *   failing that, its panel is rendered once, with Grafana's default value.
  */
 
 export interface GridPos {
@@ -43,10 +44,17 @@ const ALL_VALUE = '$__all';
 type Json = Readonly<Record<string, unknown>>;
 
 /** Reads the dashboard model (the `dashboard` of GET /api/dashboards/uid/:uid) into the panels to render. */
-export function planDashboard(model: Json): DashboardPlan {
+export function planDashboard(
+  model: Json,
+  /** Variable values Grafana resolved in the browser; they win over the saved model's. */
+  resolved: Readonly<Record<string, readonly string[]>> = {},
+): DashboardPlan {
   const uid = typeof model.uid === 'string' ? model.uid : '';
   const title = typeof model.title === 'string' && model.title !== '' ? model.title : uid;
   const variables = readVariables(model);
+  for (const [name, values] of Object.entries(resolved)) {
+    if (values.length > 0) variables.set(name, [...new Set(values)]);
+  }
   // Titles of panels that do not repeat still show the variables' current values, as in Grafana.
   const defaults = Object.fromEntries(
     [...variables]

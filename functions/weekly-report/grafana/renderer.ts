@@ -23,7 +23,7 @@ import type {
   RenderedPanel,
   ReportWindow,
 } from '../model.js';
-import { capturePanel, originOf } from './panel-page.js';
+import { type CaptureSettings, capturePanel, originOf, readDashboardVariables } from './panel-page.js';
 import { type DashboardPlan, type PanelJob, planDashboard } from './plan.js';
 import { panelSize, pngDimensions, soloPanelUrl } from './solo-panel.js';
 
@@ -62,6 +62,7 @@ export interface GrafanaRendererOptions {
 }
 
 interface PlannedDashboard {
+  readonly model: Readonly<Record<string, unknown>>;
   readonly plan: DashboardPlan;
   readonly slug: string;
 }
@@ -95,7 +96,11 @@ export function createGrafanaRenderer(options: GrafanaRendererOptions): Dashboar
   const readDashboard = async (uid: string): Promise<PlannedDashboard | RenderedDashboard> => {
     try {
       const document = await client.getDashboard(uid);
-      return { plan: planDashboard(document.dashboard), slug: document.meta.slug ?? '_' };
+      return {
+        model: document.dashboard,
+        plan: planDashboard(document.dashboard),
+        slug: document.meta.slug ?? '_',
+      };
     } catch (error) {
       if (error instanceof UpstreamError && (error.status === 401 || error.status === 403)) {
         throw new GrafanaAccessError(
@@ -116,29 +121,38 @@ export function createGrafanaRenderer(options: GrafanaRendererOptions): Dashboar
     mode: 'grafana',
     async render(uids, window, { signal, onProgress } = {}) {
       signal?.throwIfAborted();
-      const read: (PlannedDashboard | RenderedDashboard)[] = [];
+      let read: (PlannedDashboard | RenderedDashboard)[] = [];
       for (const uid of uids) read.push(await readDashboard(uid));
       signal?.throwIfAborted();
 
-      const planned = read.filter((d): d is PlannedDashboard => 'plan' in d);
-      for (const { plan } of planned) {
-        if (plan.unresolvedVariables.length > 0) {
-          log.warn(
-            { dashboard: plan.uid, variables: plan.unresolvedVariables },
-            'repeat variables without saved values: their panels are rendered once, with the default value',
-          );
-        }
-      }
-      const total = planned.reduce((sum, { plan }) => sum + countPanels(plan), 0);
-      if (total === 0)
+      let planned = read.filter((d): d is PlannedDashboard => 'plan' in d);
+      if (planned.every(({ plan }) => countPanels(plan) === 0)) {
         return read.map((d) => ('plan' in d ? toRendered(d, new Map(), grafanaUrl, window) : d));
-
+      }
       const browser = await options.launchBrowser();
-      log.info({ launchMs: browser.launchMs, panels: total, concurrency }, 'Chromium started for the report');
+      log.info({ launchMs: browser.launchMs, concurrency }, 'Chromium started for the report');
       const limit = new ConcurrencyLimit(concurrency, 'concurrency');
       const contents = new Map<PanelJob, PanelContent>();
+      const settings: CaptureSettings = {
+        grafanaOrigin: grafanaOrigin as string,
+        token: options.token,
+        timeoutMs: panelTimeoutMs,
+        settleMs,
+        pollIntervalMs,
+        ...(signal === undefined ? {} : { signal }),
+      };
       let done = 0;
       try {
+        planned = await Promise.all(
+          planned.map((dashboard) =>
+            dashboard.plan.unresolvedVariables.length === 0
+              ? dashboard
+              : limit.run(() => resolveVariables(browser, dashboard), signal ? { signal } : {}),
+          ),
+        );
+        const byUid = new Map(planned.map((d) => [d.plan.uid, d]));
+        read = read.map((d) => ('plan' in d ? (byUid.get(d.plan.uid) ?? d) : d));
+        const total = planned.reduce((sum, { plan }) => sum + countPanels(plan), 0);
         const capture = async (dashboard: PlannedDashboard, job: PanelJob): Promise<void> => {
           const content = await limit.run(
             () => renderWithRetry(browser, dashboard, job),
@@ -159,6 +173,48 @@ export function createGrafanaRenderer(options: GrafanaRendererOptions): Dashboar
         await browser.close();
       }
       return read.map((d) => ('plan' in d ? toRendered(d, contents, grafanaUrl, window) : d));
+
+      /** Reads the values Grafana gives the repeat variables the saved model leaves open, from /d/<uid>. */
+      async function resolveVariables(
+        browser: ReportBrowser,
+        dashboard: PlannedDashboard,
+      ): Promise<PlannedDashboard> {
+        const { uid, unresolvedVariables } = dashboard.plan;
+        const params = new URLSearchParams({
+          orgId: '1',
+          from: String(window.from.getTime()),
+          to: String(window.to.getTime()),
+          kiosk: '',
+        });
+        const url = `${grafanaUrl}/d/${encodeURIComponent(uid)}/${encodeURIComponent(dashboard.slug || '_')}?${params}`;
+        try {
+          const values = await readDashboardVariables(
+            browser.browser,
+            { url, widthCss: 24 * columnWidthPx, heightCss: 800, scale: 1, timezone },
+            settings,
+          );
+          const found = Object.fromEntries(unresolvedVariables.map((name) => [name, values?.[name] ?? []]));
+          const plan = planDashboard(dashboard.model, found);
+          if (plan.unresolvedVariables.length > 0) {
+            log.warn(
+              { dashboard: uid, variables: plan.unresolvedVariables },
+              'repeat variables without values: their panels are rendered once, with the default value',
+            );
+          }
+          return { ...dashboard, plan };
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          log.warn(
+            {
+              dashboard: uid,
+              variables: unresolvedVariables,
+              reason: error instanceof Error ? error.message : String(error),
+            },
+            'repeat variables not read from the dashboard page: their panels are rendered once',
+          );
+          return dashboard;
+        }
+      }
 
       async function renderWithRetry(
         browser: ReportBrowser,
@@ -185,14 +241,7 @@ export function createGrafanaRenderer(options: GrafanaRendererOptions): Dashboar
             const png = await capturePanel(
               browser.browser,
               { url, widthCss: size.widthPx, heightCss: size.heightPx, scale, timezone },
-              {
-                grafanaOrigin: grafanaOrigin as string,
-                token: options.token,
-                timeoutMs: panelTimeoutMs,
-                settleMs,
-                pollIntervalMs,
-                ...(signal === undefined ? {} : { signal }),
-              },
+              settings,
             );
             const { width, height } = pngDimensions(png);
             log.debug(

@@ -65,6 +65,25 @@ const SERVICE_HEALTH = {
   ],
 };
 
+/** A query variable saved with All and no options: its values exist only once Grafana resolves it. */
+const HOSTS = {
+  uid: 'hosts',
+  title: 'Hosts',
+  templating: {
+    list: [{ name: 'instance', type: 'query', current: { text: 'All', value: '$__all' }, options: [] }],
+  },
+  panels: [
+    {
+      id: 7,
+      type: 'timeseries',
+      title: 'CPU of $instance',
+      repeat: 'instance',
+      repeatDirection: 'v',
+      gridPos: { x: 0, y: 0, w: 24, h: 6 },
+    },
+  ],
+};
+
 describe('Grafana mode against a Grafana-like server, in the Lambda Chromium', () => {
   let grafana: GrafanaRenderServer;
   let dashboards: readonly RenderedDashboard[];
@@ -74,13 +93,15 @@ describe('Grafana mode against a Grafana-like server, in the Lambda Chromium', (
 
   beforeAll(async () => {
     grafana = await startGrafanaRenderServer({
-      dashboards: [SERVICE_HEALTH],
+      dashboards: [SERVICE_HEALTH, HOSTS],
+      variableOptions: { instance: ['node-a:9100', 'node-b:9100'] },
       panels: {
         1: { queryMs: 600 },
         2: { queryMs: 1500 },
         4: { queryMs: 300 },
         5: { never: true },
         6: { queryMs: 400, scenes: false },
+        7: { queryMs: 100 },
       },
     });
     const renderer = createGrafanaRenderer({
@@ -102,7 +123,7 @@ describe('Grafana mode against a Grafana-like server, in the Lambda Chromium', (
       settleMs: 150,
       scale: 2,
     });
-    dashboards = await renderer.render(['service-health'], WINDOW, {
+    dashboards = await renderer.render(['service-health', 'hosts'], WINDOW, {
       onProgress: (done, total, panel) => progress.push([done, total, panel]),
     });
   });
@@ -124,7 +145,7 @@ describe('Grafana mode against a Grafana-like server, in the Lambda Chromium', (
   };
 
   it('expands the collapsed row and renders each repetition of the repeated panel', () => {
-    expect(dashboards).toHaveLength(1);
+    expect(dashboards).toHaveLength(2);
     expect(dashboards[0]?.rows.map((row) => [row.title, row.panels.map((p) => p.title)])).toEqual([
       [null, ['Availability', 'Slow query', 'Older Grafana page']],
       ['Details', ['Latency of checkout', 'Latency of payments', 'Never finishes']],
@@ -134,6 +155,20 @@ describe('Grafana mode against a Grafana-like server, in the Lambda Chromium', (
       .map((c) => c.query.get('var-service'));
     expect(repetitions.sort()).toEqual(['checkout', 'payments']);
     expect(panel('Latency of payments').gridPos).toEqual({ x: 12, y: 12, w: 12, h: 8 });
+  });
+
+  it('reads the values of a query variable from the dashboard page, and renders each repetition', () => {
+    expect(dashboards[1]?.rows.map((row) => row.panels.map((p) => [p.title, p.content.kind]))).toEqual([
+      [
+        ['CPU of node-a:9100', 'image'],
+        ['CPU of node-b:9100', 'image'],
+      ],
+    ]);
+    expect(grafana.calls.filter((c) => c.path === '/d/hosts/hosts')).toHaveLength(1);
+    const repetitions = grafana.calls
+      .filter((c) => c.path.startsWith('/d-solo/hosts/') && c.query.get('panelId') === '7')
+      .map((c) => c.query.get('var-instance'));
+    expect(repetitions.sort()).toEqual(['node-a:9100', 'node-b:9100']);
   });
 
   it('asks for each panel the way Grafana asks its image renderer', () => {
@@ -207,9 +242,9 @@ describe('Grafana mode against a Grafana-like server, in the Lambda Chromium', (
   });
 
   it('tells the progress of every panel and closes its one browser', () => {
-    expect(progress).toHaveLength(6);
-    expect(progress.map(([done]) => done)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(progress.every(([, total]) => total === 6)).toBe(true);
+    expect(progress).toHaveLength(8);
+    expect(progress.map(([done]) => done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(progress.every(([, total]) => total === 8)).toBe(true);
     expect(progress.map(([, , name]) => name)).toContain('Service health / Latency of payments');
     expect(browsers).toHaveLength(1);
     expect(closed).toBe(1);
