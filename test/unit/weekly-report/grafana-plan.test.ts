@@ -55,6 +55,7 @@ describe('Grafana dashboard plan', () => {
       templating: {
         list: [{ name: 'service', type: 'query', current: { value: ['api', 'web', 'worker'] }, options: [] }],
       },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax
       panels: [panel(1, 'Errors of ${service}', { repeat: 'service', repeatDirection: 'h', maxPerRow: 2 })],
     });
 
@@ -140,10 +141,23 @@ describe('Grafana dashboard plan', () => {
     expect(plan.unresolvedVariables).toEqual(['pod']);
   });
 
+  it('takes the values Grafana resolved in the browser over the saved model', () => {
+    const model = {
+      uid: 'd',
+      templating: { list: [{ name: 'pod', type: 'query', current: { value: '$__all' }, options: [] }] },
+      panels: [panel(1, 'CPU $pod', { repeat: 'pod' })],
+    };
+    const plan = planDashboard(model, { pod: ['p-1', 'p-2', 'p-1'] });
+    expect(plan.rows[0]?.panels.map((p) => p.title)).toEqual(['CPU p-1', 'CPU p-2']);
+    expect(plan.unresolvedVariables).toEqual([]);
+    expect(planDashboard(model, { pod: [] }).unresolvedVariables).toEqual(['pod']);
+  });
+
   it('shows the current value of a variable in the title of a panel that does not repeat', () => {
     const plan = planDashboard({
       uid: 'd',
       templating: { list: [{ name: 'cluster', type: 'constant', current: { value: 'eu-1' } }] },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax
       panels: [panel(1, 'Nodes in ${cluster:text}', { description: 'All nodes of $cluster' })],
     });
     expect(plan.rows[0]?.panels[0]).toMatchObject({
@@ -184,6 +198,7 @@ describe('Grafana repeat layout', () => {
 
 describe('Grafana title interpolation', () => {
   it('replaces the known variables in every syntax and leaves the unknown ones', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax
     expect(interpolate('$a ${a} ${a:csv} [[a]] $b', { a: 'x' })).toBe('x x x x $b');
   });
 });
