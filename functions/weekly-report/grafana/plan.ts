@@ -27,6 +27,8 @@ export interface PanelJob {
   readonly gridPos: GridPos;
   /** `var-<name>` parameters of this repetition (empty when the panel does not repeat). */
   readonly variables: Readonly<Record<string, string>>;
+  /** Not to be rendered: shown as a box with this reason (repetitions beyond the limit). */
+  readonly skipped?: string;
 }
 
 export interface DashboardPlan {
@@ -38,6 +40,9 @@ export interface DashboardPlan {
 }
 
 const GRID_COLUMNS = 24;
+/** A variable with thousands of values would make thousands of pictures: a report shows this many. */
+export const MAX_REPETITIONS = 50;
+const MAX_TITLE_VALUES_CHARS = 200;
 const DEFAULT_MAX_PER_ROW = 4;
 const ALL_VALUE = '$__all';
 
@@ -59,7 +64,7 @@ export function planDashboard(
   const defaults = Object.fromEntries(
     [...variables]
       .filter(([, values]) => values.length > 0)
-      .map(([name, values]) => [name, values.join(' + ')]),
+      .map(([name, values]) => [name, shorten(values.join(' + '), MAX_TITLE_VALUES_CHARS)]),
   );
   const unresolved = new Set<string>();
   const valuesOf = (name: string): string[] | undefined => {
@@ -105,14 +110,15 @@ export function planDashboard(
       addPanels(current, owned, {});
       continue;
     }
-    values.forEach((value, repetition) => {
+    const kept = values.slice(0, MAX_REPETITIONS);
+    kept.forEach((value, repetition) => {
       const rowVariables = { [repeat]: value };
       const section = {
         title: interpolate(rowTitle, { ...defaults, ...rowVariables }),
         panels: [] as PanelJob[],
       };
       addPanels(section, owned, rowVariables);
-      if (repetition < values.length - 1) rows.push(section);
+      if (repetition < kept.length - 1) rows.push(section);
       else current = section;
     });
   }
@@ -152,13 +158,24 @@ function repeatPanel(
   if (repeat === undefined || values === undefined) return [job(rowVariables, base)];
   const maxPerRow =
     typeof panel.maxPerRow === 'number' && panel.maxPerRow > 0 ? panel.maxPerRow : DEFAULT_MAX_PER_ROW;
+  const kept = values.slice(0, MAX_REPETITIONS);
   const positions = repeatedPositions(
     base,
-    values.length,
+    kept.length,
     panel.repeatDirection === 'v' ? 'v' : 'h',
     maxPerRow,
   );
-  return values.map((value, index) => job({ ...rowVariables, [repeat]: value }, positions[index] as GridPos));
+  const jobs = kept.map((value, index) =>
+    job({ ...rowVariables, [repeat]: value }, positions[index] as GridPos),
+  );
+  if (values.length > kept.length) {
+    jobs.push({
+      ...job(rowVariables, { x: 0, y: Math.max(...positions.map((p) => p.y + p.h)), w: GRID_COLUMNS, h: 2 }),
+      title: interpolate(rawTitle, { ...defaults, ...rowVariables }),
+      skipped: `${values.length - kept.length} more repetitions (${repeat} has ${values.length} values) not rendered: a report shows at most ${MAX_REPETITIONS}`,
+    });
+  }
+  return jobs;
 }
 
 /** Where Grafana puts the repetitions of a panel: side by side (wrapping at maxPerRow) or stacked. */
@@ -242,6 +259,10 @@ function gridPosOf(value: unknown): GridPos {
     w: int(pos.w, 12, 1, GRID_COLUMNS),
     h: int(pos.h, 8, 1, 100),
   };
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Puts variable values into a title the way Grafana does for `$name`, `${name}`, `${name:format}` and `[[name]]`. */

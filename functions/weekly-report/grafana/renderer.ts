@@ -154,10 +154,10 @@ export function createGrafanaRenderer(options: GrafanaRendererOptions): Dashboar
         read = read.map((d) => ('plan' in d ? (byUid.get(d.plan.uid) ?? d) : d));
         const total = planned.reduce((sum, { plan }) => sum + countPanels(plan), 0);
         const capture = async (dashboard: PlannedDashboard, job: PanelJob): Promise<void> => {
-          const content = await limit.run(
-            () => renderWithRetry(browser, dashboard, job),
-            signal ? { signal } : {},
-          );
+          const content: PanelContent =
+            job.skipped === undefined
+              ? await limit.run(() => renderWithRetry(browser, dashboard, job), signal ? { signal } : {})
+              : { kind: 'failed', reason: job.skipped };
           contents.set(job, content);
           done++;
           onProgress?.(done, total, `${dashboard.plan.title} / ${job.title}`);

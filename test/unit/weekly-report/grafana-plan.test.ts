@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   interpolate,
+  MAX_REPETITIONS,
   planDashboard,
   repeatedPositions,
 } from '../../../functions/weekly-report/grafana/plan.js';
@@ -151,6 +152,21 @@ describe('Grafana dashboard plan', () => {
     expect(plan.rows[0]?.panels.map((p) => p.title)).toEqual(['CPU p-1', 'CPU p-2']);
     expect(plan.unresolvedVariables).toEqual([]);
     expect(planDashboard(model, { pod: [] }).unresolvedVariables).toEqual(['pod']);
+  });
+
+  it('renders at most MAX_REPETITIONS repetitions and says how many more there were', () => {
+    const pods = Array.from({ length: MAX_REPETITIONS + 7 }, (_, i) => `p-${i}`);
+    const plan = planDashboard(
+      { uid: 'd', panels: [panel(1, 'CPU $pod', { repeat: 'pod', repeatDirection: 'v' })] },
+      { pod: pods },
+    );
+    const jobs = plan.rows[0]?.panels ?? [];
+    expect(jobs).toHaveLength(MAX_REPETITIONS + 1);
+    expect(jobs.filter((job) => job.skipped === undefined)).toHaveLength(MAX_REPETITIONS);
+    expect(jobs.at(-1)).toMatchObject({
+      skipped: `7 more repetitions (pod has ${MAX_REPETITIONS + 7} values) not rendered: a report shows at most ${MAX_REPETITIONS}`,
+      gridPos: { x: 0, y: 8 + MAX_REPETITIONS * 8, w: 24, h: 2 },
+    });
   });
 
   it('shows the current value of a variable in the title of a panel that does not repeat', () => {
