@@ -59,11 +59,11 @@ export async function capturePanel(
   capture: PanelCapture,
   settings: CaptureSettings,
 ): Promise<Buffer> {
-  return withReadyPage(browser, capture, settings, async (page, deadline) =>
-    Buffer.from(
-      await withDeadline(page.screenshot({ type: 'png' }), deadline, settings, () => 'the screenshot'),
-    ),
-  );
+  return withReadyPage(browser, capture, settings, async (page, deadline) => {
+    // A faster PNG encoder: about twice as quick here, for pictures about 1.5 times larger.
+    const png = page.screenshot({ type: 'png', optimizeForSpeed: true });
+    return Buffer.from(await withDeadline(png, deadline, settings, () => 'the screenshot'));
+  });
 }
 
 /** In the page: the values of the dashboard's variables as Grafana resolved them (Scenes), or null. */
