@@ -9,6 +9,7 @@ import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
 import { remoteWriteBenchmark } from './remote-write.js';
+import { reportGrafanaBenchmark } from './report-grafana.js';
 import { soakBenchmark } from './soak.js';
 import { timelineBenchmark } from './timeline.js';
 
@@ -36,8 +37,11 @@ const benchmarks: readonly Benchmark[] = [
   coldStartBenchmark,
 ];
 
-/** Run only when asked for by name (`npm run bench soak`): it takes SOAK_DURATION (10 minutes by default). */
-const onRequest: readonly Benchmark[] = [soakBenchmark];
+/**
+ * Run only when asked for by name (`npm run bench soak`): the soak takes SOAK_DURATION (10 minutes by default);
+ * report-grafana starts Chromium.
+ */
+const onRequest: readonly Benchmark[] = [soakBenchmark, reportGrafanaBenchmark];
 
 const wanted = process.argv.slice(2);
 const selected =
