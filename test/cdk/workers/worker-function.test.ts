@@ -1,6 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -34,6 +45,31 @@ function operatorStackConfig(): string {
   writeFileSync(join(stackConfig, 'slos.yaml'), 'services: {}\n');
   writeFileSync(join(stackConfig, 'alertmanager', 'alertmanager.yml'), 'route:\n  receiver: toilless\n');
   return stackConfig;
+}
+
+const run = promisify(execFile);
+
+/** The ES module files of a bundled asset, index.mjs and its chunks. */
+function javascriptFiles(asset: string): string[] {
+  return readdirSync(asset, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.mjs'))
+    .map((file) => join(asset, file));
+}
+
+/** A module file and the files it imports statically (`import ... from "./x.mjs"`), transitively; not import(). */
+function staticImportClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const match of source.matchAll(/\bimport\s*(?:[\w${}\s,*]+?\s*from\s*)?"(\.{1,2}\/[^"]+)"/g)) {
+      pending.push(resolve(dirname(file), match[1] as string));
+    }
+  }
+  return [...seen];
 }
 
 function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
@@ -172,6 +208,36 @@ describe('Worker function', () => {
       'route:\n  receiver: toilless\n',
     );
     expect(existsSync(join(asset, 'stack-config', 'slos.yaml'))).toBe(false);
+  });
+
+  it('keeps the AWS SDK clients out of what its import loads: they are chunks of the asset, loaded on first use', async () => {
+    // Prepare
+    bundled = new ConstructTestStack({ bundling: true });
+    const worker = new WorkerFunction(bundled.stack, 'Worker', { worker: 'alertmanager-webhook' });
+
+    // Act
+    const asset = bundled.assetDirectoryOf(
+      bundled.stack.getLogicalId(worker.function.node.defaultChild as never),
+    );
+    const imported = staticImportClosure(join(asset, 'index.mjs'));
+    const files = javascriptFiles(asset);
+
+    // Assess: each client's operation is in the asset, in a chunk the handler's import does not load.
+    for (const operation of ['"GetSecretValue"', '"PutObject"', '"PutEvents"']) {
+      expect(imported.some((file) => readFileSync(file, 'utf8').includes(operation))).toBe(false);
+      expect(files.some((file) => readFileSync(file, 'utf8').includes(operation))).toBe(true);
+    }
+    expect(files.length).toBeGreaterThan(imported.length);
+    // Plain Node loads every file, so each chunk a path imports later resolves as an ES module.
+    const script = files.map((file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`).join('');
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `${script}console.log('loaded')`],
+      {
+        env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1' },
+      },
+    );
+    expect(stdout.trim()).toBe('loaded');
   });
 
   it('refuses a stack-config file that is not in the directory, naming the file', () => {
