@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -139,7 +139,9 @@ export class WorkerFunction extends Construct {
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
       ...(props.retryAttempts === undefined ? {} : { retryAttempts: props.retryAttempts }),
       bundling: {
-        // NodejsFunction's own build (one file) is replaced after it by splitBundleCommand's build.
+        // NodejsFunction's own build (one file) is replaced after it by splitBundleCommand's build, which
+        // reports esbuild's warnings; the sizes NodejsFunction would print are those of the discarded file.
+        logLevel: LogLevel.ERROR,
         format: OutputFormat.ESM,
         target: 'node22',
         banner: REQUIRE_BANNER,
