@@ -24,7 +24,9 @@ export const REQUIRE_BANNER =
  * source maps (no sources). Code splitting puts what the worker imports dynamically (the AWS SDK
  * clients, Slack, Octokit) into chunks/ next to index.mjs: a cold start reads and compiles index.mjs and
  * the chunks it imports statically, and a chunk only when a path first needs it. Every output is .mjs so
- * that Node loads each chunk as ESM without a package.json.
+ * that Node loads each chunk as ESM without a package.json. `module` before `main` takes the AWS SDK's
+ * ES module build (its packages have no exports map), which esbuild can tree-shake and whose credential
+ * providers other than the environment's become chunks too.
  */
 export function workerBundleArgs(entry: string, outputDir: string): string[] {
   return [
@@ -38,6 +40,7 @@ export function workerBundleArgs(entry: string, outputDir: string): string[] {
     '--entry-names=index',
     '--chunk-names=chunks/[name]-[hash]',
     '--out-extension:.js=.mjs',
+    '--main-fields=module,main',
     '--minify',
     '--sourcemap',
     '--sources-content=false',
@@ -143,6 +146,7 @@ export class WorkerFunction extends Construct {
         // reports esbuild's warnings; the sizes NodejsFunction would print are those of the discarded file.
         logLevel: LogLevel.ERROR,
         format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
         target: 'node22',
         banner: REQUIRE_BANNER,
         minify: true,
