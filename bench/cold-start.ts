@@ -6,7 +6,7 @@
  * read only when a path first needs them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -124,6 +124,12 @@ export const coldStartBenchmark: Benchmark = {
         ...WEBHOOK_MANIFESTS.map((manifest) => ({ name: manifest.name, webhook: true })),
         ...PROCESSOR_MANIFESTS.map((manifest) => ({ name: manifest.name, webhook: false })),
       ];
+      // What node itself takes to import nothing, on this machine now: the floor under every figure below.
+      const empty = join(outDir, 'empty.mjs');
+      await writeFile(empty, 'export {};\n');
+      const floor = await medianImportMs([empty]);
+      figures.push({ name: 'empty module import', value: floor.wall, unit: 'ms' });
+      figures.push({ name: 'empty module import cpu', value: floor.cpu, unit: 'ms' });
       for (const worker of workers) {
         const asset = await bundleWorker(worker.name, outDir);
         const kilobytes = Math.round(asset.importedBytes / 1024);
