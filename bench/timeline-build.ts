@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordDeployment } from '../functions/incident-timeline/deploy-index.js';
 import { createEvidenceGatherer } from '../functions/incident-timeline/evidence.js';
-import { buildTimelineOnce } from '../functions/incident-timeline/worker.js';
+import { buildTimelineOnce } from '../functions/incident-timeline/timeline-preview.js';
 import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-store.js';
 import { loadRuntimeConfig } from '../functions/shared/config.js';
 import type { AlertmanagerPayload } from '../functions/shared/events/alertmanager.js';

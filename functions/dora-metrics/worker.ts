@@ -7,12 +7,13 @@
  * the bus retries and then dead-letters. The store is the source of truth. A metrics write that fails is logged and left to the next
  * computation (the next event, or the hourly recomputeAll that also rolls the windows forward).
  */
-import type { DeploymentRecordedDetail, ToillessEvent } from '../shared/events/types.js';
+import type { ToillessEvent } from '../shared/events/types.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from '../shared/ports/clock.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
 import type { ToillessConfig } from '../shared/stack-config.js';
+import { deploymentRecordedEvent, isAnnotatedDeployment } from './deployment-announcement.js';
 import { checkedDetail } from './event-details.js';
 import {
   changeOfDeployment,
@@ -20,10 +21,14 @@ import {
   changeOfWorkflowRun,
   type DeploymentChange,
 } from './metrics/deployment-record.js';
-import { isProductionEnvironment, repositoriesOfServices, servicesOfRepository } from './metrics/mapping.js';
+import {
+  productionTargetsOf,
+  repositoriesOfServices,
+  repositoriesSharingServices,
+} from './metrics/mapping.js';
 import { doraTimeSeries } from './metrics/metrics.js';
 import type { MetricsWriter } from './metrics-writer.js';
-import type { DeploymentRecord, DeploymentTarget, TerminalOutcome } from './model.js';
+import type { DeploymentRecord, DeploymentTarget } from './model.js';
 import { recomputeDoraMetrics } from './recompute.js';
 import { pushRecordOf } from './store/change-records.js';
 import type { CommitSource } from './store/commit-source.js';
@@ -78,48 +83,25 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
 
   /** The production ledgers of every repository that shares a service with `repository`, itself included. */
   async function productionTargetsSharingServices(repository: string): Promise<DeploymentTarget[]> {
-    const repositories = new Set(
-      repositoriesOfServices(config, servicesOfRepository(config, repository)).map((name) =>
-        name.toLowerCase(),
-      ),
-    );
-    repositories.add(repository.toLowerCase());
-    return (await history.targets()).filter(
-      (target) =>
-        repositories.has(target.repository.toLowerCase()) &&
-        isProductionEnvironment(config, target.environment),
+    return productionTargetsOf(
+      config,
+      await history.targets(),
+      repositoriesSharingServices(config, repository),
     );
   }
 
   async function announce(record: DeploymentRecord): Promise<void> {
-    if (record.outcome === 'pending' || record.finishedAt === undefined) return;
-    if (record.announced.includes(record.outcome)) return;
-    const outcome: TerminalOutcome = record.outcome;
+    const event = deploymentRecordedEvent(config, record);
+    if (event === undefined) return;
+    const outcome = event.detail.status;
     if (!(await history.claimAnnouncement(record, outcome))) return;
-    const detail: DeploymentRecordedDetail = {
-      repository: record.repository,
-      environment: record.environment,
-      deploymentId: record.deploymentId,
-      sha: record.sha,
-      status: outcome,
-      production: record.production,
-      finishedAt: record.finishedAt,
-      services: servicesOfRepository(config, record.repository),
-    };
     try {
-      await deps.bus.publish([
-        {
-          id: `deployment:${record.repository}:${record.environment}:${record.deploymentId}:${outcome}`,
-          type: 'DeploymentRecorded',
-          time: record.finishedAt,
-          detail,
-        },
-      ]);
+      await deps.bus.publish([event]);
     } catch (error) {
       await history.releaseAnnouncement(record, outcome);
       throw error;
     }
-    if (outcome === 'success' && record.production && deps.annotate !== undefined) {
+    if (isAnnotatedDeployment(record) && deps.annotate !== undefined) {
       try {
         await deps.annotate(record);
       } catch (error) {
@@ -187,15 +169,8 @@ export function createDoraMetricsWorker(deps: DoraMetricsDependencies): DoraMetr
       case 'IncidentResolved': {
         const stored = await history.recordIncident(checked.detail);
         if (!stored.changed) return;
-        const repositories = new Set(
-          repositoriesOfServices(config, stored.record.services).map((name) => name.toLowerCase()),
-        );
-        const targets = (await history.targets()).filter(
-          (target) =>
-            repositories.has(target.repository.toLowerCase()) &&
-            isProductionEnvironment(config, target.environment),
-        );
-        return recomputeAndWrite(targets);
+        const repositories = repositoriesOfServices(config, stored.record.services);
+        return recomputeAndWrite(productionTargetsOf(config, await history.targets(), repositories));
       }
     }
   }

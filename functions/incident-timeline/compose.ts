@@ -9,7 +9,8 @@ import type { ComposeProcessor, WorkerConfig, WorkerPorts } from '../shared/work
 import { recordDeployment } from './deploy-index.js';
 import { createEvidenceGatherer } from './evidence.js';
 import type { IncidentTimeline } from './model.js';
-import { buildTimelineOnce, createIncidentTimelineWorker } from './worker.js';
+import { buildTimelineOnce } from './timeline-preview.js';
+import { createIncidentTimelineWorker } from './worker.js';
 
 export const create: ComposeProcessor = async (ports, config) => {
   const timeline = createIncidentTimelineWorker({

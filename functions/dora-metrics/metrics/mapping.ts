@@ -59,3 +59,26 @@ export function repositoriesOfServices(config: ToillessConfig, services: readonl
   }
   return [...found].sort();
 }
+
+/**
+ * The production targets among `targets` that belong to the given repositories, case aside: the ledgers
+ * a change to those repositories' incidents or production deployments can move.
+ */
+export function productionTargetsOf<T extends { readonly repository: string; readonly environment: string }>(
+  config: ToillessConfig,
+  targets: readonly T[],
+  repositories: Iterable<string>,
+): T[] {
+  const wanted = new Set([...repositories].map((name) => name.toLowerCase()));
+  return targets.filter(
+    (target) =>
+      wanted.has(target.repository.toLowerCase()) && isProductionEnvironment(config, target.environment),
+  );
+}
+
+/** The repository and every repository that deploys a service it deploys. */
+export function repositoriesSharingServices(config: ToillessConfig, repository: string): string[] {
+  const repositories = repositoriesOfServices(config, servicesOfRepository(config, repository));
+  const known = repositories.some((name) => name.toLowerCase() === repository.toLowerCase());
+  return known ? repositories : [...repositories, repository].sort();
+}

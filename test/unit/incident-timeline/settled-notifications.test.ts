@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SettledNotifications } from '../../../functions/incident-timeline/worker.js';
+import { SettledNotifications } from '../../../functions/incident-timeline/settled-notifications.js';
 
 describe('Settled notifications', () => {
   it('remembers at most MAX_ENTRIES notifications, forgetting the oldest first', () => {

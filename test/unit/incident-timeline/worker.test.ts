@@ -11,10 +11,8 @@ import type {
   TimelineEvent,
 } from '../../../functions/incident-timeline/model.js';
 import { WORK_LEASE_MS } from '../../../functions/incident-timeline/pending-work.js';
-import {
-  buildTimelineOnce,
-  createIncidentTimelineWorker,
-} from '../../../functions/incident-timeline/worker.js';
+import { buildTimelineOnce } from '../../../functions/incident-timeline/timeline-preview.js';
+import { createIncidentTimelineWorker } from '../../../functions/incident-timeline/worker.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { SlackNotifier } from '../../../functions/shared/adapters/slack/slack-notifier.js';
 import { EventPublishError } from '../../../functions/shared/errors.js';

@@ -15,10 +15,46 @@ describe('Runtime configuration from the environment', () => {
       lokiUrl: 'http://localhost:3100',
       tempoUrl: 'http://localhost:3200',
       grafanaUrl: 'http://localhost:3000',
+      slackApiUrl: 'https://slack.com/api/',
       dataDir: resolve('.toilless'),
     });
     expect(config.bucket).toBeUndefined();
     expect(config.eventBusName).toBeUndefined();
+    expect(config.githubApiUrl).toBeUndefined();
+    expect(config.slackChannel).toBeUndefined();
+  });
+
+  it('takes what the environment sets: remote-write, GitHub Enterprise, the channel, the bucket and bus', () => {
+    // Act
+    const config = loadRuntimeConfig({
+      PROMETHEUS_URL: 'http://prometheus:9090',
+      PROMETHEUS_REMOTE_WRITE_URL: 'https://mimir.example.com/api/v1/push',
+      GITHUB_API_URL: 'https://github.example.com/api/v3/',
+      SLACK_CHANNEL: '#incidents-eu',
+      TOILLESS_BUCKET: 'toilless-store-111122223333',
+      TOILLESS_EVENT_BUS: 'toilless',
+      TOILLESS_DATA_DIR: 'var/toilless',
+    });
+
+    // Assess
+    expect(config).toMatchObject({
+      prometheusRemoteWriteUrl: 'https://mimir.example.com/api/v1/push',
+      githubApiUrl: 'https://github.example.com/api/v3',
+      slackChannel: '#incidents-eu',
+      bucket: 'toilless-store-111122223333',
+      eventBusName: 'toilless',
+      dataDir: resolve('var/toilless'),
+    });
+  });
+
+  it('ends the Slack API URL with one slash, as the Slack client joins method names to it', () => {
+    // Act
+    const bare = loadRuntimeConfig({ SLACK_API_URL: 'http://127.0.0.1:4010/api' });
+    const slashed = loadRuntimeConfig({ SLACK_API_URL: 'http://127.0.0.1:4010/api/' });
+
+    // Assess
+    expect(bare.slackApiUrl).toBe('http://127.0.0.1:4010/api/');
+    expect(slashed.slackApiUrl).toBe('http://127.0.0.1:4010/api/');
   });
 
   it('derives remote-write from PROMETHEUS_URL and takes empty values as unset', () => {
@@ -38,5 +74,14 @@ describe('Runtime configuration from the environment', () => {
     // Assess
     expect(load).toThrow(ConfigurationError);
     expect(load).toThrow(/TEMPO_URL/);
+  });
+
+  it('names every variable that is wrong at once', () => {
+    // Act
+    const load = () =>
+      loadRuntimeConfig({ LOKI_URL: 'loki:3100', GITHUB_API_URL: 'ftp://github.example.com' });
+
+    // Assess
+    expect(load).toThrow(/^invalid environment: .*LOKI_URL: .*; GITHUB_API_URL: /);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { workflowRunEnvironment } from '../../../../functions/dora-metrics/metrics/mapping.js';
+import {
+  productionTargetsOf,
+  repositoriesOfServices,
+  repositoriesSharingServices,
+  workflowRunEnvironment,
+} from '../../../../functions/dora-metrics/metrics/mapping.js';
 import { parseToillessConfig } from '../../../../functions/shared/stack-config.js';
 
 describe('Workflow runs as deployments', () => {
@@ -65,5 +70,60 @@ describe('Workflow runs as deployments', () => {
     // Assess
     expect(release).toBe('staging');
     expect(main).toBe('production');
+  });
+});
+
+describe('Repositories, services and production ledgers', () => {
+  const config = parseToillessConfig(
+    [
+      'services:',
+      '  checkout:',
+      '    repositories: [acme/checkout-api, acme/Checkout-Web]',
+      '  payments:',
+      '    repositories: [acme/payments]',
+    ].join('\n'),
+  );
+  const targets = [
+    { repository: 'acme/checkout-api', environment: 'production' },
+    { repository: 'acme/checkout-api', environment: 'staging' },
+    { repository: 'acme/checkout-web', environment: 'Production' },
+    { repository: 'acme/payments', environment: 'production' },
+    { repository: 'acme/unmapped', environment: 'production' },
+  ];
+
+  it('finds the repositories that deploy a service the repository deploys, the repository included', () => {
+    // Act & Assess
+    expect(repositoriesSharingServices(config, 'acme/checkout-api')).toEqual([
+      'acme/Checkout-Web',
+      'acme/checkout-api',
+    ]);
+    expect(repositoriesSharingServices(config, 'ACME/CHECKOUT-API')).toEqual([
+      'acme/Checkout-Web',
+      'acme/checkout-api',
+    ]);
+    expect(repositoriesSharingServices(config, 'acme/unmapped')).toEqual(['acme/unmapped']);
+  });
+
+  it('takes the production targets of the repositories, whatever the case of their names', () => {
+    // Act
+    const moved = productionTargetsOf(
+      config,
+      targets,
+      repositoriesSharingServices(config, 'acme/checkout-api'),
+    );
+
+    // Assess
+    expect(moved).toEqual([
+      { repository: 'acme/checkout-api', environment: 'production' },
+      { repository: 'acme/checkout-web', environment: 'Production' },
+    ]);
+  });
+
+  it('takes no target for services no repository maps to', () => {
+    // Act
+    const moved = productionTargetsOf(config, targets, repositoriesOfServices(config, ['search']));
+
+    // Assess
+    expect(moved).toEqual([]);
   });
 });
