@@ -3,12 +3,14 @@
  * legend, threshold lines), stat/gauge/bar gauge values coloured by thresholds, the first rows of a
  * table, a Grafana image, a link for log and trace panels, a box for a panel that failed.
  */
-import type { FieldFormat, PanelContent, ReportWindow, Series } from '../model.js';
+import type { FieldFormat, PanelContent, PanelValue, ReportWindow, Series } from '../model.js';
 import { grafanaColor, seriesColor, thresholdColor } from './colors.js';
 import {
   BORDER_COLOR,
   type Doc,
   drawTable,
+  FONT_BOLD,
+  FONT_REGULAR,
   line,
   MUTED_COLOR,
   safeLink,
@@ -131,6 +133,38 @@ function valueRange(
   return { min, max };
 }
 
+/** One value axis of a chart: its format, range, ticks and labels. */
+interface ValueAxis {
+  readonly format: FieldFormat;
+  readonly min: number;
+  readonly max: number;
+  readonly ticks: readonly number[];
+  readonly labels: readonly string[];
+  readonly width: number;
+}
+
+function valueAxis(
+  doc: Doc,
+  series: readonly Series[],
+  format: FieldFormat,
+  tickCount: number,
+): ValueAxis | undefined {
+  const range = valueRange(series, format);
+  if (range === undefined) return undefined;
+  const ticks = niceTicks(range.min, range.max, tickCount);
+  const min = format.min ?? ticks[0] ?? range.min;
+  const max = format.max ?? ticks.at(-1) ?? range.max;
+  const shown = ticks.filter((tick) => tick >= min - 1e-12 && tick <= max + 1e-12);
+  const labels = formatTicks(shown, format.unit, format.decimals);
+  doc.font(FONT_REGULAR).fontSize(6);
+  const width = Math.max(...labels.map((label) => doc.widthOfString(label)), 10) + 4;
+  return { format, min, max, ticks: shown, labels, width };
+}
+
+/**
+ * A line chart of the series over the report window. Series whose own format has another unit than
+ * the panel's (memory in bytes beside CPU in %) get a right axis, as Grafana's overrides place them.
+ */
 function drawTimeseries(
   doc: Doc,
   series: readonly Series[],
@@ -138,23 +172,31 @@ function drawTimeseries(
   box: Box,
   window: ReportWindow,
 ): void {
-  const range = valueRange(series, format);
-  if (range === undefined) {
+  const rightFormat = series.find(
+    (entry) => entry.format !== undefined && entry.format.unit !== format.unit,
+  )?.format;
+  const onRight = (entry: Series): boolean =>
+    rightFormat !== undefined && entry.format?.unit === rightFormat.unit;
+  const tickCount = box.h > 110 ? 5 : 3;
+  const left = valueAxis(
+    doc,
+    series.filter((entry) => !onRight(entry)),
+    format,
+    tickCount,
+  );
+  const right =
+    rightFormat === undefined ? undefined : valueAxis(doc, series.filter(onRight), rightFormat, tickCount);
+  if (left === undefined && right === undefined) {
     noData(doc, box);
     return;
   }
   const legendHeight = series.length > 0 ? drawLegend(doc, series, box, box.h > 120 ? 3 : 2) : 0;
-  const ticks = niceTicks(range.min, range.max, box.h > 110 ? 5 : 3);
-  const yMin = format.min ?? ticks[0] ?? range.min;
-  const yMax = format.max ?? ticks.at(-1) ?? range.max;
-  const shownTicks = ticks.filter((tick) => tick >= yMin - 1e-12 && tick <= yMax + 1e-12);
-  const labels = formatTicks(shownTicks, format.unit, format.decimals);
-  doc.font('report-regular').fontSize(6);
-  const axisWidth = Math.max(...labels.map((label) => doc.widthOfString(label)), 10) + 4;
+  const leftWidth = left?.width ?? 4;
+  const rightWidth = right?.width ?? 2;
   const plot = {
-    x: box.x + axisWidth,
+    x: box.x + leftWidth,
     y: box.y + 3,
-    w: box.w - axisWidth - 2,
+    w: box.w - leftWidth - rightWidth,
     h: box.h - legendHeight - 14,
   };
   if (plot.h < 10 || plot.w < 20) {
@@ -164,24 +206,35 @@ function drawTimeseries(
   const from = window.from.getTime() / 1000;
   const to = window.to.getTime() / 1000;
   const xOf = (at: number): number => plot.x + ((at - from) / Math.max(1, to - from)) * plot.w;
-  const span = yMax - yMin || 1;
-  const yOf = (value: number): number => plot.y + plot.h - ((value - yMin) / span) * plot.h;
+  const yOf =
+    (axis: ValueAxis) =>
+    (value: number): number =>
+      plot.y + plot.h - ((value - axis.min) / (axis.max - axis.min || 1)) * plot.h;
 
-  // Grid and axes.
-  shownTicks.forEach((tick, index) => {
-    const y = yOf(tick);
-    doc
-      .moveTo(plot.x, y)
-      .lineTo(plot.x + plot.w, y)
-      .lineWidth(0.3)
-      .strokeColor('#E4E6EA')
-      .stroke();
-    line(doc, labels[index] ?? '', box.x, y - 3, axisWidth - 3, {
-      size: 6,
-      color: MUTED_COLOR,
-      align: 'right',
+  // Grid and axes: the grid follows the left axis (the right one when there is no left series).
+  for (const [axis, side] of [
+    [left, 'left'],
+    [right, 'right'],
+  ] as const) {
+    if (axis === undefined) continue;
+    const y = yOf(axis);
+    axis.ticks.forEach((tick, index) => {
+      if (side === 'left' || left === undefined) {
+        doc
+          .moveTo(plot.x, y(tick))
+          .lineTo(plot.x + plot.w, y(tick))
+          .lineWidth(0.3)
+          .strokeColor('#E4E6EA')
+          .stroke();
+      }
+      const x = side === 'left' ? box.x : plot.x + plot.w + 3;
+      line(doc, axis.labels[index] ?? '', x, y(tick) - 3, axis.width - 3, {
+        size: 6,
+        color: MUTED_COLOR,
+        align: side === 'left' ? 'right' : 'left',
+      });
     });
-  });
+  }
   for (const tick of timeTicks(from, to, Math.max(2, Math.floor(plot.w / 60)))) {
     const x = xOf(tick.at);
     doc
@@ -197,51 +250,67 @@ function drawTimeseries(
   doc.save();
   doc.rect(plot.x, plot.y, plot.w, plot.h).clip();
   // Threshold lines: where a step begins, in its colour (a transparent base step draws nothing).
-  for (const step of format.thresholds ?? []) {
-    const color = grafanaColor(step.color);
-    if (step.value === null || color === null || step.value < yMin || step.value > yMax) continue;
-    const y = yOf(step.value);
-    doc
-      .moveTo(plot.x, y)
-      .lineTo(plot.x + plot.w, y)
-      .dash(3, { space: 2 })
-      .lineWidth(0.8)
-      .strokeColor(color)
-      .stroke();
-    doc.undash();
+  if (left !== undefined) {
+    for (const step of format.thresholds ?? []) {
+      const color = grafanaColor(step.color);
+      if (step.value === null || color === null || step.value < left.min || step.value > left.max) continue;
+      const y = yOf(left)(step.value);
+      doc
+        .moveTo(plot.x, y)
+        .lineTo(plot.x + plot.w, y)
+        .dash(3, { space: 2 })
+        .lineWidth(0.8)
+        .strokeColor(color)
+        .stroke();
+      doc.undash();
+    }
   }
   series.forEach((entry, index) => {
+    const axis = onRight(entry) ? right : left;
+    if (axis === undefined) return;
+    const y = yOf(axis);
     let drawing = false;
     for (const [at, value] of entry.points) {
       if (!Number.isFinite(value)) {
         drawing = false;
         continue;
       }
-      const x = xOf(at);
-      const y = yOf(value);
-      if (drawing) doc.lineTo(x, y);
-      else doc.moveTo(x, y);
+      if (drawing) doc.lineTo(xOf(at), y(value));
+      else doc.moveTo(xOf(at), y(value));
       drawing = true;
     }
     doc.lineWidth(0.9).lineJoin('round').strokeColor(seriesColor(index)).stroke();
     // A series of one point draws no line: mark it.
-    if (entry.points.filter(([, value]) => Number.isFinite(value)).length === 1) {
-      const [at, value] = entry.points.find(([, v]) => Number.isFinite(v)) ?? [0, 0];
-      doc.circle(xOf(at), yOf(value), 1.5).fill(seriesColor(index));
-    }
+    const finite = entry.points.filter(([, value]) => Number.isFinite(value));
+    const only = finite.length === 1 ? finite[0] : undefined;
+    if (only !== undefined) doc.circle(xOf(only[0]), y(only[1]), 1.5).fill(seriesColor(index));
   });
   doc.restore();
 }
 
 /** Fits a value's text into a cell: the largest size up to `maxSize` whose width fits. */
 function bigValue(doc: Doc, text: string, box: Box, maxSize: number, color: string): void {
-  doc.font('report-bold');
+  doc.font(FONT_BOLD);
   let size = maxSize;
   while (size > 6 && doc.fontSize(size).widthOfString(text) > box.w - 4) size -= 1;
   line(doc, text, box.x, box.y + (box.h - size) / 2, box.w, { size, bold: true, color, align: 'center' });
 }
 
-type Values = readonly { readonly name: string; readonly value: number | null }[];
+type Values = readonly PanelValue[];
+
+/** A value's text and colour: its value mapping's, else the number in its format coloured by thresholds. */
+function valueLook(
+  entry: PanelValue,
+  panelFormat: FieldFormat,
+  fallbackColor: string,
+): { text: string; color: string } {
+  const format = entry.format ?? panelFormat;
+  const text =
+    entry.text ??
+    formatValue(entry.value, format.unit, format.decimals === undefined ? {} : { decimals: format.decimals });
+  const mappedColor = entry.color === undefined ? null : grafanaColor(entry.color);
+  return { text, color: mappedColor ?? thresholdColor(entry.value, format.thresholds, fallbackColor) };
+}
 
 /** Cells for n values in a box: as many columns as fit, the rest below. */
 function cells(count: number, box: Box, minWidth: number): Box[] {
@@ -282,12 +351,7 @@ function drawStat(doc: Doc, values: Values, format: FieldFormat, box: Box): void
     const area = areas[index];
     if (area === undefined) return;
     const nameHeight = shown.length > 1 || entry.name !== '' ? 8 : 0;
-    const text = formatValue(
-      entry.value,
-      format.unit,
-      format.decimals === undefined ? {} : { decimals: format.decimals },
-    );
-    const color = thresholdColor(entry.value, format.thresholds, TEXT_COLOR);
+    const { text, color } = valueLook(entry, format, TEXT_COLOR);
     bigValue(
       doc,
       text,
@@ -357,7 +421,7 @@ function drawGauges(doc: Doc, values: Values, format: FieldFormat, box: Box): vo
       .lineWidth(thickness)
       .strokeColor('#E4E6EA')
       .stroke();
-    const color = thresholdColor(entry.value, format.thresholds, '#56A64B');
+    const { text, color } = valueLook(entry, format, '#56A64B');
     if (entry.value !== null && Number.isFinite(entry.value)) {
       const fraction = Math.max(0, Math.min(1, (entry.value - bounds.min) / (bounds.max - bounds.min)));
       if (fraction > 0.001)
@@ -367,11 +431,6 @@ function drawGauges(doc: Doc, values: Values, format: FieldFormat, box: Box): vo
           .strokeColor(color)
           .stroke();
     }
-    const text = formatValue(
-      entry.value,
-      format.unit,
-      format.decimals === undefined ? {} : { decimals: format.decimals },
-    );
     bigValue(
       doc,
       text,
@@ -416,16 +475,11 @@ function drawBarGauge(doc: Doc, values: Values, format: FieldFormat, box: Box): 
       align: 'right',
     });
     doc.rect(barX, y + (rowHeight - barH) / 2, barW, barH).fill('#EEF0F3');
-    const color = thresholdColor(entry.value, format.thresholds, '#56A64B');
+    const { text, color } = valueLook(entry, format, '#56A64B');
     if (entry.value !== null && Number.isFinite(entry.value)) {
       const fraction = Math.max(0, Math.min(1, (entry.value - bounds.min) / (bounds.max - bounds.min)));
       if (fraction > 0) doc.rect(barX, y + (rowHeight - barH) / 2, barW * fraction, barH).fill(color);
     }
-    const text = formatValue(
-      entry.value,
-      format.unit,
-      format.decimals === undefined ? {} : { decimals: format.decimals },
-    );
     line(doc, text, box.x + box.w - valueWidth, y + (rowHeight - 7) / 2, valueWidth, {
       size: 7,
       bold: true,
@@ -478,13 +532,13 @@ function drawLink(doc: Doc, url: string, note: string, box: Box): void {
   line(doc, note, box.x, box.y + 4, box.w, { size: 7.5, color: TEXT_COLOR });
   const link = safeLink(url);
   doc
-    .font('report-regular')
+    .font(FONT_REGULAR)
     .fontSize(6.5)
     .fillColor(link === undefined ? MUTED_COLOR : '#1F60C4');
   // The URL wraps over a few lines rather than being cut: it is what the reader copies.
   doc.text(url.slice(0, 600), box.x, box.y + 16, {
     width: box.w,
-    height: Math.max(8, box.h - 18),
+    height: Math.min(4 * 8, Math.max(8, box.h - 18)),
     ellipsis: true,
     ...(link === undefined ? {} : { link }),
   });
@@ -494,7 +548,7 @@ function drawFailure(doc: Doc, reason: string, box: Box): void {
   doc.rect(box.x, box.y, box.w, box.h).lineWidth(1).dash(4, { space: 2 }).strokeColor(WARNING_COLOR).stroke();
   doc.undash();
   line(doc, 'Not rendered', box.x + 6, box.y + 6, box.w - 12, { size: 8, bold: true, color: WARNING_COLOR });
-  doc.font('report-regular').fontSize(7).fillColor(TEXT_COLOR);
+  doc.font(FONT_REGULAR).fontSize(7).fillColor(TEXT_COLOR);
   doc.text(reason.replace(/\s+/g, ' ').slice(0, 500), box.x + 6, box.y + 18, {
     width: box.w - 12,
     height: Math.max(8, box.h - 22),

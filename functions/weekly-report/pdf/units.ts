@@ -60,6 +60,31 @@ function duration(seconds: number, options: UnitOptions): string {
   return `${fixed(seconds / 31_536_000, options.decimals)} year`;
 }
 
+const WORD_UNITS: readonly [string, number][] = [
+  ['year', 31_536_000],
+  ['day', 86_400],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+];
+
+/** Grafana's "duration (d hh:mm:ss)" family in words, the two largest parts: "40 days", "1 day, 3 hours". */
+function durationWords(seconds: number): string {
+  const sign = seconds < 0 ? '-' : '';
+  let rest = Math.round(Math.abs(seconds));
+  if (rest === 0) return '0 seconds';
+  const parts: string[] = [];
+  for (const [name, size] of WORD_UNITS) {
+    const count = Math.floor(rest / size);
+    if (count > 0 || parts.length > 0) {
+      if (count > 0) parts.push(`${count} ${name}${count === 1 ? '' : 's'}`);
+      rest -= count * size;
+      if (parts.length === 2 || (parts.length === 1 && count === 0)) break;
+    }
+  }
+  return `${sign}${parts.slice(0, 2).join(', ')}`;
+}
+
 /** The text Grafana shows for `value` in `unit`; null, NaN and ±Inf as Grafana shows them. */
 export function formatValue(
   value: number | null,
@@ -93,6 +118,10 @@ export function formatValue(
       return duration(value * 3600, options);
     case 'd':
       return duration(value * 86_400, options);
+    case 'dtdurations':
+      return durationWords(value);
+    case 'dtdurationms':
+      return durationWords(value / 1000);
     case 'bytes':
       return scaled(value, 1024, IEC_BYTES, options);
     case 'decbytes':
