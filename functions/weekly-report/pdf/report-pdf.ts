@@ -281,7 +281,7 @@ function doraTable(doc: Doc, dora: readonly DoraSummary[], y: number): number {
   return drawTable(
     doc,
     [
-      { header: 'Repository', weight: 2 },
+      { header: 'Repository', weight: 1.6 },
       { header: 'Deployment frequency', weight: 3 },
       { header: 'Lead time for changes', weight: 3 },
       { header: 'Change failure rate', weight: 3 },

@@ -50,7 +50,7 @@ export function doraValue(kind: DoraMetricKind, value: number | null): string {
   }
 }
 
-/** "1.71/day (high), +0.29 from 1.43": the value, its level and the change from the week before. */
+/** "1.71/day (high), +0.29 from 1.43/day": the value, its level and the change from the week before. */
 export function doraCell(kind: DoraMetricKind, metric: DoraMetricSummary): string {
   const value = doraValue(kind, metric.value);
   const level = metric.level === null ? '' : ` (${metric.level})`;
@@ -65,7 +65,9 @@ export function doraCell(kind: DoraMetricKind, metric: DoraMetricSummary): strin
   const magnitude =
     kind === 'changeFailureRate'
       ? `${(Math.abs(change) * 100).toFixed(1)} pt`
-      : doraValue(kind, Math.abs(change));
+      : kind === 'deploymentFrequency'
+        ? Math.abs(change).toFixed(2)
+        : doraValue(kind, Math.abs(change));
   return `${value}${level}, ${sign}${magnitude} from ${doraValue(kind, metric.previous)}`;
 }
 

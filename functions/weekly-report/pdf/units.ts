@@ -177,18 +177,33 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+/** Units shown without scaling, and the factor from value to shown number. */
+const UNSCALED: Readonly<Record<string, number>> = { percentunit: 100, percent: 1, none: 1 };
+
+/** Decimals needed to write `step` exactly (at most 6): 0.05 -> 2, 2.5 -> 1, 5 -> 0. */
+function stepDecimals(step: number): number {
+  for (let decimals = 0; decimals < 6; decimals += 1) {
+    const scaledStep = Math.abs(step) * 10 ** decimals;
+    if (Math.abs(scaledStep - Math.round(scaledStep)) < 1e-6) return decimals;
+  }
+  return 6;
+}
+
 /**
- * Tick labels in `unit`: the panel's decimals when set, otherwise the fewest decimals (from the
- * automatic choice up) that keep neighbouring labels apart, so 0.9990 and 0.9995 do not both read 99.9%.
+ * Tick labels in `unit`: the panel's decimals when set; for percent and plain numbers the decimals of
+ * the tick step, the same on every label (99.80%, 99.85%, ... 100.00%); for scaled units (bytes, s,
+ * req/s) Grafana's automatic decimals, with more added until neighbouring labels differ.
  */
 export function formatTicks(ticks: readonly number[], unit: string | undefined, decimals?: number): string[] {
   if (decimals !== undefined) return ticks.map((tick) => formatValue(tick, unit, { decimals }));
+  const factor = UNSCALED[unit ?? 'short'];
+  if (factor !== undefined && ticks.length >= 2) {
+    const step = ((ticks[1] ?? 0) - (ticks[0] ?? 0)) * factor;
+    return ticks.map((tick) => formatValue(tick, unit, { decimals: stepDecimals(step) }));
+  }
   let labels = ticks.map((tick) => formatValue(tick, unit));
-  for (let extra = 0; extra <= 6 && new Set(labels).size < labels.length; extra += 1) {
-    labels = ticks.map((tick) => {
-      const base = autoDecimals(unit === 'percentunit' ? tick * 100 : tick);
-      return formatValue(tick, unit, { decimals: base + extra });
-    });
+  for (let extra = 1; extra <= 6 && new Set(labels).size < labels.length; extra += 1) {
+    labels = ticks.map((tick) => formatValue(tick, unit, { decimals: autoDecimals(tick) + extra }));
   }
   return labels;
 }
