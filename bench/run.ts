@@ -9,6 +9,7 @@ import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
 import { remoteWriteBenchmark } from './remote-write.js';
+import { reportBenchmark } from './report.js';
 import { soakBenchmark } from './soak.js';
 import { timelineBenchmark } from './timeline.js';
 
@@ -34,6 +35,7 @@ const benchmarks: readonly Benchmark[] = [
   remoteWriteBenchmark,
   timelineBenchmark,
   coldStartBenchmark,
+  reportBenchmark,
 ];
 
 /** Run only when asked for by name (`npm run bench soak`): it takes SOAK_DURATION (10 minutes by default). */
