@@ -151,7 +151,13 @@ function valueAxis(
 ): ValueAxis | undefined {
   const range = valueRange(series, format);
   if (range === undefined) return undefined;
-  const ticks = niceTicks(range.min, range.max, tickCount);
+  // Headroom so a line at the data's extreme is not drawn on the plot border (unless the field fixes it).
+  const pad = (range.max - range.min) * 0.05;
+  const ticks = niceTicks(
+    format.min === undefined && range.min !== 0 ? range.min - pad : range.min,
+    format.max === undefined ? range.max + pad : range.max,
+    tickCount,
+  );
   const min = format.min ?? ticks[0] ?? range.min;
   const max = format.max ?? ticks.at(-1) ?? range.max;
   const shown = ticks.filter((tick) => tick >= min - 1e-12 && tick <= max + 1e-12);
@@ -235,7 +241,7 @@ function drawTimeseries(
       });
     });
   }
-  for (const tick of timeTicks(from, to, Math.max(2, Math.floor(plot.w / 60)))) {
+  for (const tick of timeTicks(from, to, Math.max(2, Math.floor(plot.w / 40)))) {
     const x = xOf(tick.at);
     doc
       .moveTo(x, plot.y + plot.h)
