@@ -56,6 +56,8 @@ export interface NativeRendererOptions {
 const CHART_TYPES = new Set(['timeseries', 'graph', 'state-timeline']);
 const VALUE_TYPES = new Set(['stat', 'gauge', 'bargauge']);
 const LOG_AND_TRACE_SOURCES: Readonly<Record<string, string>> = { loki: 'Loki', tempo: 'Tempo' };
+/** Series drawn per chart: more lines than this are unreadable on a page and only grow the PDF. */
+export const MAX_SERIES_PER_CHART = 100;
 /** Longest panel text (title, description, failure reason) kept from the dashboard or an error. */
 const MAX_TEXT = 500;
 
@@ -258,7 +260,7 @@ async function renderPanel(
         };
       });
     });
-    return { kind: 'timeseries', series, format };
+    return { kind: 'timeseries', series: series.slice(0, MAX_SERIES_PER_CHART), format };
   }
   if (isValue) {
     const reducer = panelReducer(panel.options?.reduceOptions?.calcs);
