@@ -71,14 +71,14 @@ export function doraCell(kind: DoraMetricKind, metric: DoraMetricSummary): strin
   return `${value}${level}, ${sign}${magnitude} from ${doraValue(kind, metric.previous)}`;
 }
 
-/** The incident line: "3 incidents: 1 critical, 2 warning; 2 resolved, median time to resolve 45.0 min". */
+/** The incident line, most severe first: "3 incidents: 1 critical, 2 warning; 2 resolved, median time to resolve 45 min". */
 export function incidentOverview(incidents: readonly IncidentSummary[]): string {
   if (incidents.length === 0) return 'No incidents this week.';
   const bySeverity = new Map<string, number>();
   for (const incident of incidents)
     bySeverity.set(incident.severity, (bySeverity.get(incident.severity) ?? 0) + 1);
   const severities = [...bySeverity.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .sort((a, b) => severityRank(a[0]) - severityRank(b[0]) || a[0].localeCompare(b[0]))
     .map(([severity, count]) => `${count} ${severity}`)
     .join(', ');
   const resolved = incidents
@@ -91,6 +91,14 @@ export function incidentOverview(incidents: readonly IncidentSummary[]): string 
       ? 'none resolved yet'
       : `${resolved.length} resolved, median time to resolve ${duration(median(resolved))}`;
   return `${incidents.length} ${noun}: ${severities}; ${resolvedText}.`;
+}
+
+/** The most severe first; severities the stack does not use come last, by name. */
+const SEVERITY_ORDER = ['critical', 'high', 'warning', 'medium', 'low', 'info'];
+
+function severityRank(severity: string): number {
+  const rank = SEVERITY_ORDER.indexOf(severity.toLowerCase());
+  return rank === -1 ? SEVERITY_ORDER.length : rank;
 }
 
 export function resolveSeconds(incident: IncidentSummary): number | null {

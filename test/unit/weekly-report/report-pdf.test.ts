@@ -207,7 +207,7 @@ describe('Weekly report PDF', () => {
       'πληρωμές latency 95% 97.00% 96.00% 20.0% 75% consumed: approvals for features',
     );
     expect(summary).toContain(
-      '3 incidents: 2 warning, 1 critical; 2 resolved, median time to resolve 1 hour.',
+      '3 incidents: 1 critical, 2 warning; 2 resolved, median time to resolve 1 hour.',
     );
     expect(summary).toMatch(/Checkout 5xx critical 30 min https:\/\/example\.slack\.com\/archives\/C1\/p1/);
     expect(summary).toMatch(/Slow search warning 1\.50 hour/);
