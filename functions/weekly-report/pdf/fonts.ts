@@ -26,12 +26,13 @@ function hasFonts(dir: string): boolean {
 /** The candidate directories, in the order they are tried. */
 export function fontDirCandidates(fontDir?: string): string[] {
   if (fontDir !== undefined) return [fontDir];
-  const candidates = [join(dirname(fileURLToPath(import.meta.url)), 'fonts')];
+  const candidates: string[] = [];
   try {
+    candidates.push(join(dirname(fileURLToPath(import.meta.url)), 'fonts'));
     const require = createRequire(import.meta.url);
     candidates.push(join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf'));
   } catch {
-    // Not installed (a bundle without node_modules): only the directories above can hold the fonts.
+    // Not installed (a bundle without node_modules), or no module URL (a CommonJS bundle): pass fontDir.
   }
   return candidates;
 }
