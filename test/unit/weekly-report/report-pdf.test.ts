@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../functions/shared/errors.js';
 import type { ReportDocument } from '../../../functions/weekly-report/model.js';
-import { REPORT_FONT_FILES, resolveReportFonts } from '../../../functions/weekly-report/pdf/fonts.js';
+import {
+  fontDirCandidates,
+  REPORT_FONT_FILES,
+  resolveReportFonts,
+} from '../../../functions/weekly-report/pdf/fonts.js';
 import { assembleReportPdf } from '../../../functions/weekly-report/pdf/report-pdf.js';
 import { type PdfContents, readPdf } from '../../support/pdf-text.js';
 
@@ -296,6 +300,15 @@ describe('Weekly report PDF', () => {
     ]);
     // The summary ran over its first page, so the first dashboard starts later.
     expect(contents.outline[2]?.page).toBeGreaterThan(3);
+  });
+
+  it('looks for the fonts beside the module (a Lambda bundle) before node_modules', () => {
+    const [besideModule, installed] = fontDirCandidates();
+    expect(besideModule).toBe(
+      join(import.meta.dirname, '..', '..', '..', 'functions', 'weekly-report', 'pdf', 'fonts'),
+    );
+    expect(installed).toMatch(/node_modules\/dejavu-fonts-ttf\/ttf$/);
+    expect(resolveReportFonts().regular).toBe(join(installed ?? '', REPORT_FONT_FILES.regular));
   });
 
   it('embeds the fonts from a directory it is given, and says where it looked when they are missing', async () => {
