@@ -10,6 +10,7 @@ import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
 import { remoteWriteBenchmark } from './remote-write.js';
 import { reportBenchmark } from './report.js';
+import { reportGrafanaBenchmark } from './report-grafana.js';
 import { soakBenchmark } from './soak.js';
 import { timelineBenchmark } from './timeline.js';
 
@@ -38,8 +39,11 @@ const benchmarks: readonly Benchmark[] = [
   reportBenchmark,
 ];
 
-/** Run only when asked for by name (`npm run bench soak`): it takes SOAK_DURATION (10 minutes by default). */
-const onRequest: readonly Benchmark[] = [soakBenchmark];
+/**
+ * Run only when asked for by name (`npm run bench soak`): the soak takes SOAK_DURATION (10 minutes by default);
+ * report-grafana starts Chromium.
+ */
+const onRequest: readonly Benchmark[] = [soakBenchmark, reportGrafanaBenchmark];
 
 const wanted = process.argv.slice(2);
 const selected =

@@ -13,6 +13,7 @@ import {
   type ToillessConfig,
 } from '../functions/shared/stack-config.js';
 import { loadStackVersions } from '../functions/shared/versions.js';
+import { asIBucket, asICluster, asISecret } from './cdk-interfaces.js';
 import { ALERTMANAGER_PORT, Alertmanager } from './lgtm/alertmanager.js';
 import { BLACKBOX_PORT, BlackboxExporter } from './lgtm/blackbox-exporter.js';
 import { GRAFANA_PORT, Grafana } from './lgtm/grafana.js';
@@ -100,15 +101,17 @@ export class ObservabilityStack extends Stack {
       description: 'toilless observability services',
     });
 
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // Server access logging delivers only to buckets encrypted with S3-managed keys.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
-    });
+    const accessLogs = asIBucket(
+      new s3.Bucket(this, 'AccessLogs', {
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        // Server access logging delivers only to buckets encrypted with S3-managed keys.
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removalPolicy,
+        lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
+      }),
+    );
     Validations.of(accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
@@ -129,7 +132,12 @@ export class ObservabilityStack extends Stack {
       description: 'Slack incoming-webhook URL Alertmanager posts to; put the value after deploying',
     });
 
-    const common = { cluster: this.cluster, namespace: this.namespace, configs: this.configs, logRetention };
+    const common = {
+      cluster: asICluster(this.cluster),
+      namespace: this.namespace,
+      configs: this.configs,
+      logRetention,
+    };
     this.loki = new Loki(this, 'Loki', {
       ...common,
       image: versions.loki,
@@ -159,8 +167,8 @@ export class ObservabilityStack extends Stack {
       ...common,
       image: versions.alertmanager,
       state,
-      webhookToken: this.alertmanagerWebhookToken,
-      slackWebhookUrl: this.slackWebhookUrl,
+      webhookToken: asISecret(this.alertmanagerWebhookToken),
+      slackWebhookUrl: asISecret(this.slackWebhookUrl),
     });
     this.grafana = new Grafana(this, 'Grafana', {
       ...common,

@@ -31,6 +31,7 @@ import type {
   WorkerSchedule,
 } from '../functions/shared/workers/manifest.js';
 import { SECRET_CATALOGUE, type SecretSpec } from '../functions/shared/workers/secret-catalogue.js';
+import { asIEventBus, asISecret } from './cdk-interfaces.js';
 import { EventProcessor, type EventProcessorProps } from './workers/event-processor.js';
 import { endpointVariables, type ObservabilityEndpoints } from './workers/observability-endpoints.js';
 import { StoreBucket } from './workers/store-bucket.js';
@@ -209,7 +210,7 @@ export class WorkersStack extends Stack {
     const processor = new EventProcessor(this, manifest.id, {
       worker: manifest.name,
       description: manifest.description,
-      eventBus: this.eventBus.bus,
+      eventBus: asIEventBus(this.eventBus.bus),
       detailTypes: manifest.consumes,
       timeout: Duration.seconds(manifest.sizing.timeoutSeconds),
       memorySize: manifest.sizing.memoryMb,
@@ -263,7 +264,7 @@ export class WorkersStack extends Stack {
   }
 
   private secretsOf(manifest: WorkerManifest): Record<string, secretsmanager.ISecret> {
-    return Object.fromEntries(manifest.secrets.map((name) => [name, this.secrets[name]]));
+    return Object.fromEntries(manifest.secrets.map((name) => [name, asISecret(this.secrets[name])]));
   }
 
   /** One schedule of a processor: EventBridge Scheduler invokes it with the manifest's payload. */

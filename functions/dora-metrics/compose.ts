@@ -39,7 +39,7 @@ export async function create(
     secrets: ports.secrets,
     store: ports.store,
     logger: ports.logger,
-    ...(options.onRateLimit ? { onRateLimit: options.onRateLimit } : {}),
+    onRateLimit: options.onRateLimit,
   });
   const worker = createDoraMetricsWorker({
     store: ports.store,
@@ -53,10 +53,8 @@ export async function create(
       ...(config.platform === 'local' ? { deadlineMs: 5_000, maxAttempts: 3 } : {}),
     }),
     commits: integrations.commits,
-    ...(integrations.annotate ? { annotate: integrations.annotate } : {}),
-    ...(integrations.pullRequestFirstCommit
-      ? { pullRequestFirstCommit: integrations.pullRequestFirstCommit }
-      : {}),
+    annotate: integrations.annotate,
+    pullRequestFirstCommit: integrations.pullRequestFirstCommit,
   });
   return {
     worker,

@@ -47,7 +47,8 @@ const workflowRunSchema = z.looseObject({
   name: z.string(),
   headSha: text,
   headBranch: z.string().nullable(),
-  defaultBranch: z.string().optional(),
+  // Absent when the payload does not name it; never present as undefined (details arrive as JSON).
+  defaultBranch: z.string().exactOptional(),
   conclusion: z.string().nullable(),
   runAttempt: z.number().int().positive(),
   runStartedAt: time,

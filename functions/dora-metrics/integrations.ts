@@ -19,7 +19,7 @@ import type { DoraMetricsDependencies } from './worker.js';
 export interface DoraIntegrations
   extends Pick<DoraMetricsDependencies, 'commits' | 'annotate' | 'pullRequestFirstCommit'> {
   /** The GitHub REST client when GITHUB_TOKEN is set (backfill needs it). */
-  readonly github?: GitHubClient;
+  readonly github?: GitHubClient | undefined;
 }
 
 export async function doraIntegrations(deps: {
@@ -27,7 +27,7 @@ export async function doraIntegrations(deps: {
   readonly secrets: SecretSource;
   readonly store: ObjectStore;
   readonly logger: Logger;
-  readonly onRateLimit?: (wait: RateLimitWait) => void;
+  readonly onRateLimit?: ((wait: RateLimitWait) => void) | undefined;
 }): Promise<DoraIntegrations> {
   const stored = new StoredPushCommitSource(deps.store);
   const [githubToken, grafanaToken] = await Promise.all([
@@ -48,7 +48,7 @@ export async function doraIntegrations(deps: {
       token: githubToken,
       logger: deps.logger,
       ...(deps.runtime.githubApiUrl ? { baseUrl: deps.runtime.githubApiUrl } : {}),
-      ...(deps.onRateLimit ? { onRateLimit: deps.onRateLimit } : {}),
+      onRateLimit: deps.onRateLimit,
     });
     const compare = new GitHubCommitSource(github);
     // Stored pushes first: they answer without a request whenever their chain is complete.
@@ -67,8 +67,8 @@ export async function doraIntegrations(deps: {
 
   return {
     commits,
-    ...(github ? { github } : {}),
-    ...(pullRequestFirstCommit ? { pullRequestFirstCommit } : {}),
-    ...(annotate ? { annotate } : {}),
+    github,
+    pullRequestFirstCommit,
+    annotate,
   };
 }

@@ -39,13 +39,15 @@ export interface DoraMetricsDependencies {
   readonly writer: MetricsWriter;
   /** Which commits a deployment shipped (stored pushes, the GitHub compare API). */
   readonly commits: CommitSource;
-  /** Called once for each successful production deployment, e.g. to add a Grafana annotation. */
-  readonly annotate?: (deployment: DeploymentRecord) => Promise<void>;
+  /** Called once for each successful production deployment, e.g. to add a Grafana annotation; none without Grafana. */
+  readonly annotate?: ((deployment: DeploymentRecord) => Promise<void>) | undefined;
   /**
    * When work on a merged pull request started (its first commit's author time), e.g. from the GitHub
-   * API: after a squash merge the base branch only has the squash commit. @default not looked up
+   * API: after a squash merge the base branch only has the squash commit; none without GitHub. @default not looked up
    */
-  readonly pullRequestFirstCommit?: (repository: string, pullNumber: number) => Promise<string | undefined>;
+  readonly pullRequestFirstCommit?:
+    | ((repository: string, pullNumber: number) => Promise<string | undefined>)
+    | undefined;
 }
 
 export interface DoraMetricsWorker {

@@ -37,8 +37,8 @@ export interface AlertNotificationInput {
 
 /** What is stored for the group: its pointer and the incident it points to, when there are. */
 export interface GroupState {
-  readonly pointer?: GroupPointer;
-  readonly current?: IncidentTimeline;
+  readonly pointer?: GroupPointer | undefined;
+  readonly current?: IncidentTimeline | undefined;
 }
 
 export interface IncidentChanges {

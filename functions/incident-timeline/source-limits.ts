@@ -114,7 +114,7 @@ export class EvidenceLimits {
       const release = await limit.acquire({
         // Work outside any incident's turn (none today) goes last.
         priority: turn?.priority ?? Number.MAX_SAFE_INTEGER,
-        ...(signal ? { signal } : {}),
+        signal,
       });
       turn?.onSlot?.();
       return release;

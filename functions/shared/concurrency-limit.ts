@@ -7,8 +7,8 @@
 export interface AcquireOptions {
   /** Lower goes first. @default 0 */
   readonly priority?: number;
-  /** Gives up waiting when aborted: acquire rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
+  /** Gives up waiting when aborted: acquire rejects with the signal's reason. Callers pass on theirs, if any. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Gives the slot back; calling it again does nothing. */

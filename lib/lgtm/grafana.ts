@@ -6,6 +6,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { asISecret } from '../cdk-interfaces.js';
 import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
 import type { StateFileSystem } from './state-file-system.js';
 
@@ -63,7 +64,7 @@ export class Grafana extends Construct {
   readonly adminPassword: secretsmanager.Secret;
   /** The HTTPS load balancer, when publicAccess is set. */
   readonly loadBalancer?: elbv2.ApplicationLoadBalancer;
-  private readonly publicAccess?: GrafanaPublicAccess;
+  private readonly publicAccess: GrafanaPublicAccess | undefined;
 
   constructor(scope: Construct, id: string, props: GrafanaProps) {
     super(scope, id);
@@ -81,7 +82,7 @@ export class Grafana extends Construct {
       configMountPath: GRAFANA_CONFIG_DIR,
       ports: [{ port: GRAFANA_PORT }],
       environment: grafanaEnvironment(props.publicAccess),
-      secrets: { GF_SECURITY_ADMIN_PASSWORD: ecs.Secret.fromSecretsManager(this.adminPassword) },
+      secrets: { GF_SECURITY_ADMIN_PASSWORD: ecs.Secret.fromSecretsManager(asISecret(this.adminPassword)) },
       singleWriter: true,
       state: { fileSystem: props.state.fileSystem, accessPoint, containerPath: GRAFANA_STATE_DIR },
       healthCheck: httpHealthCheck(GRAFANA_PORT, '/api/health'),

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { asIVpc } from '../cdk-interfaces.js';
 
 export interface ObservabilityNetworkProps {
   /** An existing VPC to run in (looked up at synth: the stack needs an account and region). @default - a new VPC */
@@ -56,7 +57,7 @@ export class ObservabilityNetwork extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       });
       vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) });
-      this.vpc = vpc;
+      this.vpc = asIVpc(vpc);
     }
     this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
   }

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { asIBucket } from '../cdk-interfaces.js';
 
 /** The files under a service's stack-config folder, as paths relative to it, sorted. */
 export function configFiles(dir: string): string[] {
@@ -103,7 +104,7 @@ export class ServiceConfigs extends Construct {
     }
     const deployment = new s3deploy.BucketDeployment(this, `Deploy-${folder}`, {
       sources: [s3deploy.Source.asset(dir)],
-      destinationBucket: this.bucket,
+      destinationBucket: asIBucket(this.bucket),
       destinationKeyPrefix: `${folder}/`,
       // A file removed from the folder disappears from the task at its next start.
       prune: true,

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { asIBucket } from '../cdk-interfaces.js';
 
 export interface StoreBucketProps {
   /** What happens to the buckets when the stack is deleted or they are replaced. @default RemovalPolicy.RETAIN */
@@ -24,11 +25,11 @@ export interface StoreBucketProps {
 /** Days after their last write that records expire, by kind; undefined keeps them. */
 export interface StoreRetentionDays {
   /** Timelines, group pointers and the deploy index under incidents/. @default - kept */
-  readonly incidents?: number;
+  readonly incidents?: number | undefined;
   /** DORA deployment records under deployments/. @default - kept */
-  readonly deployments?: number;
+  readonly deployments?: number | undefined;
   /** Weekly reports under reports/. @default - kept */
-  readonly reports?: number;
+  readonly reports?: number | undefined;
 }
 
 /** The store prefix of each kind of record with a retention. */
@@ -66,7 +67,8 @@ export class StoreBucket extends Construct {
       );
     }
 
-    this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(removalPolicy, props);
+    this.accessLogsBucket =
+      props.accessLogsBucket ?? asIBucket(this.createAccessLogsBucket(removalPolicy, props));
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,

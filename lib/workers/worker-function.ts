@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -18,6 +18,39 @@ export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const REQUIRE_BANNER =
   "import { createRequire as __toillessCreateRequire } from 'node:module';" +
   'const require = __toillessCreateRequire(import.meta.url);';
+
+/**
+ * esbuild's arguments for a worker's bundle: one ES module per output file for node22, minified, with
+ * source maps (no sources). Code splitting puts what the worker imports dynamically (the AWS SDK
+ * clients, Slack, Octokit) into chunks/ next to index.mjs: a cold start reads and compiles index.mjs and
+ * the chunks it imports statically, and a chunk only when a path first needs it. Every output is .mjs so
+ * that Node loads each chunk as ESM without a package.json. `module` before `main` takes the AWS SDK's
+ * ES module build (its packages have no exports map), which esbuild can tree-shake and whose credential
+ * providers other than the environment's become chunks too.
+ */
+export function workerBundleArgs(entry: string, outputDir: string): string[] {
+  return [
+    '--bundle',
+    entry,
+    '--platform=node',
+    '--format=esm',
+    '--target=node22',
+    `--outdir=${outputDir}`,
+    '--splitting',
+    '--entry-names=index',
+    '--chunk-names=chunks/[name]-[hash]',
+    '--out-extension:.js=.mjs',
+    '--main-fields=module,main',
+    '--minify',
+    '--sourcemap',
+    '--sources-content=false',
+    `--banner:js=${REQUIRE_BANNER}`,
+    '--log-level=warning',
+  ];
+}
+
+/** The environment's NODE_OPTIONS on Lambda: stack traces point into functions/*.ts instead of the bundle. */
+export const WORKER_NODE_OPTIONS = '--enable-source-maps';
 
 /** Where the bundled stack-config files are on Lambda: the asset is unpacked into /var/task. */
 export const BUNDLED_STACK_CONFIG_DIR = '/var/task/stack-config';
@@ -109,26 +142,29 @@ export class WorkerFunction extends Construct {
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
       ...(props.retryAttempts === undefined ? {} : { retryAttempts: props.retryAttempts }),
       bundling: {
+        // NodejsFunction's own build (one file) is replaced after it by splitBundleCommand's build, which
+        // reports esbuild's warnings; the sizes NodejsFunction would print are those of the discarded file.
+        logLevel: LogLevel.ERROR,
         format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
         target: 'node22',
         banner: REQUIRE_BANNER,
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        // The SDK version we pin and test ships in the bundle, not the one the runtime happens to carry.
+        // The SDK version we pin and test ships in the bundle, not the one the runtime happens to carry;
+        // code splitting keeps it out of the import until a path uses a client.
         bundleAwsSDK: true,
         externalModules: [],
         forceDockerBundling: false,
-        ...(stackConfig.files.length > 0
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) =>
-                  copyStackConfigCommands(stackConfig, inputDir, outputDir),
-              },
-            }
-          : {}),
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            splitBundleCommand(props.worker, inputDir, outputDir),
+            ...copyStackConfigCommands(stackConfig, inputDir, outputDir),
+          ],
+        },
       },
     });
 
@@ -202,6 +238,18 @@ function copyStackConfigCommands(sources: StackConfigSources, inputDir: string, 
   });
 }
 
+/**
+ * The shell command that builds the worker's bundle with code splitting, which NodejsFunction cannot
+ * do (it gives esbuild an outfile; splitting needs an outdir): it overwrites NodejsFunction's index.mjs.
+ * Locally it runs the project's esbuild, the one NodejsFunction runs; in Docker the image's.
+ */
+function splitBundleCommand(worker: string, inputDir: string, outputDir: string): string {
+  const local = resolve(inputDir) === resolve(REPOSITORY_ROOT);
+  const esbuild = local ? join(REPOSITORY_ROOT, 'node_modules', '.bin', 'esbuild') : 'esbuild';
+  const entry = join(inputDir, 'functions', worker, 'handler.ts');
+  return [esbuild, ...workerBundleArgs(entry, outputDir)].map(shellQuote).join(' ');
+}
+
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;
 }
@@ -243,8 +291,7 @@ function workerEnvironment(props: WorkerFunctionProps, bundlesStackConfig: boole
     ...secretArns,
     ...(bundlesStackConfig ? { TOILLESS_STACK_CONFIG: BUNDLED_STACK_CONFIG_DIR } : {}),
     LOG_LEVEL: level,
-    // Stack traces point into functions/*.ts instead of the minified bundle.
-    NODE_OPTIONS: '--enable-source-maps',
+    NODE_OPTIONS: WORKER_NODE_OPTIONS,
   };
 }
 

@@ -101,7 +101,7 @@ export function startPrometheus(options: PrometheusOptions = {}): Promise<Runnin
 
     try {
       await mkdir(configDir);
-      await write({ config: options.config, ruleFiles: options.ruleFiles });
+      await write(options);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;

@@ -165,7 +165,8 @@ interface MutableFile {
 
 interface FailureRule {
   readonly failure: SlackFailure;
-  readonly method?: string;
+  /** The API method it fails, or undefined for any. */
+  readonly method: string | undefined;
   remaining: number;
 }
 
@@ -535,7 +536,7 @@ function invalidArguments(problem: string, pointer: string): SlackErrorAnswer {
 async function readParams(
   req: IncomingMessage,
   url: URL,
-): Promise<{ params: Params; bodyToken?: string; isJson: boolean }> {
+): Promise<{ params: Params; bodyToken?: string | undefined; isJson: boolean }> {
   const params: Params = Object.fromEntries(url.searchParams);
   const body = await readBody(req, MAX_API_BODY);
   const header = req.headers['content-type'];

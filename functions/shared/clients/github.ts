@@ -22,7 +22,7 @@ export interface GitHubClientOptions {
   /** Where rate-limit waits and retries are logged. */
   readonly logger: Logger;
   /** Told about every rate-limit answer, e.g. to show the wait on a terminal. @default none */
-  readonly onRateLimit?: (wait: RateLimitWait) => void;
+  readonly onRateLimit?: ((wait: RateLimitWait) => void) | undefined;
   /** Rate-limited answers retried per request before giving up. @default 3 */
   readonly maxRateLimitRetries?: number;
   /** A primary limit resetting later than this is not waited for: the call fails and says when to retry. @default 900 */

@@ -114,11 +114,11 @@ export class GrafanaClient {
   async createAnnotation(input: AnnotationInput): Promise<CreatedAnnotation> {
     const body = {
       time: input.time.getTime(),
-      ...(input.timeEnd === undefined ? {} : { timeEnd: input.timeEnd.getTime() }),
+      timeEnd: input.timeEnd?.getTime(),
       tags: [...input.tags],
       text: input.text,
-      ...(input.dashboardUID === undefined ? {} : { dashboardUID: input.dashboardUID }),
-      ...(input.panelId === undefined ? {} : { panelId: input.panelId }),
+      dashboardUID: input.dashboardUID,
+      panelId: input.panelId,
     };
     const answer = await this.request('POST', '/api/annotations', undefined, body);
     const { id, message } = (answer ?? {}) as { id?: unknown; message?: unknown };

@@ -6,14 +6,14 @@ export interface JsonGetOptions {
   readonly service: string;
   /** Time limit for this one request (connect, headers and body), in milliseconds. */
   readonly timeoutMs: number;
-  /** The caller's signal, e.g. the overall time budget of an incident timeline. @default none */
-  readonly signal?: AbortSignal;
+  /** The caller's signal, e.g. the overall time budget of an incident timeline; callers pass on theirs, if any. @default none */
+  readonly signal?: AbortSignal | undefined;
   /** Extra request headers (tenant, encoding flags). @default none */
   readonly headers?: Readonly<Record<string, string>>;
   /** Statuses answered without throwing, e.g. 404 for an unknown trace; their body is returned as text. @default none */
   readonly passStatuses?: readonly number[];
-  /** The fetch to use. @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /** The fetch to use; callers pass on the one they were given, if any. @default globalThis.fetch */
+  readonly fetch?: typeof fetch | undefined;
   /** A larger body is an UpstreamError, read no further. @default DEFAULT_MAX_RESPONSE_BYTES (10 MiB) */
   readonly maxResponseBytes?: number;
 }

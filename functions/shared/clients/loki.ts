@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
 import { getJson } from './http-json.js';
 
 export interface LokiClientOptions {
@@ -118,14 +119,14 @@ export class LokiClient {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
-  private readonly maxResponseBytes: number | undefined;
+  private readonly maxResponseBytes: number;
 
   constructor(options: LokiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = options.fetch;
-    this.maxResponseBytes = options.maxResponseBytes;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** Runs a metric query (e.g. `sum by (level) (count_over_time({...} | json [1m]))`) over a range. */
@@ -234,9 +235,9 @@ export class LokiClient {
       service: 'loki',
       timeoutMs: this.timeoutMs,
       headers: this.headers,
-      ...(signal ? { signal } : {}),
-      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
-      ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
+      signal,
+      fetch: this.fetchImpl,
+      maxResponseBytes: this.maxResponseBytes,
     });
     return parseShape(queryResponseSchema, answer.body, 'query_range response').data;
   }

@@ -3,6 +3,7 @@
  * Errors keep Prometheus' own `errorType: error` text, which names the bad part of a query.
  */
 import { UpstreamError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
 import { getJson } from './http-json.js';
 
 export interface PrometheusClientOptions {
@@ -60,13 +61,13 @@ export class PrometheusClient {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
-  private readonly maxResponseBytes: number | undefined;
+  private readonly maxResponseBytes: number;
 
   constructor(options: PrometheusClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch;
-    this.maxResponseBytes = options.maxResponseBytes;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** The alerting rules Prometheus evaluates, from every rule group. */
@@ -145,9 +146,9 @@ export class PrometheusClient {
       service: 'prometheus',
       timeoutMs: this.timeoutMs,
       passStatuses: ERROR_STATUSES,
-      ...(signal ? { signal } : {}),
-      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
-      ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
+      signal,
+      fetch: this.fetchImpl,
+      maxResponseBytes: this.maxResponseBytes,
     });
     const body = (typeof answer.body === 'string' ? parseOrText(answer.body) : answer.body) as
       | ApiAnswer

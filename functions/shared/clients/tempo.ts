@@ -10,6 +10,7 @@
  */
 import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
 import { getJson } from './http-json.js';
 
 export interface TempoClientOptions {
@@ -180,7 +181,7 @@ export class TempoClient {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
-  private readonly maxResponseBytes: number | undefined;
+  private readonly maxResponseBytes: number;
   private v2Available = true;
 
   constructor(options: TempoClientOptions) {
@@ -188,7 +189,7 @@ export class TempoClient {
     this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = options.fetch;
-    this.maxResponseBytes = options.maxResponseBytes;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** The trace with this id (hex in any case, leading zeros or not, or base64), or undefined when unknown. */
@@ -258,9 +259,9 @@ export class TempoClient {
       timeoutMs: this.timeoutMs,
       headers: this.headers,
       passStatuses,
-      ...(signal ? { signal } : {}),
-      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
-      ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
+      signal,
+      fetch: this.fetchImpl,
+      maxResponseBytes: this.maxResponseBytes,
     });
   }
 }

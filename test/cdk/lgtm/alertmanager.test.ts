@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
+import { asISecret } from '../../../lib/cdk-interfaces.js';
 import { ALERTMANAGER_SECRET_FILES, Alertmanager } from '../../../lib/lgtm/alertmanager.js';
 import { configSyncScript } from '../../../lib/lgtm/lgtm-service.js';
 import { ConstructTestStack } from '../app-fixture.js';
@@ -34,8 +35,8 @@ function alertmanagerStack(): { alertmanager: Alertmanager; fixture: ConstructTe
   const alertmanager = new Alertmanager(fixture.stack, 'Alertmanager', {
     ...base,
     image: base.versions.alertmanager,
-    webhookToken: new secretsmanager.Secret(fixture.stack, 'Token'),
-    slackWebhookUrl: new secretsmanager.Secret(fixture.stack, 'Slack'),
+    webhookToken: asISecret(new secretsmanager.Secret(fixture.stack, 'Token')),
+    slackWebhookUrl: asISecret(new secretsmanager.Secret(fixture.stack, 'Slack')),
   });
   return { alertmanager, fixture };
 }

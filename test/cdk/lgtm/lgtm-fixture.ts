@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
 import { loadStackVersions, type StackVersions } from '../../../functions/shared/versions.js';
+import { asIBucket, asICluster, asIVpc } from '../../../lib/cdk-interfaces.js';
 import { ServiceConfigs } from '../../../lib/lgtm/service-configs.js';
 import { StateFileSystem } from '../../../lib/lgtm/state-file-system.js';
 import { withoutAssetHashes } from '../app-fixture.js';
@@ -15,23 +16,23 @@ export type Json = any;
 
 /** What every service construct is built on: a VPC, a cluster, the namespace, the config bucket, EFS. */
 export interface LgtmTestBase {
-  readonly vpc: ec2.Vpc;
-  readonly cluster: ecs.Cluster;
+  readonly vpc: ec2.IVpc;
+  readonly cluster: ecs.ICluster;
   readonly namespace: servicediscovery.PrivateDnsNamespace;
   readonly configs: ServiceConfigs;
-  readonly accessLogs: s3.Bucket;
+  readonly accessLogs: s3.IBucket;
   readonly state: StateFileSystem;
   readonly versions: StackVersions;
 }
 
 export function lgtmTestBase(stack: Stack, configDir: string = stackConfigDir()): LgtmTestBase {
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
+  const vpc = asIVpc(new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }));
+  const cluster = asICluster(new ecs.Cluster(stack, 'Cluster', { vpc }));
   const namespace = new servicediscovery.PrivateDnsNamespace(stack, 'Namespace', {
     name: 'toilless.local',
     vpc,
   });
-  const accessLogs = new s3.Bucket(stack, 'AccessLogs');
+  const accessLogs = asIBucket(new s3.Bucket(stack, 'AccessLogs'));
   const configs = new ServiceConfigs(stack, 'Configs', {
     stackConfigDir: configDir,
     accessLogsBucket: accessLogs,

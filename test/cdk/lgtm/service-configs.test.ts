@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
+import { asIBucket } from '../../../lib/cdk-interfaces.js';
 import { configFiles, configHash, ServiceConfigs } from '../../../lib/lgtm/service-configs.js';
 import { ConstructTestStack } from '../app-fixture.js';
 import { resourcesOf } from './lgtm-fixture.js';
@@ -62,7 +63,7 @@ describe('Service configs', () => {
     fixture = new ConstructTestStack();
     const configs = new ServiceConfigs(fixture.stack, 'Configs', {
       stackConfigDir: copy,
-      accessLogsBucket: new s3.Bucket(fixture.stack, 'Logs'),
+      accessLogsBucket: asIBucket(new s3.Bucket(fixture.stack, 'Logs')),
     });
     const role = new iam.Role(fixture.stack, 'Role', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
@@ -95,7 +96,7 @@ describe('Service configs', () => {
     fixture = new ConstructTestStack();
     const configs = new ServiceConfigs(fixture.stack, 'Configs', {
       stackConfigDir: copy,
-      accessLogsBucket: new s3.Bucket(fixture.stack, 'Logs'),
+      accessLogsBucket: asIBucket(new s3.Bucket(fixture.stack, 'Logs')),
     });
 
     // Act
@@ -116,7 +117,7 @@ describe('Service configs', () => {
     fixture = new ConstructTestStack();
     const configs = new ServiceConfigs(fixture.stack, 'Configs', {
       stackConfigDir: copy,
-      accessLogsBucket: new s3.Bucket(fixture.stack, 'Logs'),
+      accessLogsBucket: asIBucket(new s3.Bucket(fixture.stack, 'Logs')),
     });
 
     // Act and Assess

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asIEventBus } from '../../../lib/cdk-interfaces.js';
 import { EventProcessor, type EventProcessorProps } from '../../../lib/workers/event-processor.js';
 import { ConstructTestStack } from '../app-fixture.js';
 
@@ -26,7 +27,7 @@ function processorOn(
   const bus = new events.EventBus(stack.stack, 'Bus', { eventBusName: 'toilless-test' });
   const processor = new EventProcessor(stack.stack, 'Processor', {
     worker: 'github-webhook',
-    eventBus: bus,
+    eventBus: asIEventBus(bus),
     detailTypes: ['IncidentOpened', 'IncidentResolved'],
     ...props,
   });

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asIBucket } from '../../../lib/cdk-interfaces.js';
 import { StoreBucket } from '../../../lib/workers/store-bucket.js';
 import { ConstructTestStack } from '../app-fixture.js';
 
@@ -102,7 +103,7 @@ describe('Store bucket', () => {
   it('sends server access logs to a bucket it is given instead of creating one', () => {
     // Prepare
     fixture = new ConstructTestStack();
-    const logs = new s3.Bucket(fixture.stack, 'SharedLogs');
+    const logs = asIBucket(new s3.Bucket(fixture.stack, 'SharedLogs'));
 
     // Act
     const store = new StoreBucket(fixture.stack, 'Store', {
@@ -145,7 +146,7 @@ describe('Store bucket', () => {
   it('refuses an access log expiration for a logs bucket it does not own', () => {
     // Prepare
     fixture = new ConstructTestStack();
-    const logs = new s3.Bucket(fixture.stack, 'SharedLogs');
+    const logs = asIBucket(new s3.Bucket(fixture.stack, 'SharedLogs'));
 
     // Act
     const act = () =>

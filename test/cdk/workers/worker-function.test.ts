@@ -1,13 +1,28 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { asISecret } from '../../../lib/cdk-interfaces.js';
 import { WorkerFunction, type WorkerFunctionProps } from '../../../lib/workers/worker-function.js';
+import { EventBridgeTestServer } from '../../support/eventbridge-server.js';
+import { closeServer, listenOnLoopback, originOf, readBody } from '../../support/http-test-server.js';
 import { ConstructTestStack } from '../app-fixture.js';
 
 let fixture: ConstructTestStack;
@@ -36,6 +51,39 @@ function operatorStackConfig(): string {
   return stackConfig;
 }
 
+const run = promisify(execFile);
+
+const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:toilless/alertmanager-webhook-token';
+
+/** An Alertmanager notification as the intake accepts it, from the fixtures. */
+function alertmanagerPayload(): unknown {
+  const fixture = new URL('../../fixtures/alertmanager/firing-fastburnrate.json', import.meta.url);
+  return JSON.parse(readFileSync(fixture, 'utf8')).body;
+}
+
+/** The ES module files of a bundled asset, index.mjs and its chunks. */
+function javascriptFiles(asset: string): string[] {
+  return readdirSync(asset, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.mjs'))
+    .map((file) => join(asset, file));
+}
+
+/** A module file and the files it imports statically (`import ... from "./x.mjs"`), transitively; not import(). */
+function staticImportClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const match of source.matchAll(/\bimport\s*(?:[\w${}\s,*]+?\s*from\s*)?"(\.{1,2}\/[^"]+)"/g)) {
+      pending.push(resolve(dirname(file), match[1] as string));
+    }
+  }
+  return [...seen];
+}
+
 function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
   return fixture.stack.getLogicalId(construct.node.defaultChild as never);
 }
@@ -43,7 +91,7 @@ function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
 describe('Worker function', () => {
   it('hands each secret over as <NAME>_ARN with read access, and never its value', () => {
     // Prepare
-    const secret = new secretsmanager.Secret(fixture.stack, 'Token');
+    const secret = asISecret(new secretsmanager.Secret(fixture.stack, 'Token'));
 
     // Act
     const worker = new WorkerFunction(fixture.stack, 'Worker', {
@@ -255,5 +303,96 @@ describe('Worker function', () => {
 
     // Assess
     expect(act).toThrow(message);
+  });
+});
+
+describe('Worker function bundle', () => {
+  let stack: ConstructTestStack;
+  let asset: string;
+
+  beforeAll(() => {
+    stack = new ConstructTestStack({ bundling: true });
+    const worker = new WorkerFunction(stack.stack, 'Worker', { worker: 'alertmanager-webhook' });
+    asset = stack.assetDirectoryOf(stack.stack.getLogicalId(worker.function.node.defaultChild as never));
+  });
+
+  afterAll(() => {
+    stack.dispose();
+  });
+
+  it('keeps the AWS SDK clients out of what its import loads: they are chunks, loaded on first use', async () => {
+    // Act
+    const imported = staticImportClosure(join(asset, 'index.mjs'));
+    const files = javascriptFiles(asset);
+
+    // Assess: each client's operation is in the asset, in a chunk the handler's import does not load.
+    for (const operation of ['"GetSecretValue"', '"PutObject"', '"PutEvents"']) {
+      expect(imported.some((file) => readFileSync(file, 'utf8').includes(operation))).toBe(false);
+      expect(files.some((file) => readFileSync(file, 'utf8').includes(operation))).toBe(true);
+    }
+    expect(files.length).toBeGreaterThan(imported.length);
+    // Plain Node loads every file, so each chunk a path imports later resolves as an ES module.
+    const script = files.map((file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`).join('');
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `${script}console.log('loaded')`],
+      { env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1' } },
+    );
+    expect(stdout.trim()).toBe('loaded');
+  });
+
+  it('answers a delivery in plain Node: the token from Secrets Manager, the notification to EventBridge', async () => {
+    // Prepare: EventBridge and Secrets Manager on loopback, reached through the SDK's endpoint variables.
+    const eventBridge = await EventBridgeTestServer.start({ buses: ['toilless-test'] });
+    const secretReads: string[] = [];
+    const secretsManager = createServer((request, response) => {
+      readBody(request).then((body) => {
+        secretReads.push(`${request.headers['x-amz-target']} ${JSON.parse(body.toString('utf8')).SecretId}`);
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify({ ARN: TOKEN_ARN, Name: 'token', SecretString: 'bundle-token' }));
+      }, response.destroy.bind(response));
+    });
+    await listenOnLoopback(secretsManager);
+    const delivery = {
+      version: '2.0',
+      requestContext: { http: { method: 'POST' } },
+      headers: { authorization: 'Bearer bundle-token', 'content-type': 'application/json' },
+      body: JSON.stringify(alertmanagerPayload()),
+      isBase64Encoded: false,
+    };
+    const script =
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(join(asset, 'index.mjs')).href)});` +
+      `const result = await handler(${JSON.stringify(delivery)});` +
+      "process.stdout.write('RESULT ' + JSON.stringify(result));";
+
+    try {
+      // Act
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIATOILLESSTEST0000',
+          AWS_SECRET_ACCESS_KEY: 'toilless-test-secret-key',
+          AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: originOf(secretsManager),
+          TOILLESS_BUCKET: 'toilless-test',
+          TOILLESS_EVENT_BUS: 'toilless-test',
+          ALERTMANAGER_WEBHOOK_TOKEN_ARN: TOKEN_ARN,
+          LOG_LEVEL: 'silent',
+        },
+      });
+
+      // Assess
+      const result = JSON.parse(stdout.slice(stdout.indexOf('RESULT ') + 'RESULT '.length));
+      expect(result.statusCode, result.body).toBe(200);
+      expect(secretReads).toEqual([`secretsmanager.GetSecretValue ${TOKEN_ARN}`]);
+      expect(eventBridge.accepted.map((entry) => [entry.DetailType, entry.EventBusName])).toEqual([
+        ['AlertNotification', 'toilless-test'],
+      ]);
+      expect(JSON.parse(eventBridge.accepted[0]?.Detail ?? '{}').id).toBe(JSON.parse(result.body).eventId);
+    } finally {
+      await eventBridge.close();
+      await closeServer(secretsManager);
+    }
   });
 });

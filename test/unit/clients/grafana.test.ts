@@ -169,9 +169,8 @@ describe('Grafana client', () => {
 
     it('refuses a deployment that has not finished', async () => {
       // Act
-      const failure = await annotateDeployment(client, { ...deployment, finishedAt: undefined }).catch(
-        (error: unknown) => error,
-      );
+      const { finishedAt: _finished, ...unfinished } = deployment;
+      const failure = await annotateDeployment(client, unfinished).catch((error: unknown) => error);
 
       // Assess
       expect(failure).toBeInstanceOf(ValidationError);

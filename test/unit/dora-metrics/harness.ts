@@ -133,7 +133,7 @@ export async function startDoraHarness(options: HarnessOptions): Promise<DoraHar
     config,
     writer,
     commits,
-    ...(options.annotate === undefined ? {} : { annotate: options.annotate }),
+    annotate: options.annotate,
   });
   const history = new DoraHistory({ store, config, commits, logger });
   return {

@@ -87,7 +87,7 @@ export class S3ObjectStore implements ObjectStore {
           Key: objectKey,
           Body: toBuffer(body),
           ContentType: options.contentType ?? contentTypeOf(key),
-          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+          IfMatch: options.ifMatch,
         }),
       );
       return { etag: response.ETag ?? '' };
@@ -152,7 +152,7 @@ export class S3ObjectStore implements ObjectStore {
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: this.prefix + prefix,
-          ...(continuationToken === undefined ? {} : { ContinuationToken: continuationToken }),
+          ContinuationToken: continuationToken,
         }),
       );
       for (const object of page.Contents ?? []) {
