@@ -9,6 +9,7 @@ import { doraRecomputeBenchmark } from './dora-recompute.js';
 import { doraWebhookBenchmark } from './dora-webhook.js';
 import { intakeBenchmark } from './intake.js';
 import { remoteWriteBenchmark } from './remote-write.js';
+import { reportBenchmark } from './report.js';
 import { reportGrafanaBenchmark } from './report-grafana.js';
 import { soakBenchmark } from './soak.js';
 import { timelineBenchmark } from './timeline.js';
@@ -35,6 +36,7 @@ const benchmarks: readonly Benchmark[] = [
   remoteWriteBenchmark,
   timelineBenchmark,
   coldStartBenchmark,
+  reportBenchmark,
 ];
 
 /**

@@ -32,6 +32,19 @@ export interface Series {
   readonly name: string;
   /** [unix seconds, value]; NaN marks a gap. */
   readonly points: readonly (readonly [number, number])[];
+  /** This series' own format when a field override gives it another unit (memory in bytes beside CPU in %): drawn on a right axis. */
+  readonly format?: FieldFormat;
+}
+
+/** One value of a stat, gauge or bar gauge panel. */
+export interface PanelValue {
+  readonly name: string;
+  readonly value: number | null;
+  /** This value's own format when a field override changes it (e.g. a DORA level shown as a plain number). */
+  readonly format?: FieldFormat;
+  /** The text and colour of a value mapping that matched ("Elite", green), shown instead of the number. */
+  readonly text?: string;
+  readonly color?: string;
 }
 
 /** What a panel shows, independent of how it was produced. */
@@ -43,7 +56,7 @@ export type PanelContent =
   /** Native mode: stat, gauge and bar gauge panels reduce each series to one value. */
   | {
       readonly kind: 'stat' | 'gauge' | 'bargauge';
-      readonly values: readonly { readonly name: string; readonly value: number | null }[];
+      readonly values: readonly PanelValue[];
       readonly format: FieldFormat;
     }
   /** Native mode: a table; its full data also goes to the appendix. */
