@@ -15,6 +15,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../functions/manifests.js';
+import { eventBridgeCron } from '../functions/shared/cron.js';
 import { parseDurationMs } from '../functions/shared/duration.js';
 import type { SecretName } from '../functions/shared/ports/secrets.js';
 import {
@@ -30,6 +31,7 @@ import type {
   WorkerManifest,
   WorkerSchedule,
 } from '../functions/shared/workers/manifest.js';
+import { scheduleTiming } from '../functions/shared/workers/schedule-timing.js';
 import { SECRET_CATALOGUE, type SecretSpec } from '../functions/shared/workers/secret-catalogue.js';
 import { EventProcessor, type EventProcessorProps } from './workers/event-processor.js';
 import { endpointVariables, type ObservabilityEndpoints } from './workers/observability-endpoints.js';
@@ -155,7 +157,7 @@ export class WorkersStack extends Stack {
       PROCESSOR_MANIFESTS.flatMap((manifest) =>
         manifest.schedules.map((schedule) => [
           schedule.name,
-          this.schedule(manifest, schedule, this.processorNamed(manifest.name)),
+          this.schedule(manifest, schedule, this.processorNamed(manifest.name), toilless),
         ]),
       ),
     );
@@ -271,6 +273,7 @@ export class WorkersStack extends Stack {
     manifest: ProcessorManifest,
     spec: WorkerSchedule,
     processor: EventProcessor,
+    toilless: ToillessConfig,
   ): scheduler.Schedule {
     const fn = processor.worker.function;
     // An own role rather than the target's shared one, so that its finding is acknowledged where it arises.
@@ -291,7 +294,7 @@ export class WorkersStack extends Stack {
     });
     const schedule = new scheduler.Schedule(this, spec.name, {
       description: `toilless ${manifest.name}: ${spec.description}`,
-      schedule: scheduleExpression(spec),
+      schedule: scheduleExpression(spec, toilless),
       target: new schedulerTargets.LambdaInvoke(fn, {
         role,
         input: scheduler.ScheduleTargetInput.fromObject(spec.payload),
@@ -352,14 +355,15 @@ export class WorkersStack extends Stack {
 }
 
 /** A manifest schedule as an EventBridge Scheduler expression: a rate, or a cron in its time zone. */
-function scheduleExpression(spec: WorkerSchedule): scheduler.ScheduleExpression {
-  if ('cron' in spec.every) {
+function scheduleExpression(spec: WorkerSchedule, toilless: ToillessConfig): scheduler.ScheduleExpression {
+  const timing = scheduleTiming(spec, toilless);
+  if ('cron' in timing) {
     return scheduler.ScheduleExpression.expression(
-      `cron(${spec.every.cron})`,
-      TimeZone.of(spec.every.timeZone),
+      `cron(${eventBridgeCron(timing.cron)})`,
+      TimeZone.of(timing.timeZone),
     );
   }
-  const { hours, minutes } = spec.every.rate;
+  const { hours, minutes } = timing.rate;
   if ((hours === undefined) === (minutes === undefined)) {
     throw new Error(`schedule ${spec.name}: give its rate in hours or in minutes, not both or neither.`);
   }
