@@ -8,7 +8,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -115,6 +115,10 @@ export class WorkersStack extends Stack {
   readonly doraMetrics: EventProcessor;
   /** Invokes dora-metrics every hour with its manifest's schedule payload. */
   readonly doraRecompute: scheduler.Schedule;
+  /** Renders the weekly report into a PDF, stores it and posts it to Slack. */
+  readonly weeklyReport: EventProcessor;
+  /** Invokes weekly-report on toilless.yaml `report.schedule` in `report.timeZone`. */
+  readonly weeklyReportSchedule: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: WorkersStackProps = {}) {
     super(scope, id, {
@@ -166,6 +170,8 @@ export class WorkersStack extends Stack {
     this.incidentTimeline = this.processorNamed('incident-timeline');
     this.doraMetrics = this.processorNamed('dora-metrics');
     this.doraRecompute = this.scheduleNamed('DoraRecompute');
+    this.weeklyReport = this.processorNamed('weekly-report');
+    this.weeklyReportSchedule = this.scheduleNamed('WeeklyReport');
 
     for (const manifest of WEBHOOK_MANIFESTS) {
       new CfnOutput(this, `${manifest.id}Url`, {
@@ -225,6 +231,7 @@ export class WorkersStack extends Stack {
       secrets: this.secretsOf(manifest),
       stackConfigFiles: manifest.stackConfigFiles,
       stackConfigDir: configDir,
+      ...lambdaBundleProps(manifest),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
@@ -370,6 +377,19 @@ function scheduleExpression(spec: WorkerSchedule, toilless: ToillessConfig): sch
   return scheduler.ScheduleExpression.rate(
     hours === undefined ? Duration.minutes(minutes as number) : Duration.hours(hours),
   );
+}
+
+/** A manifest's bundle extras as WorkerFunction props (the weekly report's Chromium and fonts). */
+function lambdaBundleProps(
+  manifest: ProcessorManifest,
+): Pick<EventProcessorProps, 'architecture' | 'nodeModules' | 'bundledFiles'> {
+  const bundle = manifest.lambdaBundle;
+  if (!bundle) return {};
+  return {
+    architecture: bundle.architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
+    ...(bundle.nodeModules ? { nodeModules: bundle.nodeModules } : {}),
+    ...(bundle.files ? { bundledFiles: bundle.files } : {}),
+  };
 }
 
 /**

@@ -56,6 +56,15 @@ export interface WorkerFunctionProps {
   readonly stackConfigFiles?: readonly string[];
   /** The stack-config directory the files are copied from. @default - stackConfigDir(): the repository's stack-config, or TOILLESS_STACK_CONFIG */
   readonly stackConfigDir?: string;
+  /** The instruction set; a package with native binaries for one of them decides. @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * Packages installed into the bundle's node_modules (from package-lock.json) instead of bundled by
+   * esbuild: packages that ship binaries or read their own files (e.g. @sparticuz/chromium). @default - none
+   */
+  readonly nodeModules?: readonly string[];
+  /** Files or directories of the repository copied into the bundle, e.g. fonts. @default - none */
+  readonly bundledFiles?: readonly { readonly from: string; readonly to: string }[];
 }
 
 /**
@@ -75,6 +84,7 @@ export class WorkerFunction extends Construct {
     const entry = workerEntry(props.worker);
     const stackConfig = stackConfigSources(props);
     const environment = workerEnvironment(props, stackConfig.files.length > 0);
+    const bundledFiles = checkedBundledFiles(props);
     validateSizing(props);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -94,7 +104,7 @@ export class WorkerFunction extends Construct {
       projectRoot: REPOSITORY_ROOT,
       depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
       role: this.role,
@@ -118,14 +128,17 @@ export class WorkerFunction extends Construct {
         // The SDK version we pin and test ships in the bundle, not the one the runtime happens to carry.
         bundleAwsSDK: true,
         externalModules: [],
+        ...(props.nodeModules?.length ? { nodeModules: [...props.nodeModules] } : {}),
         forceDockerBundling: false,
-        ...(stackConfig.files.length > 0
+        ...(stackConfig.files.length > 0 || bundledFiles.length > 0
           ? {
               commandHooks: {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) =>
-                  copyStackConfigCommands(stackConfig, inputDir, outputDir),
+                afterBundling: (inputDir: string, outputDir: string) => [
+                  ...copyStackConfigCommands(stackConfig, inputDir, outputDir),
+                  ...copyBundledFilesCommands(bundledFiles, inputDir, outputDir),
+                ],
               },
             }
           : {}),
@@ -198,7 +211,41 @@ function copyStackConfigCommands(sources: StackConfigSources, inputDir: string, 
   const sourceDir = insideProject ? join(inputDir, fromProject) : sources.dir;
   return sources.files.map((file) => {
     const target = join(outputDir, 'stack-config', ...file.split('/'));
-    return `mkdir -p ${shellQuote(dirname(target))} && cp ${shellQuote(join(sourceDir, ...file.split('/')))} ${shellQuote(target)}`;
+    // -R: an entry may be a directory (grafana/dashboards).
+    return `mkdir -p ${shellQuote(dirname(target))} && cp -R ${shellQuote(join(sourceDir, ...file.split('/')))} ${shellQuote(target)}`;
+  });
+}
+
+function checkedBundledFiles(
+  props: WorkerFunctionProps,
+): readonly { readonly from: string; readonly to: string }[] {
+  const files = props.bundledFiles ?? [];
+  for (const { from, to } of files) {
+    for (const path of [from, to]) {
+      if (!STACK_CONFIG_FILE.test(path) || path.split('/').some((segment) => segment === '..')) {
+        throw new Error(
+          `WorkerFunction ${props.worker}: bundled file path "${path}" is not a relative path inside the repository or bundle: use a path such as "node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf".`,
+        );
+      }
+    }
+    if (!existsSync(join(REPOSITORY_ROOT, from))) {
+      throw new Error(
+        `WorkerFunction ${props.worker}: bundled file ${join(REPOSITORY_ROOT, from)} does not exist: install the package it comes from or fix the path.`,
+      );
+    }
+  }
+  return files;
+}
+
+/** Shell commands that copy repository files into the bundle, through inputDir as the stack-config copy does. */
+function copyBundledFilesCommands(
+  files: readonly { readonly from: string; readonly to: string }[],
+  inputDir: string,
+  outputDir: string,
+): string[] {
+  return files.map(({ from, to }) => {
+    const target = join(outputDir, ...to.split('/'));
+    return `mkdir -p ${shellQuote(dirname(target))} && cp -R ${shellQuote(join(inputDir, ...from.split('/')))} ${shellQuote(target)}`;
   });
 }
 

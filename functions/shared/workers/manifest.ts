@@ -79,6 +79,18 @@ export interface ProcessorManifest extends ManifestBase {
   readonly endpoints: readonly EndpointName[];
   /** It posts to Slack: it gets SLACK_CHANNEL (toilless.yaml `slack.channel`) and the Notifier port. */
   readonly postsToSlack: boolean;
+  /** What its Lambda bundle needs beyond the one esbuild file. @default arm64, nothing else */
+  readonly lambdaBundle?: LambdaBundle;
+}
+
+/** A Lambda bundle's extras, for a worker whose dependencies ship binaries or data files. */
+export interface LambdaBundle {
+  /** The instruction set its binaries are built for. */
+  readonly architecture: 'x86_64' | 'arm64';
+  /** Packages installed into the bundle's node_modules instead of bundled (they read their own files). */
+  readonly nodeModules?: readonly string[];
+  /** Files of the repository copied into the bundle: `from` the repository root, `to` a path in the bundle. */
+  readonly files?: readonly { readonly from: string; readonly to: string }[];
 }
 
 export type WorkerManifest = WebhookManifest | ProcessorManifest;
