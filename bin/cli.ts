@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigurationError, ToillessError } from '../functions/shared/errors.js';
 import { checkCommand } from './commands/check.js';
 import { doraCommand } from './commands/dora.js';
+import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 import { timelineCommand } from './commands/timeline.js';
 
@@ -22,6 +23,7 @@ export function buildCli(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(serveCommand())
     .addCommand(timelineCommand())
+    .addCommand(reportCommand())
     .addCommand(doraCommand())
     .addCommand(checkCommand());
 }

@@ -9,6 +9,7 @@ import { create as createGitHubWebhook } from './github-webhook/compose.js';
 import { create as createIncidentTimeline } from './incident-timeline/compose.js';
 import type { ProcessorName, WebhookName } from './manifests.js';
 import type { ComposeProcessor, ComposeWebhook } from './shared/workers/composition.js';
+import { create as createWeeklyReport } from './weekly-report/compose.js';
 
 export const WEBHOOK_COMPOSITIONS: Readonly<Record<WebhookName, ComposeWebhook>> = {
   'alertmanager-webhook': createAlertmanagerWebhook,
@@ -18,4 +19,5 @@ export const WEBHOOK_COMPOSITIONS: Readonly<Record<WebhookName, ComposeWebhook>>
 export const PROCESSOR_COMPOSITIONS: Readonly<Record<ProcessorName, ComposeProcessor>> = {
   'incident-timeline': createIncidentTimeline,
   'dora-metrics': createDoraMetrics,
+  'weekly-report': createWeeklyReport,
 };

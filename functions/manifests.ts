@@ -7,9 +7,10 @@ import { doraMetricsManifest } from './dora-metrics/manifest.js';
 import { githubWebhookManifest } from './github-webhook/manifest.js';
 import { incidentTimelineManifest } from './incident-timeline/manifest.js';
 import type { ProcessorManifest, WebhookManifest } from './shared/workers/manifest.js';
+import { weeklyReportManifest } from './weekly-report/manifest.js';
 
 const webhooks = [alertmanagerWebhookManifest, githubWebhookManifest] as const;
-const processors = [incidentTimelineManifest, doraMetricsManifest] as const;
+const processors = [incidentTimelineManifest, doraMetricsManifest, weeklyReportManifest] as const;
 
 export type WebhookName = (typeof webhooks)[number]['name'];
 export type ProcessorName = (typeof processors)[number]['name'];

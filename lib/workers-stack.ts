@@ -8,13 +8,14 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../functions/manifests.js';
+import { eventBridgeCron } from '../functions/shared/cron.js';
 import { parseDurationMs } from '../functions/shared/duration.js';
 import type { SecretName } from '../functions/shared/ports/secrets.js';
 import {
@@ -30,6 +31,7 @@ import type {
   WorkerManifest,
   WorkerSchedule,
 } from '../functions/shared/workers/manifest.js';
+import { scheduleTiming } from '../functions/shared/workers/schedule-timing.js';
 import { SECRET_CATALOGUE, type SecretSpec } from '../functions/shared/workers/secret-catalogue.js';
 import { asIEventBus, asISecret } from './cdk-interfaces.js';
 import { EventProcessor, type EventProcessorProps } from './workers/event-processor.js';
@@ -114,6 +116,10 @@ export class WorkersStack extends Stack {
   readonly doraMetrics: EventProcessor;
   /** Invokes dora-metrics every hour with its manifest's schedule payload. */
   readonly doraRecompute: scheduler.Schedule;
+  /** Renders the weekly report into a PDF, stores it and posts it to Slack. */
+  readonly weeklyReport: EventProcessor;
+  /** Invokes weekly-report on toilless.yaml `report.schedule` in `report.timeZone`. */
+  readonly weeklyReportSchedule: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: WorkersStackProps = {}) {
     super(scope, id, {
@@ -156,7 +162,7 @@ export class WorkersStack extends Stack {
       PROCESSOR_MANIFESTS.flatMap((manifest) =>
         manifest.schedules.map((schedule) => [
           schedule.name,
-          this.schedule(manifest, schedule, this.processorNamed(manifest.name)),
+          this.schedule(manifest, schedule, this.processorNamed(manifest.name), toilless),
         ]),
       ),
     );
@@ -165,6 +171,8 @@ export class WorkersStack extends Stack {
     this.incidentTimeline = this.processorNamed('incident-timeline');
     this.doraMetrics = this.processorNamed('dora-metrics');
     this.doraRecompute = this.scheduleNamed('DoraRecompute');
+    this.weeklyReport = this.processorNamed('weekly-report');
+    this.weeklyReportSchedule = this.scheduleNamed('WeeklyReport');
 
     for (const manifest of WEBHOOK_MANIFESTS) {
       new CfnOutput(this, `${manifest.id}Url`, {
@@ -224,6 +232,7 @@ export class WorkersStack extends Stack {
       secrets: this.secretsOf(manifest),
       stackConfigFiles: manifest.stackConfigFiles,
       stackConfigDir: configDir,
+      ...lambdaBundleProps(manifest),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
@@ -272,6 +281,7 @@ export class WorkersStack extends Stack {
     manifest: ProcessorManifest,
     spec: WorkerSchedule,
     processor: EventProcessor,
+    toilless: ToillessConfig,
   ): scheduler.Schedule {
     const fn = processor.worker.function;
     // An own role rather than the target's shared one, so that its finding is acknowledged where it arises.
@@ -292,7 +302,7 @@ export class WorkersStack extends Stack {
     });
     const schedule = new scheduler.Schedule(this, spec.name, {
       description: `toilless ${manifest.name}: ${spec.description}`,
-      schedule: scheduleExpression(spec),
+      schedule: scheduleExpression(spec, toilless),
       target: new schedulerTargets.LambdaInvoke(fn, {
         role,
         input: scheduler.ScheduleTargetInput.fromObject(spec.payload),
@@ -353,20 +363,34 @@ export class WorkersStack extends Stack {
 }
 
 /** A manifest schedule as an EventBridge Scheduler expression: a rate, or a cron in its time zone. */
-function scheduleExpression(spec: WorkerSchedule): scheduler.ScheduleExpression {
-  if ('cron' in spec.every) {
+function scheduleExpression(spec: WorkerSchedule, toilless: ToillessConfig): scheduler.ScheduleExpression {
+  const timing = scheduleTiming(spec, toilless);
+  if ('cron' in timing) {
     return scheduler.ScheduleExpression.expression(
-      `cron(${spec.every.cron})`,
-      TimeZone.of(spec.every.timeZone),
+      `cron(${eventBridgeCron(timing.cron)})`,
+      TimeZone.of(timing.timeZone),
     );
   }
-  const { hours, minutes } = spec.every.rate;
+  const { hours, minutes } = timing.rate;
   if ((hours === undefined) === (minutes === undefined)) {
     throw new Error(`schedule ${spec.name}: give its rate in hours or in minutes, not both or neither.`);
   }
   return scheduler.ScheduleExpression.rate(
     hours === undefined ? Duration.minutes(minutes as number) : Duration.hours(hours),
   );
+}
+
+/** A manifest's bundle extras as WorkerFunction props (the weekly report's Chromium and fonts). */
+function lambdaBundleProps(
+  manifest: ProcessorManifest,
+): Pick<EventProcessorProps, 'architecture' | 'nodeModules' | 'bundledFiles'> {
+  const bundle = manifest.lambdaBundle;
+  if (!bundle) return {};
+  return {
+    architecture: bundle.architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
+    ...(bundle.nodeModules ? { nodeModules: bundle.nodeModules } : {}),
+    ...(bundle.files ? { bundledFiles: bundle.files } : {}),
+  };
 }
 
 /**

@@ -22,6 +22,8 @@ import type { SecretSource } from '../shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import type { WorkerConfig } from '../shared/workers/composition.js';
 import { type WorkerSchedule, webhookPath } from '../shared/workers/manifest.js';
+import { scheduleTiming } from '../shared/workers/schedule-timing.js';
+import { type CronTimer, startCronTimer } from './cron-timer.js';
 import { LocalSecretSource } from './local-secrets.js';
 import { LocalRetention } from './retention.js';
 import { WorkerMetrics } from './worker-metrics.js';
@@ -125,6 +127,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   };
   const scheduled = new Map<string, () => Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
+  const cronTimers: CronTimer[] = [];
   for (const manifest of PROCESSOR_MANIFESTS) {
     const workerLogger = logger.child({ component: manifest.name });
     const worker = await PROCESSOR_COMPOSITIONS[manifest.name](
@@ -144,20 +147,29 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
         );
       }
       scheduled.set(schedule.name, run);
-      const interval = rateIntervalMs(schedule);
-      if (interval === undefined) {
-        workerLogger.warn(
-          { schedule: schedule.name },
-          'cron schedules run on AWS (EventBridge Scheduler) only: run it locally with the CLI',
+      const runLogged = () => {
+        run().catch((error: unknown) =>
+          workerLogger.error({ err: error, schedule: schedule.name }, 'scheduled run failed'),
+        );
+      };
+      const timing = scheduleTiming(schedule, toilless);
+      if ('cron' in timing) {
+        // The same cron and time zone EventBridge Scheduler gets on AWS (e.g. the weekly report).
+        const cron = startCronTimer(timing.cron, timing.timeZone, clock, runLogged);
+        cronTimers.push(cron);
+        workerLogger.info(
+          {
+            schedule: schedule.name,
+            cron: timing.cron.expression,
+            timeZone: timing.timeZone,
+            next: cron.nextRun(),
+          },
+          'cron schedule armed',
         );
         continue;
       }
       // As EventBridge Scheduler does on AWS (e.g. the DORA windows roll forward by the hour).
-      const timer = setInterval(() => {
-        run().catch((error: unknown) =>
-          workerLogger.error({ err: error, schedule: schedule.name }, 'scheduled run failed'),
-        );
-      }, interval);
+      const timer = setInterval(runLogged, rateIntervalMs(schedule));
       timer.unref();
       timers.push(timer);
     }
@@ -194,6 +206,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     },
     close: async () => {
       for (const timer of timers) clearInterval(timer);
+      for (const cron of cronTimers) cron.stop();
       await retention.stop();
       await bus.close();
       await queue.close();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { assertTimeZone, parseCron } from './cron.js';
 import { parseDurationMs } from './duration.js';
 import { ConfigurationError } from './errors.js';
 import { parseWith } from './validation.js';
@@ -321,6 +322,50 @@ export const toillessConfigSchema = z.strictObject({
           }),
         })
         .prefault({}),
+    })
+    .prefault({}),
+  /** The weekly report (docs/reports.md). */
+  report: z
+    .strictObject({
+      /** The name on the report's cover and in its Slack message. @default toilless */
+      stackName: z.string().min(1).max(80).default('toilless'),
+      /**
+       * When it runs: five-field cron (minute hour day-of-month month day-of-week) in `timeZone`, on
+       * AWS (EventBridge Scheduler) and in `toilless serve` alike. @default Mondays 08:00
+       */
+      schedule: z
+        .string()
+        .refine(
+          (value) => {
+            try {
+              parseCron(value);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: 'expected a five-field cron such as "0 8 * * 1" (Mondays 08:00)' },
+        )
+        .default('0 8 * * 1'),
+      /** IANA time zone of the schedule. @default UTC */
+      timeZone: z
+        .string()
+        .refine(
+          (value) => {
+            try {
+              assertTimeZone(value);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: 'expected an IANA time zone such as UTC or Europe/Berlin' },
+        )
+        .default('UTC'),
+      /** Dashboard uids the report shows, in this order. @default every shipped dashboard */
+      dashboards: z.array(z.string().regex(/^[\w-]{1,40}$/, 'expected a Grafana dashboard uid')).default([]),
+      /** grafana, native, or auto: grafana when GRAFANA_TOKEN is set and Grafana answers. @default auto */
+      mode: z.enum(['auto', 'grafana', 'native']).default('auto'),
     })
     .prefault({}),
   /** The LGTM stack on ECS Fargate. */

@@ -9,7 +9,10 @@ import { WorkerFunction, type WorkerFunctionProps } from './worker-function.js';
 export interface EventProcessorProps extends Omit<WorkerFunctionProps, 'deadLetterQueue' | 'retryAttempts'> {
   /** The bus the processor subscribes to. */
   readonly eventBus: events.IEventBus;
-  /** The toilless event types (detail-types) delivered to the processor. */
+  /**
+   * The toilless event types (detail-types) delivered to the processor; none for a processor that only
+   * runs on schedules (then there is no rule).
+   */
   readonly detailTypes: readonly EventType[];
   /** Times EventBridge retries delivering an event to the function (0 to 185). @default 4 */
   readonly deliveryRetryAttempts?: number;
@@ -24,8 +27,8 @@ export interface EventProcessorProps extends Omit<WorkerFunctionProps, 'deadLett
 export class EventProcessor extends Construct {
   /** The worker function. */
   readonly worker: WorkerFunction;
-  /** The rule matching the processor's detail-types from source "toilless". */
-  readonly rule: events.Rule;
+  /** The rule matching the processor's detail-types from source "toilless"; none without detail-types. */
+  readonly rule: events.Rule | undefined;
   /** Events the processor could not take: undeliverable, or failing after every retry. */
   readonly deadLetterQueue: sqs.Queue;
 
@@ -55,6 +58,10 @@ export class EventProcessor extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 2,
     });
+    if (detailTypes.length === 0) {
+      this.rule = undefined;
+      return;
+    }
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: props.eventBus,
       description: `toilless ${props.worker}: ${detailTypes.join(', ')}`,
@@ -71,11 +78,6 @@ export class EventProcessor extends Construct {
 }
 
 function checkedDetailTypes(props: EventProcessorProps): readonly EventType[] {
-  if (props.detailTypes.length === 0) {
-    throw new Error(
-      `EventProcessor ${props.worker}: detailTypes is empty, so no event would reach it: list the event types it handles.`,
-    );
-  }
   const repeated = props.detailTypes.find((type, index) => props.detailTypes.indexOf(type) !== index);
   if (repeated) {
     throw new Error(`EventProcessor ${props.worker}: detail-type ${repeated} is listed twice: list it once.`);

@@ -28,7 +28,11 @@ export const REQUIRE_BANNER =
  * ES module build (its packages have no exports map), which esbuild can tree-shake and whose credential
  * providers other than the environment's become chunks too.
  */
-export function workerBundleArgs(entry: string, outputDir: string): string[] {
+export function workerBundleArgs(
+  entry: string,
+  outputDir: string,
+  external: readonly string[] = [],
+): string[] {
   return [
     '--bundle',
     entry,
@@ -46,6 +50,8 @@ export function workerBundleArgs(entry: string, outputDir: string): string[] {
     '--sources-content=false',
     `--banner:js=${REQUIRE_BANNER}`,
     '--log-level=warning',
+    // Modules installed beside the bundle (nodeModules) stay imports, as in NodejsFunction's own build.
+    ...external.map((name) => `--external:${name}`),
   ];
 }
 
@@ -89,6 +95,15 @@ export interface WorkerFunctionProps {
   readonly stackConfigFiles?: readonly string[];
   /** The stack-config directory the files are copied from. @default - stackConfigDir(): the repository's stack-config, or TOILLESS_STACK_CONFIG */
   readonly stackConfigDir?: string;
+  /** The instruction set; a package with native binaries for one of them decides. @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * Packages installed into the bundle's node_modules (from package-lock.json) instead of bundled by
+   * esbuild: packages that ship binaries or read their own files (e.g. @sparticuz/chromium). @default - none
+   */
+  readonly nodeModules?: readonly string[];
+  /** Files or directories of the repository copied into the bundle, e.g. fonts. @default - none */
+  readonly bundledFiles?: readonly { readonly from: string; readonly to: string }[];
 }
 
 /**
@@ -108,6 +123,7 @@ export class WorkerFunction extends Construct {
     const entry = workerEntry(props.worker);
     const stackConfig = stackConfigSources(props);
     const environment = workerEnvironment(props, stackConfig.files.length > 0);
+    const bundledFiles = checkedBundledFiles(props);
     validateSizing(props);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -127,7 +143,7 @@ export class WorkerFunction extends Construct {
       projectRoot: REPOSITORY_ROOT,
       depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
       role: this.role,
@@ -156,13 +172,15 @@ export class WorkerFunction extends Construct {
         // code splitting keeps it out of the import until a path uses a client.
         bundleAwsSDK: true,
         externalModules: [],
+        ...(props.nodeModules?.length ? { nodeModules: [...props.nodeModules] } : {}),
         forceDockerBundling: false,
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) => [
-            splitBundleCommand(props.worker, inputDir, outputDir),
+            splitBundleCommand(props.worker, inputDir, outputDir, props.nodeModules ?? []),
             ...copyStackConfigCommands(stackConfig, inputDir, outputDir),
+            ...copyBundledFilesCommands(bundledFiles, inputDir, outputDir),
           ],
         },
       },
@@ -234,7 +252,41 @@ function copyStackConfigCommands(sources: StackConfigSources, inputDir: string, 
   const sourceDir = insideProject ? join(inputDir, fromProject) : sources.dir;
   return sources.files.map((file) => {
     const target = join(outputDir, 'stack-config', ...file.split('/'));
-    return `mkdir -p ${shellQuote(dirname(target))} && cp ${shellQuote(join(sourceDir, ...file.split('/')))} ${shellQuote(target)}`;
+    // -R: an entry may be a directory (grafana/dashboards).
+    return `mkdir -p ${shellQuote(dirname(target))} && cp -R ${shellQuote(join(sourceDir, ...file.split('/')))} ${shellQuote(target)}`;
+  });
+}
+
+function checkedBundledFiles(
+  props: WorkerFunctionProps,
+): readonly { readonly from: string; readonly to: string }[] {
+  const files = props.bundledFiles ?? [];
+  for (const { from, to } of files) {
+    for (const path of [from, to]) {
+      if (!STACK_CONFIG_FILE.test(path) || path.split('/').some((segment) => segment === '..')) {
+        throw new Error(
+          `WorkerFunction ${props.worker}: bundled file path "${path}" is not a relative path inside the repository or bundle: use a path such as "node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf".`,
+        );
+      }
+    }
+    if (!existsSync(join(REPOSITORY_ROOT, from))) {
+      throw new Error(
+        `WorkerFunction ${props.worker}: bundled file ${join(REPOSITORY_ROOT, from)} does not exist: install the package it comes from or fix the path.`,
+      );
+    }
+  }
+  return files;
+}
+
+/** Shell commands that copy repository files into the bundle, through inputDir as the stack-config copy does. */
+function copyBundledFilesCommands(
+  files: readonly { readonly from: string; readonly to: string }[],
+  inputDir: string,
+  outputDir: string,
+): string[] {
+  return files.map(({ from, to }) => {
+    const target = join(outputDir, ...to.split('/'));
+    return `mkdir -p ${shellQuote(dirname(target))} && cp -R ${shellQuote(join(inputDir, ...from.split('/')))} ${shellQuote(target)}`;
   });
 }
 
@@ -243,11 +295,16 @@ function copyStackConfigCommands(sources: StackConfigSources, inputDir: string, 
  * do (it gives esbuild an outfile; splitting needs an outdir): it overwrites NodejsFunction's index.mjs.
  * Locally it runs the project's esbuild, the one NodejsFunction runs; in Docker the image's.
  */
-function splitBundleCommand(worker: string, inputDir: string, outputDir: string): string {
+function splitBundleCommand(
+  worker: string,
+  inputDir: string,
+  outputDir: string,
+  external: readonly string[],
+): string {
   const local = resolve(inputDir) === resolve(REPOSITORY_ROOT);
   const esbuild = local ? join(REPOSITORY_ROOT, 'node_modules', '.bin', 'esbuild') : 'esbuild';
   const entry = join(inputDir, 'functions', worker, 'handler.ts');
-  return [esbuild, ...workerBundleArgs(entry, outputDir)].map(shellQuote).join(' ');
+  return [esbuild, ...workerBundleArgs(entry, outputDir, external)].map(shellQuote).join(' ');
 }
 
 function shellQuote(value: string): string {

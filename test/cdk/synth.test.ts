@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../../functions/manifests.js';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -99,7 +100,8 @@ describe('cdk synth', () => {
     const functions = Object.values<{ Type: string; Metadata: Record<string, string> }>(
       template.Resources,
     ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(4);
+    // One per worker manifest: the intakes and the processors.
+    expect(functions).toHaveLength(WEBHOOK_MANIFESTS.length + PROCESSOR_MANIFESTS.length);
 
     for (const fn of functions) {
       const bundle = join(outdir, 'cdk.out', fn.Metadata['aws:asset:path'] ?? '', 'index.mjs');

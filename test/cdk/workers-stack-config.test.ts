@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
@@ -25,6 +25,7 @@ function workersWith(
   const stackConfig = mkdtempSync(join(outdir, 'stack-config-'));
   writeFileSync(join(stackConfig, 'toilless.yaml'), toillessYaml);
   writeFileSync(join(stackConfig, 'slos.yaml'), 'services: {}\n');
+  mkdirSync(join(stackConfig, 'grafana', 'dashboards'), { recursive: true });
   return buildApp({
     outdir: mkdtempSync(join(outdir, 'cdk-out-')),
     context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] },
@@ -47,6 +48,7 @@ beforeAll(() => {
       'slack:\n  channel: "#ops-incidents"',
       'incidents:\n  sourceBudget: 50s\n  concurrency: { prometheus: 6, loki: 3, tempo: 5 }',
       'retention:\n  incidents: 400d\n  deployments: 36h\n  reports: 2y',
+      'report:\n  schedule: "30 6 * * 1-5"\n  timeZone: Europe/Berlin',
       '',
     ].join('\n'),
     {
@@ -69,6 +71,16 @@ afterAll(() => {
 });
 
 describe("Workers stack with an operator's stack-config", () => {
+  it("schedules the weekly report on toilless.yaml's cron in its time zone, weekdays as EventBridge names them", () => {
+    // Prepare
+    const schedule =
+      resources[stack.getLogicalId(stack.weeklyReportSchedule.node.defaultChild as CfnElement)];
+
+    // Assess: cron's 1-5 is Monday to Friday; EventBridge's 1 would be Sunday
+    expect(schedule.Properties.ScheduleExpression).toBe('cron(30 6 ? * MON,TUE,WED,THU,FRI *)');
+    expect(schedule.Properties.ScheduleExpressionTimezone).toBe('Europe/Berlin');
+  });
+
   it("takes the Slack channel and the timeline's source budget from that toilless.yaml", () => {
     // Prepare
     const fn = stack.incidentTimeline.worker.function;

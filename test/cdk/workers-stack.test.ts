@@ -12,6 +12,7 @@ import { SECRET_NAMES } from '../../functions/shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
 import { scheduledTask, type WorkerManifest } from '../../functions/shared/workers/manifest.js';
 import { SECRET_CATALOGUE } from '../../functions/shared/workers/secret-catalogue.js';
+import { weeklyReportManifest } from '../../functions/weekly-report/manifest.js';
 import { buildApp } from '../../lib/app.js';
 import type { EventProcessor } from '../../lib/workers/event-processor.js';
 import type { WorkersStack } from '../../lib/workers-stack.js';
@@ -53,6 +54,11 @@ function logicalId(construct: IConstruct): string {
   return stack.getLogicalId(construct.node.defaultChild as CfnElement);
 }
 
+function ruleOf(processor: EventProcessor): IConstruct {
+  if (!processor.rule) throw new Error(`${processor.node.path} has no rule`);
+  return processor.rule;
+}
+
 function functionEnvironment(fn: IConstruct): Record<string, Json> {
   return resources[logicalId(fn)].Properties.Environment.Variables;
 }
@@ -81,8 +87,8 @@ function assetDirectoryOf(fn: IConstruct): string {
 }
 
 function schedulerRoleId(): string {
-  const [schedule] = Object.values<Json>(template.findResources('AWS::Scheduler::Schedule'));
-  return schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
+  // The hourly recompute's: the weekly report has its own role.
+  return resources[logicalId(stack.doraRecompute)].Properties.Target.RoleArn['Fn::GetAtt'][0];
 }
 
 describe('Workers stack', () => {
@@ -346,9 +352,12 @@ describe('Workers stack', () => {
       if (!processor) throw new Error(`no processor for ${manifest.name}`);
       expect(grantsOf(manifest, processor.worker)).toEqual(prefixes(manifest));
       expect(secretArns(processor.worker.function)).toEqual([...manifest.secrets].sort());
-      expect(resources[logicalId(processor.rule)].Properties.EventPattern['detail-type']).toEqual(
-        manifest.consumes,
-      );
+      if (manifest.consumes.length === 0) expect(processor.rule).toBeUndefined();
+      else {
+        expect(resources[logicalId(ruleOf(processor))].Properties.EventPattern['detail-type']).toEqual(
+          manifest.consumes,
+        );
+      }
       const fnArn = { 'Fn::GetAtt': [logicalId(processor.worker.function), 'Arn'] };
       expect(
         schedules
@@ -379,6 +388,8 @@ describe('Workers stack', () => {
         'IncidentTimelineDeadLetterQueueUrl',
         'DoraMetricsFunctionName',
         'DoraMetricsDeadLetterQueueUrl',
+        'WeeklyReportWorkerFunctionName',
+        'WeeklyReportWorkerDeadLetterQueueUrl',
         ...Object.values(SECRET_CATALOGUE).map((secret) => `${secret.id}SecretArn`),
       ].sort(),
     );
@@ -424,7 +435,7 @@ describe('Workers stack', () => {
       const queueArn = { 'Fn::GetAtt': [logicalId(processor.deadLetterQueue), 'Arn'] };
 
       // Act
-      const target = resources[logicalId(processor.rule)].Properties.Targets[0];
+      const target = resources[logicalId(ruleOf(processor))].Properties.Targets[0];
       const fn = resources[logicalId(processor.worker.function)].Properties;
 
       // Assess
@@ -440,14 +451,12 @@ describe('Workers stack', () => {
 
   it('invokes dora-metrics every hour with a payload its handler takes for a full recompute', () => {
     // Prepare
-    const schedules = Object.values<Json>(template.findResources('AWS::Scheduler::Schedule'));
+    const schedule = resources[logicalId(stack.doraRecompute)];
 
     // Act
-    const [schedule] = schedules;
     const payload = JSON.parse(schedule.Properties.Target.Input);
 
     // Assess
-    expect(schedules).toHaveLength(1);
     expect(schedule.Properties).toMatchObject({
       ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
@@ -650,6 +659,62 @@ describe('Workers stack', () => {
       expect(prefixes.length).toBeGreaterThan(0);
       for (const prefix of prefixes) expect(prefix).toMatch(/^[a-z-]+\/([a-z-]+\/)*\*$/);
     }
+  });
+
+  it('runs the weekly report on x86_64 with its manifest sizing, from its schedule only', () => {
+    // Prepare
+    const fn = resources[logicalId(stack.weeklyReport.worker.function)].Properties;
+
+    // Assess: the npm @sparticuz/chromium ships only the x86_64 Chromium
+    expect(fn).toMatchObject({
+      Architectures: ['x86_64'],
+      Runtime: 'nodejs22.x',
+      MemorySize: weeklyReportManifest.sizing.memoryMb,
+      Timeout: weeklyReportManifest.sizing.timeoutSeconds,
+    });
+    expect(stack.weeklyReport.rule).toBeUndefined();
+    expect(Object.keys(fn.Environment.Variables)).toEqual(
+      expect.arrayContaining([
+        'GRAFANA_TOKEN_ARN',
+        'SLACK_BOT_TOKEN_ARN',
+        'SLACK_CHANNEL',
+        'TOILLESS_STACK_CONFIG',
+      ]),
+    );
+  });
+
+  it('invokes the weekly report Mondays 08:00 UTC by default, retrying a failed run for a day', () => {
+    // Prepare
+    const schedule = resources[logicalId(stack.weeklyReportSchedule)].Properties;
+
+    // Assess: cron(0 8 ? * MON *) is toilless.yaml's "0 8 * * 1" in EventBridge's syntax
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'cron(0 8 ? * MON *)',
+      ScheduleExpressionTimezone: 'UTC',
+    });
+    expect(schedule.Target).toMatchObject({
+      Arn: { 'Fn::GetAtt': [logicalId(stack.weeklyReport.worker.function), 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 86_400 },
+    });
+    expect(scheduledTask(weeklyReportManifest, JSON.parse(schedule.Target.Input))?.name).toBe('WeeklyReport');
+  });
+
+  it('installs @sparticuz/chromium beside the report bundle and copies in the fonts and the dashboards', () => {
+    // Act
+    const asset = assetDirectoryOf(stack.weeklyReport.worker.function);
+
+    // Assess
+    expect(existsSync(join(asset, 'node_modules', '@sparticuz', 'chromium', 'bin', 'chromium.br'))).toBe(
+      true,
+    );
+    for (const font of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) {
+      expect(readFileSync(join(asset, 'fonts', font))).toEqual(
+        readFileSync(join('node_modules', 'dejavu-fonts-ttf', 'ttf', font)),
+      );
+    }
+    expect(existsSync(join(asset, 'stack-config', 'grafana', 'dashboards', 'toilless.json'))).toBe(true);
+    // The other processors stay on arm64 with nothing beside their bundle.
+    expect(existsSync(join(assetDirectoryOf(stack.doraMetrics.worker.function), 'node_modules'))).toBe(false);
   });
 
   it('matches the snapshot, asset hashes aside', () => {

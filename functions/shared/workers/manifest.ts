@@ -20,10 +20,15 @@ export interface WorkerSchedule {
   readonly title: string;
   /** What it does, shown in the console. */
   readonly description: string;
-  /** How often it runs: a fixed rate, or a cron expression in a time zone (EventBridge Scheduler syntax). */
+  /**
+   * How often it runs: a fixed rate, a five-field cron in a time zone (functions/shared/cron.ts), or the
+   * cron and time zone an operator sets in toilless.yaml (`fromConfig: 'report'`: `report.schedule`,
+   * `report.timeZone`). See scheduleTiming: the stack and the local runtime both resolve it there.
+   */
   readonly every:
     | { readonly rate: { readonly hours?: number; readonly minutes?: number } }
-    | { readonly cron: string; readonly timeZone: string };
+    | { readonly cron: string; readonly timeZone: string }
+    | { readonly fromConfig: 'report' };
   /** What the schedule sends the worker: recognised by the worker as this schedule's run, never as an event. */
   readonly payload: { readonly source: 'toilless.schedule'; readonly task: string };
   /** How long a run that failed is retried before it goes to the dead letters: a later run supersedes it. */
@@ -74,6 +79,18 @@ export interface ProcessorManifest extends ManifestBase {
   readonly endpoints: readonly EndpointName[];
   /** It posts to Slack: it gets SLACK_CHANNEL (toilless.yaml `slack.channel`) and the Notifier port. */
   readonly postsToSlack: boolean;
+  /** What its Lambda bundle needs beyond the one esbuild file. @default arm64, nothing else */
+  readonly lambdaBundle?: LambdaBundle;
+}
+
+/** A Lambda bundle's extras, for a worker whose dependencies ship binaries or data files. */
+export interface LambdaBundle {
+  /** The instruction set its binaries are built for. */
+  readonly architecture: 'x86_64' | 'arm64';
+  /** Packages installed into the bundle's node_modules instead of bundled (they read their own files). */
+  readonly nodeModules?: readonly string[];
+  /** Files of the repository copied into the bundle: `from` the repository root, `to` a path in the bundle. */
+  readonly files?: readonly { readonly from: string; readonly to: string }[];
 }
 
 export type WorkerManifest = WebhookManifest | ProcessorManifest;

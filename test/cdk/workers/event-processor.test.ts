@@ -16,7 +16,8 @@ afterEach(() => {
   fixture = undefined;
 });
 
-function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
+function logicalIdOf(construct: { node: { defaultChild?: unknown } } | undefined): string {
+  if (!construct) throw new Error('the construct is missing');
   return fixture!.stack.getLogicalId(construct.node.defaultChild as never);
 }
 
@@ -146,8 +147,19 @@ describe('Event processor', () => {
     expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 21_600 });
   });
 
+  it('creates no rule for a processor that only runs on schedules', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+
+    // Act
+    const { processor } = processorOn(fixture, { detailTypes: [] });
+
+    // Assess
+    expect(processor.rule).toBeUndefined();
+    Template.fromStack(fixture.stack).resourceCountIs('AWS::Events::Rule', 0);
+  });
+
   it.each([
-    [{ detailTypes: [] }, /detailTypes is empty, so no event would reach it/],
     [{ detailTypes: ['GitHubPush', 'GitHubPush'] }, /detail-type GitHubPush is listed twice: list it once/],
     [{ deliveryRetryAttempts: 200 }, /deliveryRetryAttempts 200 is outside EventBridge's 0-185/],
     [

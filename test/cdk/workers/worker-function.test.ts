@@ -222,6 +222,27 @@ describe('Worker function', () => {
     expect(existsSync(join(asset, 'stack-config', 'slos.yaml'))).toBe(false);
   });
 
+  it('refuses a bundled file that is not in the repository, naming it', () => {
+    // Act
+    const act = () =>
+      new WorkerFunction(fixture.stack, 'Worker', {
+        worker: 'github-webhook',
+        bundledFiles: [{ from: 'node_modules/no-such-fonts/ttf/Sans.ttf', to: 'fonts/Sans.ttf' }],
+      });
+
+    // Assess
+    expect(act).toThrow(
+      /no-such-fonts\/ttf\/Sans\.ttf does not exist: install the package it comes from or fix the path/,
+    );
+    expect(
+      () =>
+        new WorkerFunction(fixture.stack, 'Other', {
+          worker: 'github-webhook',
+          bundledFiles: [{ from: 'package.json', to: '../outside' }],
+        }),
+    ).toThrow(/bundled file path "\.\.\/outside" is not a relative path inside the repository or bundle/);
+  });
+
   it('refuses a stack-config file that is not in the directory, naming the file', () => {
     // Prepare
     const dir = operatorStackConfig();

@@ -81,7 +81,7 @@ describe('The local runtime', () => {
     );
   });
 
-  it('turns rate schedules into timer periods and leaves cron schedules to the scheduler', () => {
+  it('turns rate schedules into timer periods, and gives cron schedules none', () => {
     // Prepare
     const base = {
       name: 'Example',
@@ -94,7 +94,7 @@ describe('The local runtime', () => {
     // Assess
     expect(rateIntervalMs({ ...base, every: { rate: { hours: 1 } } })).toBe(3_600_000);
     expect(rateIntervalMs({ ...base, every: { rate: { minutes: 15 } } })).toBe(900_000);
-    expect(rateIntervalMs({ ...base, every: { cron: '0 8 ? * MON *', timeZone: 'Europe/Berlin' } })).toBe(
+    expect(rateIntervalMs({ ...base, every: { cron: '0 8 * * 1', timeZone: 'Europe/Berlin' } })).toBe(
       undefined,
     );
   });

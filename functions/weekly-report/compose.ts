@@ -1,0 +1,109 @@
+/**
+ * The weekly-report worker from its ports and configuration: the one place it is assembled, for the
+ * Lambda handler, the local runtime and `toilless report`.
+ */
+import { PrometheusClient } from '../shared/clients/prometheus.js';
+import { ConfigurationError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type {
+  ComposeProcessor,
+  ProcessorWorker,
+  WorkerConfig,
+  WorkerPorts,
+} from '../shared/workers/composition.js';
+import { shippedDashboardUids } from './dashboards.js';
+import type { DeliveryOptions } from './delivery.js';
+import type { weeklyReportManifest } from './manifest.js';
+import { chooseRenderMode, grafanaAnswers } from './mode.js';
+import type { RenderMode } from './model.js';
+import { gatherReportSummary } from './summary/gather.js';
+import { createWeeklyReport, type ReportEngines, type WeeklyReport } from './weekly-report.js';
+import { reportWindow } from './window.js';
+
+type ReportSchedule = (typeof weeklyReportManifest)['schedules'][number]['name'];
+
+/** What the engines are built from: the configuration and the Grafana token, when one is set. */
+export interface ReportEngineContext {
+  readonly config: WorkerConfig;
+  readonly grafanaToken: string | undefined;
+  readonly logger: Logger;
+}
+
+/** Builds the renderers and the PDF assembly: the one point where they are wired in. */
+export type ReportEnginesFactory = (context: ReportEngineContext) => ReportEngines;
+
+/**
+ * The engines of this build. The Grafana and native renderers (grafana/, native/) and the PDF assembly
+ * (pdf/) are wired in here; until they are, a run fails with this message instead of a blank report.
+ */
+export const reportEngines: ReportEnginesFactory = () => ({
+  renderer: async (mode: RenderMode) => {
+    throw new ConfigurationError(`the ${mode} renderer is not part of this build`);
+  },
+  assemble: async () => {
+    throw new ConfigurationError('the PDF assembly is not part of this build');
+  },
+});
+
+export interface WeeklyReportComposition extends ProcessorWorker {
+  readonly report: WeeklyReport;
+  readonly schedules: Readonly<Record<ReportSchedule, () => Promise<void>>>;
+}
+
+export interface WeeklyReportComposeOptions {
+  /** @default reportEngines */
+  readonly engines?: ReportEnginesFactory;
+  readonly delivery?: DeliveryOptions;
+}
+
+export async function create(
+  ports: WorkerPorts,
+  config: WorkerConfig,
+  options: WeeklyReportComposeOptions = {},
+): Promise<WeeklyReportComposition> {
+  const { logger, clock } = ports;
+  const grafanaToken = await ports.secrets.get('GRAFANA_TOKEN');
+  const engines = (options.engines ?? reportEngines)({ config, grafanaToken, logger });
+  const prometheus = new PrometheusClient({ baseUrl: config.runtime.prometheusUrl, timeoutMs: 30_000 });
+  const report = createWeeklyReport({
+    ...ports,
+    engines,
+    chooseMode: (requested) =>
+      chooseRenderMode({
+        ...(requested ? { requested } : {}),
+        configured: config.toilless.report.mode,
+        grafanaTokenSet: grafanaToken !== undefined,
+        grafanaHealthy: () => grafanaAnswers(config.runtime.grafanaUrl),
+      }),
+    gatherSummary: (window, signal) =>
+      gatherReportSummary(
+        { prometheus, store: ports.store, toilless: config.toilless, logger },
+        window,
+        signal,
+      ),
+    defaultDashboards: async () =>
+      config.toilless.report.dashboards.length > 0
+        ? config.toilless.report.dashboards
+        : shippedDashboardUids(config.stackConfigDir),
+    stackName: config.toilless.report.stackName,
+    ...(options.delivery ? { delivery: options.delivery } : {}),
+  });
+  return {
+    report,
+    // It consumes no events: anything delivered is a mistake in a rule, not work.
+    handle: async (event) => {
+      logger.warn({ type: event.type, id: event.id }, 'weekly-report takes no events: ignored');
+    },
+    schedules: {
+      WeeklyReport: async () => {
+        const outcome = await report.publish({ window: reportWindow(clock.now()) });
+        logger.info(
+          { key: outcome.key, replaced: outcome.replaced, resumed: outcome.resumed },
+          'scheduled weekly report done',
+        );
+      },
+    },
+  };
+}
+
+create satisfies ComposeProcessor;
