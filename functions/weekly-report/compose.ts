@@ -33,15 +33,38 @@ export interface ReportEngineContext {
 export type ReportEnginesFactory = (context: ReportEngineContext) => ReportEngines;
 
 /**
- * The engines of this build. The Grafana and native renderers (grafana/, native/) and the PDF assembly
- * (pdf/) are wired in here; until they are, a run fails with this message instead of a blank report.
+ * The engines of this build: the native renderer (Prometheus and pdfkit only), the grafana renderer
+ * (Chromium, loaded only when that mode runs) and the PDF assembly.
  */
-export const reportEngines: ReportEnginesFactory = () => ({
+export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken }) => ({
   renderer: async (mode: RenderMode) => {
-    throw new ConfigurationError(`the ${mode} renderer is not part of this build`);
+    if (mode === 'grafana') {
+      if (grafanaToken === undefined) {
+        throw new ConfigurationError(
+          'grafana mode needs GRAFANA_TOKEN: set it, or run the report with --mode native',
+        );
+      }
+      const [{ createGrafanaRenderer }, { launchReportBrowser }] = await Promise.all([
+        import('./grafana/renderer.js'),
+        import('./browser/chromium.js'),
+      ]);
+      return createGrafanaRenderer({
+        grafanaUrl: config.runtime.grafanaUrl,
+        token: grafanaToken,
+        launchBrowser: () => launchReportBrowser(),
+      });
+    }
+    const { createNativeRenderer } = await import('./native/native-renderer.js');
+    return createNativeRenderer({
+      stackConfigDir: config.stackConfigDir,
+      // Week-long range queries over many series take longer than the client's default 10 s.
+      prometheus: new PrometheusClient({ baseUrl: config.runtime.prometheusUrl, timeoutMs: 30_000 }),
+      grafanaUrl: config.runtime.grafanaUrl,
+    });
   },
-  assemble: async () => {
-    throw new ConfigurationError('the PDF assembly is not part of this build');
+  assemble: async (doc) => {
+    const { assembleReportPdf } = await import('./pdf/report-pdf.js');
+    return assembleReportPdf(doc);
   },
 });
 

@@ -2,7 +2,8 @@
  * The DejaVu Sans TTFs the PDF embeds, so that service names in Cyrillic, Greek, Arabic or with accents
  * render (pdfkit's built-in Helvetica covers Latin-1 only). Where the files are:
  * 1. the directory the caller gives (`fontDir`);
- * 2. `fonts/` beside the running module: a Lambda bundle is one file, so its build copies the TTFs there;
+ * 2. `fonts/` in the Lambda task root (LAMBDA_TASK_ROOT), where the bundle's build copies the TTFs, and
+ *    beside the running module;
  * 3. the dejavu-fonts-ttf package in node_modules (the local runtime and tests).
  */
 import { existsSync } from 'node:fs';
@@ -27,6 +28,9 @@ function hasFonts(dir: string): boolean {
 export function fontDirCandidates(fontDir?: string): string[] {
   if (fontDir !== undefined) return [fontDir];
   const candidates: string[] = [];
+  // A code-split bundle runs this from a chunk in chunks/, so the task root is named, not derived.
+  const taskRoot = process.env.LAMBDA_TASK_ROOT;
+  if (taskRoot) candidates.push(join(taskRoot, 'fonts'));
   try {
     candidates.push(join(dirname(fileURLToPath(import.meta.url)), 'fonts'));
     const require = createRequire(import.meta.url);
