@@ -7,6 +7,7 @@
  * Figures: the server's resident memory after the first minute and at the end (flat: within 20%), and
  * the intake's request rate and p99. SOAK_HEAP_SNAPSHOTS=1000,10000 writes a heap snapshot of the server
  * when that many incidents were opened (into SOAK_HEAP_DIR, default the OS temp dir) to compare.
+ * SOAK_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server (.cpuprofile) there when it stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -264,7 +265,11 @@ function alertTemplate(): string {
 async function startServe(dataDir: string, heapDir: string): Promise<{ child: ChildProcess; url: string }> {
   const heapFlags =
     SNAPSHOTS_AT.length > 0 ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` : '';
-  const child = spawn(process.execPath, ['bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir], {
+  const profileDir = process.env.SOAK_CPU_PROFILE_DIR;
+  // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line.
+  const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const args = [...profileFlags, 'bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''}${heapFlags}`.trim(),

@@ -179,6 +179,36 @@ describe('FileEventQueue', () => {
     expect((await queue.read(seqs[1] as number)).id).toBe('e-1');
   });
 
+  it('holds in memory only what a subscription took and one read-ahead, however many events wait', async () => {
+    // Prepare: 3,000 events of about 400 bytes, over segments of 256 KiB.
+    const queue = await openQueue({ segmentBytes: 256 * 1024 });
+    const appended: number[] = [];
+    for (let batch = 0; batch < 30; batch++) {
+      const entries = Array.from({ length: 100 }, (_, i) => entry(`e-${batch * 100 + i}`, ['timeline']));
+      appended.push(...(await queue.append(entries)));
+    }
+
+    // Act: a subscription works through the backlog 8 at a time, as the bus does.
+    const held: number[] = [];
+    const delivered: number[] = [];
+    for (;;) {
+      const taken = await queue.take('timeline', 8);
+      if (taken.length === 0) break;
+      held.push(queue.describe().held);
+      for (const { seq } of taken) {
+        delivered.push(seq);
+        await queue.acknowledge(seq, 'timeline');
+      }
+    }
+
+    // Assess: a 64 KiB read-ahead holds about 220 of these events, far from all 3,000.
+    expect(delivered).toEqual(appended);
+    expect(Math.max(...held)).toBeLessThanOrEqual(8 + 256);
+    expect(queue.describe()).toMatchObject({ pending: 0, held: 0 });
+    expect(queue.describe().segments).toHaveLength(1);
+    expect(queue.waiting('timeline')).toBe(0);
+  });
+
   it('on open deletes segments left fully acknowledged and acknowledgements whose log is gone', async () => {
     // Prepare
     const first = await openQueue();
@@ -192,7 +222,7 @@ describe('FileEventQueue', () => {
 
     // Assess
     expect(await files()).toEqual(['000000000002.log']);
-    expect(second.describe()).toEqual({ segments: [2], pending: 0 });
+    expect(second.describe()).toEqual({ segments: [2], pending: 0, held: 0 });
   });
 
   it('skips a torn last record with one log line, cuts it off and keeps the records before it', async () => {

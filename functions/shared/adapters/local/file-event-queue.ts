@@ -194,11 +194,17 @@ export class FileEventQueue implements EventQueue {
     for (const segment of this.segments.values()) await this.release(segment);
   }
 
-  /** Segment numbers on disk and the (event, subscription) pairs not yet acknowledged: for tests and logs. */
-  describe(): { readonly segments: readonly number[]; readonly pending: number } {
+  /**
+   * Segment numbers on disk, the (event, subscription) pairs not yet acknowledged, and how many events
+   * memory holds (taken and not acknowledged, or read ahead): for tests and logs.
+   */
+  describe(): { readonly segments: readonly number[]; readonly pending: number; readonly held: number } {
     let pending = 0;
     for (const segment of this.segments.values()) pending += segment.live;
-    return { segments: [...this.segments.keys()], pending };
+    let held = 0;
+    for (const taken of this.taken.values()) held += taken.size;
+    for (const cursor of this.cursors.values()) held += cursor.ahead.length;
+    return { segments: [...this.segments.keys()], pending, held };
   }
 
   private cursorOf(subscription: string): Cursor {
@@ -300,9 +306,7 @@ export class FileEventQueue implements EventQueue {
   }
 
   /** Every whole event record on disk with the acknowledgements of its segment, oldest first. */
-  private async scan(
-    visit: (record: EventRecord, acked: ReadonlySet<string>) => void,
-  ): Promise<void> {
+  private async scan(visit: (record: EventRecord, acked: ReadonlySet<string>) => void): Promise<void> {
     for (const number of [...this.segments.keys()].sort((a, b) => a - b)) {
       const segment = this.segments.get(number) as Segment;
       const log = await readFile(this.segmentPath(number, 'log')).catch(() => Buffer.alloc(0));
@@ -566,7 +570,11 @@ export class FileEventQueue implements EventQueue {
   }
 }
 
-function newSegment(number: number, log: QueueFile | undefined, acked: ReadonlySet<string> | undefined): Segment {
+function newSegment(
+  number: number,
+  log: QueueFile | undefined,
+  acked: ReadonlySet<string> | undefined,
+): Segment {
   return { number, live: 0, size: 0, log, acks: undefined, acksSize: 0, acked };
 }
 

@@ -76,6 +76,9 @@ export class FsObjectStore implements ObjectStore {
     _options: Omit<PutOptions, 'ifMatch'> = {},
   ): Promise<boolean> {
     const path = this.pathOf(key);
+    // Most calls for an existing key are re-sends (a GitHub redelivery): answer them without writing
+    // and flushing a temp file. A key created after this check is still caught by link() below.
+    if (await isFile(path)) return false;
     const temp = await writeTemp(dirname(path), toBuffer(body));
     try {
       // link() creates the name only if it does not exist: the atomic create-if-absent of POSIX.
@@ -244,6 +247,14 @@ async function readIfPresent(path: string): Promise<Buffer | undefined> {
     // ENOTDIR and EISDIR: a path component is a file, or the key names a "directory" of other keys.
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
     throw error;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -164,9 +164,8 @@ export class InProcessEventBus implements SubscribableEventBus {
     }));
     const appending = this.queue.append(routed.filter((entry) => entry.targets.length > 0));
     this.inFlight.add(appending);
-    let seqs: readonly number[];
     try {
-      seqs = await appending;
+      await appending;
     } catch (error) {
       throw new EventPublishError(
         `the events could not be written to the queue (${error instanceof Error ? error.message : String(error)}): none was accepted, publish again`,
