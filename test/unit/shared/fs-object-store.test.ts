@@ -81,6 +81,22 @@ describe('FsObjectStore on disk', () => {
     expect((await store.get('dedup/github/one'))?.body.toString()).toBe('first');
   });
 
+  it('holds a write queue only for keys being written, however many keys were written', async () => {
+    // Prepare
+    const store = new FsObjectStore(root);
+    const writes = Array.from({ length: 200 }, (_, i) =>
+      store.put(`incidents/${i % 50}/timeline.json`, `${i}`),
+    );
+
+    // Act
+    const during = store.keysBeingWritten;
+    await Promise.all(writes);
+
+    // Assess
+    expect(during).toBe(50);
+    expect(store.keysBeingWritten).toBe(0);
+  });
+
   it('keeps updates from two stores on one directory serialised through the lock file', async () => {
     // Prepare: separate instances share no in-process queue, like two processes.
     const first = new FsObjectStore(root);

@@ -42,6 +42,11 @@ export class FsObjectStore implements ObjectStore {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
   }
 
+  /** Keys with a write queued or running in this process: the per-key queues memory holds (for tests). */
+  get keysBeingWritten(): number {
+    return this.keyQueues.size;
+  }
+
   async get(key: string): Promise<StoredObject | undefined> {
     const path = this.pathOf(key);
     const body = await readIfPresent(path);
