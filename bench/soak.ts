@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,6 +69,7 @@ export const soakBenchmark: Benchmark = {
       const firstMinute = rss.find((sample) => sample.at >= firstMinuteAt)?.bytes ?? 0;
       const growth = firstMinute === 0 ? Number.NaN : (endBytes - firstMinute) / firstMinute;
       const stored = await storedIncidents(dataDir);
+      const queueBytes = await folderBytes(join(dataDir, 'queue'));
       const failed = result.non2xx + result.errors + result.timeouts;
       return [
         {
@@ -96,6 +97,8 @@ export const soakBenchmark: Benchmark = {
         { name: 'distinct incidents sent', value: traffic.opened, unit: 'count' },
         { name: 'incidents stored at end', value: stored, unit: 'count' },
         { name: 'GitHub deliveries sent', value: traffic.githubSent, unit: 'count' },
+        // What the workers have not done yet waits here, on disk, not in memory.
+        { name: 'event queue on disk at end', value: Math.round(queueBytes / 1024 / 1024), unit: 'MiB' },
         {
           name: `RSS after ${firstMinuteAt / 1000} s`,
           value: Math.round(firstMinute / 1024 / 1024),
@@ -317,6 +320,19 @@ async function residentBytes(pid: number): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const sizes = await Promise.all(
+    names.map((name) =>
+      stat(join(dir, name)).then(
+        (info) => info.size,
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 async function storedIncidents(dataDir: string): Promise<number> {
