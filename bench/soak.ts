@@ -105,6 +105,22 @@ export const soakBenchmark: Benchmark = {
           unit: 'MiB',
         },
         { name: 'RSS at end', value: Math.round(endBytes / 1024 / 1024), unit: 'MiB' },
+        // One sample lands anywhere between two major GCs: medians over a window show the trend.
+        {
+          name: 'RSS median, the minute after the first',
+          value: medianMiB(rss, firstMinuteAt, 2 * firstMinuteAt),
+          unit: 'MiB',
+        },
+        {
+          name: 'RSS median, the last minute',
+          value: medianMiB(rss, DURATION_SECONDS * 1000 - firstMinuteAt, Number.POSITIVE_INFINITY),
+          unit: 'MiB',
+        },
+        {
+          name: 'RSS max',
+          value: Math.round(Math.max(0, ...rss.map((s) => s.bytes)) / 1024 / 1024),
+          unit: 'MiB',
+        },
         ...memory,
         {
           name: 'RSS growth after the first minute',
@@ -309,6 +325,15 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   await exited;
   clearTimeout(timer);
+}
+
+function medianMiB(samples: readonly { at: number; bytes: number }[], from: number, to: number): number {
+  const inWindow = samples
+    .filter((sample) => sample.at >= from && sample.at < to)
+    .map((sample) => sample.bytes)
+    .sort((a, b) => a - b);
+  const middle = inWindow[Math.floor(inWindow.length / 2)];
+  return middle === undefined ? Number.NaN : Math.round(middle / 1024 / 1024);
 }
 
 /** VmRSS of a process, from /proc (Linux). */
