@@ -7,10 +7,11 @@
  * Figures: the server's resident memory after the first minute and at the end (flat: within 20%), and
  * the intake's request rate and p99. SOAK_HEAP_SNAPSHOTS=1000,10000 writes a heap snapshot of the server
  * when that many incidents were opened (into SOAK_HEAP_DIR, default the OS temp dir) to compare.
+ * SOAK_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server (.cpuprofile) there when it stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,6 +69,7 @@ export const soakBenchmark: Benchmark = {
       const firstMinute = rss.find((sample) => sample.at >= firstMinuteAt)?.bytes ?? 0;
       const growth = firstMinute === 0 ? Number.NaN : (endBytes - firstMinute) / firstMinute;
       const stored = await storedIncidents(dataDir);
+      const queueBytes = await folderBytes(join(dataDir, 'queue'));
       const failed = result.non2xx + result.errors + result.timeouts;
       return [
         {
@@ -95,12 +97,30 @@ export const soakBenchmark: Benchmark = {
         { name: 'distinct incidents sent', value: traffic.opened, unit: 'count' },
         { name: 'incidents stored at end', value: stored, unit: 'count' },
         { name: 'GitHub deliveries sent', value: traffic.githubSent, unit: 'count' },
+        // What the workers have not done yet waits here, on disk, not in memory.
+        { name: 'event queue on disk at end', value: Math.round(queueBytes / 1024 / 1024), unit: 'MiB' },
         {
           name: `RSS after ${firstMinuteAt / 1000} s`,
           value: Math.round(firstMinute / 1024 / 1024),
           unit: 'MiB',
         },
         { name: 'RSS at end', value: Math.round(endBytes / 1024 / 1024), unit: 'MiB' },
+        // One sample lands anywhere between two major GCs: medians over a window show the trend.
+        {
+          name: 'RSS median, the minute after the first',
+          value: medianMiB(rss, firstMinuteAt, 2 * firstMinuteAt),
+          unit: 'MiB',
+        },
+        {
+          name: 'RSS median, the last minute',
+          value: medianMiB(rss, DURATION_SECONDS * 1000 - firstMinuteAt, Number.POSITIVE_INFINITY),
+          unit: 'MiB',
+        },
+        {
+          name: 'RSS max',
+          value: Math.round(Math.max(0, ...rss.map((s) => s.bytes)) / 1024 / 1024),
+          unit: 'MiB',
+        },
         ...memory,
         {
           name: 'RSS growth after the first minute',
@@ -264,7 +284,11 @@ function alertTemplate(): string {
 async function startServe(dataDir: string, heapDir: string): Promise<{ child: ChildProcess; url: string }> {
   const heapFlags =
     SNAPSHOTS_AT.length > 0 ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` : '';
-  const child = spawn(process.execPath, ['bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir], {
+  const profileDir = process.env.SOAK_CPU_PROFILE_DIR;
+  // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line.
+  const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const args = [...profileFlags, 'bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''}${heapFlags}`.trim(),
@@ -303,6 +327,15 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+function medianMiB(samples: readonly { at: number; bytes: number }[], from: number, to: number): number {
+  const inWindow = samples
+    .filter((sample) => sample.at >= from && sample.at < to)
+    .map((sample) => sample.bytes)
+    .sort((a, b) => a - b);
+  const middle = inWindow[Math.floor(inWindow.length / 2)];
+  return middle === undefined ? Number.NaN : Math.round(middle / 1024 / 1024);
+}
+
 /** VmRSS of a process, from /proc (Linux). */
 async function residentBytes(pid: number): Promise<number | undefined> {
   try {
@@ -312,6 +345,19 @@ async function residentBytes(pid: number): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const sizes = await Promise.all(
+    names.map((name) =>
+      stat(join(dir, name)).then(
+        (info) => info.size,
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 async function storedIncidents(dataDir: string): Promise<number> {

@@ -31,6 +31,16 @@ export function entry(id: string, targets: readonly string[]): QueueEntry {
   return { targets, body: JSON.stringify(incidentOpened(id)) };
 }
 
+/** Takes what `subscription` can take and acknowledges those of `seqs`, as a finished delivery does. */
+export async function takeAndAcknowledge(
+  queue: EventQueue,
+  subscription: string,
+  seqs: readonly number[],
+): Promise<void> {
+  const taken = await queue.take(subscription, 10_000);
+  for (const { seq } of taken) if (seqs.includes(seq)) await queue.acknowledge(seq, subscription);
+}
+
 export function describeEventQueueContract(name: string, open: () => Promise<EventQueueSubject>): void {
   describe(`EventQueue contract: ${name}`, () => {
     let subject: EventQueueSubject;
@@ -77,12 +87,13 @@ export function describeEventQueueContract(name: string, open: () => Promise<Eve
       ]);
 
       // Act
-      await subject.queue.acknowledge(seqs[0] as number, 'timeline');
+      await takeAndAcknowledge(subject.queue, 'timeline', [seqs[0] as number]);
 
       // Assess
-      expect(subject.queue.unacknowledged('timeline')).toEqual([seqs[1]]);
-      expect(subject.queue.unacknowledged('dora')).toEqual([seqs[0], seqs[2]]);
-      expect(subject.queue.unacknowledged('reports')).toEqual([]);
+      expect(await subject.queue.unacknowledged('timeline')).toEqual([seqs[1]]);
+      expect(await subject.queue.unacknowledged('dora')).toEqual([seqs[0], seqs[2]]);
+      expect(await subject.queue.unacknowledged('reports')).toEqual([]);
+      expect(['timeline', 'dora', 'reports'].map((name) => subject.queue.waiting(name))).toEqual([1, 2, 0]);
     });
 
     it('drops an event once every subscription it was for acknowledged it', async () => {
@@ -90,9 +101,9 @@ export function describeEventQueueContract(name: string, open: () => Promise<Eve
       const [seq] = (await subject.queue.append([entry('e-1', ['timeline', 'dora'])])) as [number];
 
       // Act
-      await subject.queue.acknowledge(seq, 'timeline');
+      await takeAndAcknowledge(subject.queue, 'timeline', [seq]);
       const readable = await subject.queue.read(seq);
-      await subject.queue.acknowledge(seq, 'dora');
+      await takeAndAcknowledge(subject.queue, 'dora', [seq]);
 
       // Assess
       expect(readable.id).toBe('e-1');
@@ -102,13 +113,61 @@ export function describeEventQueueContract(name: string, open: () => Promise<Eve
     it('ignores an acknowledgement by a subscription the event was not for, or repeated', async () => {
       // Prepare
       const [seq] = (await subject.queue.append([entry('e-1', ['timeline'])])) as [number];
+      const [other] = (await subject.queue.append([entry('e-2', ['timeline'])])) as [number];
+      await subject.queue.take('timeline', 10);
+      await subject.queue.take('dora', 10);
 
       // Act
       await subject.queue.acknowledge(seq, 'dora');
       await subject.queue.acknowledge(seq + 100, 'timeline');
+      await subject.queue.acknowledge(other, 'timeline');
+      await subject.queue.acknowledge(other, 'timeline');
 
       // Assess
-      expect(subject.queue.unacknowledged('timeline')).toEqual([seq]);
+      expect(await subject.queue.unacknowledged('timeline')).toEqual([seq]);
+      expect(subject.queue.waiting('timeline')).toBe(1);
+      expect(subject.queue.waiting('dora')).toBe(0);
+    });
+
+    it('hands each subscription its own events in order, each once, at most as many as asked', async () => {
+      // Prepare
+      const seqs = await subject.queue.append([
+        entry('e-1', ['timeline', 'dora']),
+        entry('e-2', ['dora']),
+        entry('e-3', ['timeline']),
+        entry('e-4', ['timeline']),
+      ]);
+
+      // Act
+      const first = await subject.queue.take('timeline', 2);
+      const rest = await subject.queue.take('timeline', 2);
+      const none = await subject.queue.take('timeline', 2);
+      const dora = await subject.queue.take('dora', 10);
+      const [later] = (await subject.queue.append([entry('e-5', ['timeline'])])) as [number];
+      const next = await subject.queue.take('timeline', 2);
+
+      // Assess
+      expect(first.map((taken) => [taken.seq, taken.event.id])).toEqual([
+        [seqs[0], 'e-1'],
+        [seqs[2], 'e-3'],
+      ]);
+      expect(rest.map((taken) => taken.event.id)).toEqual(['e-4']);
+      expect(none).toEqual([]);
+      expect(dora.map((taken) => taken.event.id)).toEqual(['e-1', 'e-2']);
+      expect(next).toEqual([{ seq: later, event: incidentOpened('e-5') }]);
+    });
+
+    it('gives each taker its own copy of an event for two subscriptions', async () => {
+      // Prepare
+      await subject.queue.append([entry('e-1', ['timeline', 'dora'])]);
+      const [timeline] = await subject.queue.take('timeline', 1);
+
+      // Act
+      (timeline?.event as { id: string }).id = 'changed';
+      const [dora] = await subject.queue.take('dora', 1);
+
+      // Assess
+      expect(dora?.event.id).toBe('e-1');
     });
 
     it('keeps nothing of an event that is for no subscription', async () => {
@@ -128,7 +187,7 @@ export function describeEventQueueContract(name: string, open: () => Promise<Eve
       // Assess
       const seqs = all.flat();
       expect(new Set(seqs).size).toBe(50);
-      expect(subject.queue.unacknowledged('timeline')).toEqual([...seqs].sort((a, b) => a - b));
+      expect(await subject.queue.unacknowledged('timeline')).toEqual([...seqs].sort((a, b) => a - b));
       expect((await subject.queue.read(seqs[17] as number)).id).toBe('e-17');
     });
 

@@ -34,7 +34,15 @@ const MAX_ERROR_TEXT = 500;
  * than `maxResponseBytes` is refused as it streams in.
  */
 export async function getJson(url: URL, options: JsonGetOptions): Promise<JsonAnswer> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
+  // A timer cleared once the answer is read: AbortSignal.timeout's would keep the caller's async
+  // context (an incident's gathered evidence and errors) reachable until it fires.
+  const limit = new AbortController();
+  const timer = setTimeout(
+    () => limit.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    options.timeoutMs,
+  );
+  timer.unref();
+  const timeout = limit.signal;
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const request = `GET ${url.pathname}`;
   const doFetch = options.fetch ?? globalThis.fetch;
@@ -57,6 +65,8 @@ export async function getJson(url: URL, options: JsonGetOptions): Promise<JsonAn
   } catch (error) {
     if (error instanceof UpstreamError) throw error;
     throw transportFailure(error, request, options, timeout);
+  } finally {
+    clearTimeout(timer);
   }
 
   if (status < 200 || status > 299) {

@@ -9,7 +9,7 @@ import {
 } from '../../../functions/shared/adapters/local/file-event-queue.js';
 import { decodeFrames, encodeFrame } from '../../../functions/shared/adapters/local/queue-frame.js';
 import { type CapturedLog, captureLog } from '../../support/captured-log.js';
-import { entry } from '../../support/event-queue-contract.js';
+import { entry, takeAndAcknowledge } from '../../support/event-queue-contract.js';
 import { createTempDir } from '../../support/process.js';
 
 /** Opens real files, but lets a test make the next writes or flushes fail as a full disk does. */
@@ -128,16 +128,17 @@ describe('FileEventQueue', () => {
       entry('e-2', ['timeline']),
       entry('e-3', ['dora']),
     ]);
-    await first.acknowledge(seqs[0] as number, 'timeline');
-    await first.acknowledge(seqs[1] as number, 'timeline');
+    await takeAndAcknowledge(first, 'timeline', [seqs[0] as number, seqs[1] as number]);
 
     // Act: no close(), as after a crash.
     const second = await openQueue();
 
     // Assess
-    expect(second.unacknowledged('timeline')).toEqual([]);
-    expect(second.unacknowledged('dora')).toEqual([seqs[0], seqs[2]]);
+    expect(await second.unacknowledged('timeline')).toEqual([]);
+    expect(await second.unacknowledged('dora')).toEqual([seqs[0], seqs[2]]);
     expect((await second.read(seqs[2] as number)).id).toBe('e-3');
+    expect((await second.take('dora', 10)).map((taken) => taken.event.id)).toEqual(['e-1', 'e-3']);
+    expect(await second.take('timeline', 10)).toEqual([]);
     const [next] = await second.append([entry('e-4', ['timeline'])]);
     expect(next).toBeGreaterThan(seqs[2] as number);
     expect(log.records().find((line) => line['events'] === 2)).toMatchObject({
@@ -157,7 +158,7 @@ describe('FileEventQueue', () => {
     // Assess
     expect(disk.calls.at(-1)).toBe('datasync');
     expect(disk.calls.filter((call) => call === 'datasync').length).toBeLessThan(40);
-    expect(queue.unacknowledged('timeline')).toHaveLength(40);
+    expect(await queue.unacknowledged('timeline')).toHaveLength(40);
   });
 
   it('deletes a segment once all its events are acknowledged, in any order, and keeps the current one', async () => {
@@ -168,7 +169,7 @@ describe('FileEventQueue', () => {
     const segmentsBefore = queue.describe().segments;
 
     // Act: the second event stays unacknowledged.
-    for (const seq of [seqs[0], seqs[2], seqs[3]]) await queue.acknowledge(seq as number, 'timeline');
+    await takeAndAcknowledge(queue, 'timeline', [seqs[0], seqs[2], seqs[3]] as number[]);
 
     // Assess
     expect(segmentsBefore).toHaveLength(4);
@@ -178,11 +179,41 @@ describe('FileEventQueue', () => {
     expect((await queue.read(seqs[1] as number)).id).toBe('e-1');
   });
 
+  it('holds in memory only what a subscription took and one read-ahead, however many events wait', async () => {
+    // Prepare: 3,000 events of about 400 bytes, over segments of 256 KiB.
+    const queue = await openQueue({ segmentBytes: 256 * 1024 });
+    const appended: number[] = [];
+    for (let batch = 0; batch < 30; batch++) {
+      const entries = Array.from({ length: 100 }, (_, i) => entry(`e-${batch * 100 + i}`, ['timeline']));
+      appended.push(...(await queue.append(entries)));
+    }
+
+    // Act: a subscription works through the backlog 8 at a time, as the bus does.
+    const held: number[] = [];
+    const delivered: number[] = [];
+    for (;;) {
+      const taken = await queue.take('timeline', 8);
+      if (taken.length === 0) break;
+      held.push(queue.describe().held);
+      for (const { seq } of taken) {
+        delivered.push(seq);
+        await queue.acknowledge(seq, 'timeline');
+      }
+    }
+
+    // Assess: a 64 KiB read-ahead holds about 220 of these events, far from all 3,000.
+    expect(delivered).toEqual(appended);
+    expect(Math.max(...held)).toBeLessThanOrEqual(8 + 256);
+    expect(queue.describe()).toMatchObject({ pending: 0, held: 0 });
+    expect(queue.describe().segments).toHaveLength(1);
+    expect(queue.waiting('timeline')).toBe(0);
+  });
+
   it('on open deletes segments left fully acknowledged and acknowledgements whose log is gone', async () => {
     // Prepare
     const first = await openQueue();
     const [seq] = (await first.append([entry('e-1', ['timeline'])])) as [number];
-    await first.acknowledge(seq, 'timeline');
+    await takeAndAcknowledge(first, 'timeline', [seq]);
     await first.close();
     await writeFile(join(dir, '000000000099.acks'), encodeFrame('{"seq":1,"by":"timeline"}'));
 
@@ -191,7 +222,7 @@ describe('FileEventQueue', () => {
 
     // Assess
     expect(await files()).toEqual(['000000000002.log']);
-    expect(second.describe()).toEqual({ segments: [2], pending: 0 });
+    expect(second.describe()).toEqual({ segments: [2], pending: 0, held: 0 });
   });
 
   it('skips a torn last record with one log line, cuts it off and keeps the records before it', async () => {
@@ -209,8 +240,8 @@ describe('FileEventQueue', () => {
     const third = await openQueue();
 
     // Assess
-    expect(second.unacknowledged('timeline')).toEqual(seqs);
-    expect(third.unacknowledged('timeline')).toEqual(seqs);
+    expect(await second.unacknowledged('timeline')).toEqual(seqs);
+    expect(await third.unacknowledged('timeline')).toEqual(seqs);
     expect((await stat(segment)).size).toBe(whole);
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({ file: segment, offset: whole, bytes: 17 });
@@ -236,7 +267,7 @@ describe('FileEventQueue', () => {
     const reopened = await openQueue();
 
     // Assess
-    expect(reopened.unacknowledged('timeline')).toEqual([seqs[0], seqs[2]]);
+    expect(await reopened.unacknowledged('timeline')).toEqual([seqs[0], seqs[2]]);
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({
       file: segment,
@@ -263,8 +294,8 @@ describe('FileEventQueue', () => {
     // Assess
     expect(refused).toMatchObject({ code: 'ENOSPC' });
     expect(sizeAfterFailure).toBe(sizeBefore);
-    expect(queue.unacknowledged('timeline')).toEqual([kept, later]);
-    expect(reopened.unacknowledged('timeline')).toEqual([kept, later]);
+    expect(await queue.unacknowledged('timeline')).toEqual([kept, later]);
+    expect(await reopened.unacknowledged('timeline')).toEqual([kept, later]);
     expect(await Promise.all([kept, later].map(async (seq) => (await reopened.read(seq)).id))).toEqual([
       'e-1',
       'e-3',
@@ -277,7 +308,7 @@ describe('FileEventQueue', () => {
     const disk = new FaultyDisk();
     const queue = await openQueue({ openFile: disk.open });
     const [done] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
-    await queue.acknowledge(done, 'timeline');
+    await takeAndAcknowledge(queue, 'timeline', [done]);
     disk.failingWrites.push(0);
 
     // Act: the sender retries the refused event.
@@ -305,7 +336,7 @@ describe('FileEventQueue', () => {
     // Assess
     expect(refused).toMatchObject({ code: 'EIO' });
     expect(sizeAfterFailure).toBe(0);
-    expect(reopened.unacknowledged('timeline')).toEqual([]);
+    expect(await reopened.unacknowledged('timeline')).toEqual([]);
   });
 
   it('continues in a new segment when a failed append cannot be cut off, and skips its remains later', async () => {
@@ -325,7 +356,7 @@ describe('FileEventQueue', () => {
     // Assess
     expect(refused).toMatchObject({ code: 'ENOSPC' });
     expect(queue.describe().segments).toEqual([1, 2]);
-    expect(reopened.unacknowledged('timeline')).toEqual([before, after]);
+    expect(await reopened.unacknowledged('timeline')).toEqual([before, after]);
     expect(warnings()).toHaveLength(1);
     expect(String(warnings()[0]?.['msg'])).toMatch(/torn/);
   });
@@ -345,7 +376,7 @@ describe('FileEventQueue', () => {
     // Assess
     expect(refused).toMatchObject({ code: 'ENOSPC' });
     expect(queue.describe().segments).toEqual([1, 2]);
-    expect(reopened.unacknowledged('timeline')).toEqual([first, third]);
+    expect(await reopened.unacknowledged('timeline')).toEqual([first, third]);
   });
 
   it('still acknowledges in memory when the acknowledgement cannot be written', async () => {
@@ -353,6 +384,7 @@ describe('FileEventQueue', () => {
     const disk = new FaultyDisk();
     const queue = await openQueue({ openFile: disk.open });
     const [seq] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    await queue.take('timeline', 1);
     disk.failingWrites.push(0);
 
     // Act
@@ -360,8 +392,9 @@ describe('FileEventQueue', () => {
     const reopened = await openQueue();
 
     // Assess
-    expect(queue.unacknowledged('timeline')).toEqual([]);
-    expect(reopened.unacknowledged('timeline')).toEqual([seq]);
+    expect(queue.waiting('timeline')).toBe(0);
+    expect(await queue.take('timeline', 1)).toEqual([]);
+    expect(await reopened.unacknowledged('timeline')).toEqual([seq]);
     expect(String(warnings()[0]?.['msg'])).toMatch(/delivered again after a restart/);
   });
 });

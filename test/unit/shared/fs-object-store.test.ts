@@ -61,6 +61,42 @@ describe('FsObjectStore on disk', () => {
     expect(files).toHaveLength(11);
   });
 
+  it('answers putIfAbsent for an existing key without creating a file, so re-sends write and flush nothing', async () => {
+    // Prepare
+    const store = new FsObjectStore(root);
+    await store.putIfAbsent('dedup/github/one', 'first');
+    const dir = join(root, 'dedup', 'github');
+    const before = (await stat(dir, { bigint: true })).mtimeNs;
+    // Past the file system's timestamp granularity, so that a temp file would show in the mtime.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    // Act
+    const created = await Promise.all(
+      Array.from({ length: 5 }, () => store.putIfAbsent('dedup/github/one', 'x')),
+    );
+
+    // Assess
+    expect(created).toEqual([false, false, false, false, false]);
+    expect((await stat(dir, { bigint: true })).mtimeNs).toBe(before);
+    expect((await store.get('dedup/github/one'))?.body.toString()).toBe('first');
+  });
+
+  it('holds a write queue only for keys being written, however many keys were written', async () => {
+    // Prepare
+    const store = new FsObjectStore(root);
+    const writes = Array.from({ length: 200 }, (_, i) =>
+      store.put(`incidents/${i % 50}/timeline.json`, `${i}`),
+    );
+
+    // Act
+    const during = store.keysBeingWritten;
+    await Promise.all(writes);
+
+    // Assess
+    expect(during).toBe(50);
+    expect(store.keysBeingWritten).toBe(0);
+  });
+
   it('keeps updates from two stores on one directory serialised through the lock file', async () => {
     // Prepare: separate instances share no in-process queue, like two processes.
     const first = new FsObjectStore(root);

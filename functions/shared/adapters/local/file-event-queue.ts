@@ -10,14 +10,19 @@
  * outgrows `segmentBytes`, when it holds 1 MiB of only acknowledged events, and after a failed write
  * into a segment of only acknowledged events (a full disk); a segment other than the current one is
  * deleted as soon as every event in it is acknowledged by every subscription it was for.
+ *
+ * Memory does not grow with the backlog: each subscription reads the segments in order through a
+ * cursor (one read-ahead of at most READ_AHEAD_BYTES), and the queue keeps counts per segment and per
+ * subscription, the events taken and not yet acknowledged (as many as the bus runs at once), and, for
+ * segments an earlier run left, the acknowledgements that run wrote.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ToillessEvent } from '../../events/types.js';
 import type { Logger } from '../../log.js';
-import type { EventQueue, QueueEntry } from '../../ports/event-queue.js';
-import { decodeFrames, decodeLine, encodeFrame } from './queue-frame.js';
+import type { EventQueue, QueueEntry, TakenEvent } from '../../ports/event-queue.js';
+import { decodeFrames, encodeFrame } from './queue-frame.js';
 
 /** The part of a FileHandle the queue uses; tests wrap it to inject write errors (a full disk). */
 export interface QueueFile {
@@ -41,20 +46,25 @@ export interface FileEventQueueOptions {
 
 interface Segment {
   readonly number: number;
-  /** Events of this segment that some subscription has not acknowledged yet. */
+  /** Pairs of (event of this segment, subscription it is for) not acknowledged yet. */
   live: number;
+  /** Where the whole, flushed records end: readers stop there. */
+  size: number;
   /** For reads (and appends while it is the current segment). */
   log: QueueFile | undefined;
   acks: QueueFile | undefined;
   acksSize: number;
+  /** "<seq> <subscription>" acknowledged by an earlier run, for a segment found on open: readers skip these. */
+  readonly acked: ReadonlySet<string> | undefined;
 }
 
-interface QueuedEvent {
-  readonly segment: number;
-  readonly offset: number;
-  readonly length: number;
-  /** The subscriptions that have not acknowledged it. */
-  remaining: string[];
+/** Where a subscription reads next, and what it read ahead of what it took. */
+interface Cursor {
+  segment: number;
+  offset: number;
+  readonly ahead: { readonly seq: number; readonly segment: number; readonly event: ToillessEvent }[];
+  /** Takes of one subscription run one after the other. */
+  reading: Promise<unknown>;
 }
 
 interface PendingAppend {
@@ -67,6 +77,7 @@ interface PendingAppend {
 
 interface PendingAck {
   readonly seq: number;
+  readonly segment: number;
   readonly subscription: string;
   readonly resolve: () => void;
 }
@@ -75,12 +86,17 @@ const SEGMENT_FILE = /^(\d{12})\.(log|acks)$/;
 const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 /** A current segment this large whose events are all acknowledged is closed, so that it can be deleted. */
 const DONE_SEGMENT_BYTES = 1024 * 1024;
+/** How much of a segment a cursor reads at once. */
+const READ_AHEAD_BYTES = 64 * 1024;
 
 export class FileEventQueue implements EventQueue {
-  private readonly events = new Map<number, QueuedEvent>();
   private readonly segments = new Map<number, Segment>();
+  private readonly cursors = new Map<string, Cursor>();
+  /** Per subscription, the events it took and has not acknowledged: sequence number -> segment. */
+  private readonly taken = new Map<string, Map<number, number>>();
+  /** Per subscription, how many events it has not acknowledged. */
+  private readonly waitingCounts = new Map<string, number>();
   private current!: Segment;
-  private currentSize = 0;
   /** Set when a failed append could not be cut off: the next append starts a new segment. */
   private mustRoll = false;
   private nextSeq = 1;
@@ -126,59 +142,185 @@ export class FileEventQueue implements EventQueue {
     });
   }
 
+  take(subscription: string, max: number): Promise<readonly TakenEvent[]> {
+    const cursor = this.cursorOf(subscription);
+    const taking = cursor.reading.then(() => this.takeNow(subscription, cursor, max));
+    cursor.reading = taking.catch(() => undefined);
+    return taking;
+  }
+
   acknowledge(seq: number, subscription: string): Promise<void> {
-    const event = this.events.get(seq);
+    const taken = this.taken.get(subscription);
+    const segment = taken?.get(seq);
     // After close the acknowledgement is not written: the event is delivered again on the next start.
-    if (this.closed || !event?.remaining.includes(subscription)) return Promise.resolve();
+    if (this.closed || segment === undefined) return Promise.resolve();
+    taken?.delete(seq);
     return new Promise((resolve) => {
-      this.acks.push({ seq, subscription, resolve });
+      this.acks.push({ seq, segment, subscription, resolve });
       this.scheduleFlush();
     });
   }
 
-  unacknowledged(subscription: string): readonly number[] {
+  waiting(subscription: string): number {
+    return this.waitingCounts.get(subscription) ?? 0;
+  }
+
+  async unacknowledged(subscription: string): Promise<readonly number[]> {
     const seqs: number[] = [];
-    for (const [seq, event] of this.events) if (event.remaining.includes(subscription)) seqs.push(seq);
+    await this.scan((record, acked) => {
+      if (record.targets.includes(subscription) && !acked.has(`${record.seq} ${subscription}`)) {
+        seqs.push(record.seq);
+      }
+    });
     return seqs;
   }
 
   async read(seq: number): Promise<ToillessEvent> {
-    const event = this.events.get(seq);
-    const segment = event && this.segments.get(event.segment);
-    if (!event || !segment) throw new Error(`event ${seq} is not in the queue (acknowledged already?)`);
-    if (!segment.log) {
-      const opened = await this.openFile(this.segmentPath(segment.number, 'log'), 'r');
-      // Another read may have opened it meanwhile: keep one handle.
-      if (segment.log) await opened.close();
-      else segment.log = opened;
-    }
-    const file = segment.log as QueueFile;
-    const line = Buffer.allocUnsafe(event.length);
-    let done = 0;
-    while (done < line.length) {
-      const { bytesRead } = await file.read(line, done, line.length - done, event.offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    const json = decodeLine(line.subarray(0, done));
-    if (typeof json !== 'string') {
-      throw new Error(
-        `event ${seq} in ${this.segmentPath(segment.number, 'log')} at offset ${event.offset} is damaged: ${json.reason}`,
-      );
-    }
-    return (JSON.parse(json) as { event: ToillessEvent }).event;
+    let found: ToillessEvent | undefined;
+    await this.scan((record, acked) => {
+      if (record.seq === seq && record.targets.some((name) => !acked.has(`${seq} ${name}`))) {
+        found = record.event;
+      }
+    });
+    if (!found) throw new Error(`event ${seq} is not in the queue (acknowledged already?)`);
+    return found;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     while (this.flushing) await this.flushing;
+    for (const cursor of this.cursors.values()) await cursor.reading;
     for (const segment of this.segments.values()) await this.release(segment);
   }
 
-  /** Segment numbers on disk and the events some subscription still waits for: for tests and logs. */
-  describe(): { readonly segments: readonly number[]; readonly pending: number } {
-    return { segments: [...this.segments.keys()], pending: this.events.size };
+  /**
+   * Segment numbers on disk, the (event, subscription) pairs not yet acknowledged, and how many events
+   * memory holds (taken and not acknowledged, or read ahead): for tests and logs.
+   */
+  describe(): { readonly segments: readonly number[]; readonly pending: number; readonly held: number } {
+    let pending = 0;
+    for (const segment of this.segments.values()) pending += segment.live;
+    let held = 0;
+    for (const taken of this.taken.values()) held += taken.size;
+    for (const cursor of this.cursors.values()) held += cursor.ahead.length;
+    return { segments: [...this.segments.keys()], pending, held };
+  }
+
+  private cursorOf(subscription: string): Cursor {
+    let cursor = this.cursors.get(subscription);
+    if (!cursor) {
+      cursor = { segment: this.oldestSegment(), offset: 0, ahead: [], reading: Promise.resolve() };
+      this.cursors.set(subscription, cursor);
+    }
+    return cursor;
+  }
+
+  private async takeNow(subscription: string, cursor: Cursor, max: number): Promise<readonly TakenEvent[]> {
+    const events: TakenEvent[] = [];
+    while (events.length < max && !this.closed) {
+      if (cursor.ahead.length === 0) await this.readAhead(subscription, cursor);
+      const next = cursor.ahead.shift();
+      if (!next) break;
+      let taken = this.taken.get(subscription);
+      if (!taken) {
+        taken = new Map();
+        this.taken.set(subscription, taken);
+      }
+      taken.set(next.seq, next.segment);
+      events.push({ seq: next.seq, event: next.event });
+    }
+    return events;
+  }
+
+  /** Reads the cursor's segments until it found events for the subscription or reached the flushed end. */
+  private async readAhead(subscription: string, cursor: Cursor): Promise<void> {
+    let length = READ_AHEAD_BYTES;
+    while (cursor.ahead.length === 0 && !this.closed) {
+      const segment = this.segments.get(cursor.segment);
+      if (!segment || (cursor.offset >= segment.size && segment !== this.current)) {
+        const later = this.segmentAfter(cursor.segment);
+        if (later === undefined) return;
+        cursor.segment = later;
+        cursor.offset = 0;
+        length = READ_AHEAD_BYTES;
+        continue;
+      }
+      if (cursor.offset >= segment.size) return;
+      const bytes = await this.readAt(segment, cursor.offset, Math.min(length, segment.size - cursor.offset));
+      if (bytes === undefined) continue; // deleted meanwhile: on to the next one
+      const { records, end } = decodeFrames(bytes);
+      if (end === 0 && cursor.offset + bytes.length < segment.size) {
+        length *= 2; // one record longer than the read
+        continue;
+      }
+      // Damaged lines were reported on open; here they are only skipped.
+      cursor.offset += end === 0 ? bytes.length : end;
+      length = READ_AHEAD_BYTES;
+      for (const record of records) {
+        const parsed = parseEventRecord(record.json);
+        if (!parsed?.targets.includes(subscription)) continue;
+        if (segment.acked?.has(`${parsed.seq} ${subscription}`)) continue;
+        cursor.ahead.push({ seq: parsed.seq, segment: segment.number, event: parsed.event });
+      }
+    }
+  }
+
+  /** Bytes of a segment's log, or undefined when the segment was deleted while reading. */
+  private async readAt(segment: Segment, position: number, length: number): Promise<Buffer | undefined> {
+    try {
+      if (!segment.log) {
+        const opened = await this.openFile(this.segmentPath(segment.number, 'log'), 'r');
+        // Another read may have opened it meanwhile: keep one handle.
+        if (segment.log || !this.segments.has(segment.number)) await opened.close();
+        else segment.log = opened;
+      }
+      const file = segment.log;
+      if (!file) return undefined;
+      const bytes = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await file.read(bytes, done, length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return bytes.subarray(0, done);
+    } catch (error) {
+      if (!this.segments.has(segment.number)) return undefined;
+      throw error;
+    }
+  }
+
+  private oldestSegment(): number {
+    let oldest = this.current.number;
+    for (const number of this.segments.keys()) oldest = Math.min(oldest, number);
+    return oldest;
+  }
+
+  private segmentAfter(number: number): number | undefined {
+    let next: number | undefined;
+    for (const candidate of this.segments.keys()) {
+      if (candidate > number && (next === undefined || candidate < next)) next = candidate;
+    }
+    return next;
+  }
+
+  /** Every whole event record on disk with the acknowledgements of its segment, oldest first. */
+  private async scan(visit: (record: EventRecord, acked: ReadonlySet<string>) => void): Promise<void> {
+    for (const number of [...this.segments.keys()].sort((a, b) => a - b)) {
+      const segment = this.segments.get(number) as Segment;
+      const log = await readFile(this.segmentPath(number, 'log')).catch(() => Buffer.alloc(0));
+      const acks = await readFile(this.segmentPath(number, 'acks')).catch(() => Buffer.alloc(0));
+      const acked = new Set(segment.acked);
+      for (const record of decodeFrames(acks).records) {
+        const ack = parseAckRecord(record.json);
+        if (ack) acked.add(`${ack.seq} ${ack.by}`);
+      }
+      for (const record of decodeFrames(log.subarray(0, segment.size)).records) {
+        const parsed = parseEventRecord(record.json);
+        if (parsed) visit(parsed, acked);
+      }
+    }
   }
 
   private scheduleFlush(): void {
@@ -202,9 +344,9 @@ export class FileEventQueue implements EventQueue {
   private async writeAppends(appends: readonly PendingAppend[]): Promise<void> {
     if (appends.length === 0) return;
     const bytes = Buffer.concat(appends.flatMap((append) => append.frames));
-    let start = this.currentSize;
+    let start = this.current.size;
     try {
-      if (this.mustRoll || this.currentSize >= this.segmentBytes || this.currentIsDone()) {
+      if (this.mustRoll || this.current.size >= this.segmentBytes || this.currentIsDone()) {
         await this.roll();
         start = 0;
         // The previous segment may be all acknowledged: deleting it now frees its space for this write.
@@ -217,29 +359,22 @@ export class FileEventQueue implements EventQueue {
       for (const append of appends) append.reject(error);
       return;
     }
-    this.currentSize = start + bytes.length;
-    let offset = start;
     for (const append of appends) {
-      append.frames.forEach((frame, index) => {
-        const targets = append.entries[index]?.targets ?? [];
-        if (targets.length > 0) {
-          this.events.set(append.seqs[index] as number, {
-            segment: this.current.number,
-            offset,
-            length: frame.length,
-            remaining: [...targets],
-          });
+      for (const entry of append.entries) {
+        for (const target of new Set(entry.targets)) {
           this.current.live += 1;
+          this.waitingCounts.set(target, this.waiting(target) + 1);
         }
-        offset += frame.length;
-      });
-      append.resolve(append.seqs);
+      }
     }
+    // Readers see the new records only now that they are flushed.
+    this.current.size = start + bytes.length;
+    for (const append of appends) append.resolve(append.seqs);
   }
 
   /** A current segment of some size whose events are all acknowledged is better replaced and deleted. */
   private currentIsDone(): boolean {
-    return this.current.live === 0 && this.currentSize >= Math.min(this.segmentBytes, DONE_SEGMENT_BYTES);
+    return this.current.live === 0 && this.current.size >= Math.min(this.segmentBytes, DONE_SEGMENT_BYTES);
   }
 
   /** Removes what a failed append left, so that no part of it is delivered after a restart. */
@@ -247,7 +382,7 @@ export class FileEventQueue implements EventQueue {
     const file = this.segmentPath(this.current.number, 'log');
     // On a full disk the space held by acknowledged events comes back only once their segment is
     // no longer the current one.
-    if (this.current.live === 0 && this.currentSize > 0) this.mustRoll = true;
+    if (this.current.live === 0 && this.current.size > 0) this.mustRoll = true;
     try {
       await (this.current.log as QueueFile).truncate(start);
       this.logger.error({ err: error, file }, 'the event queue could not be written: the publish is refused');
@@ -265,15 +400,14 @@ export class FileEventQueue implements EventQueue {
     if (acks.length === 0) return;
     const bySegment = new Map<number, PendingAck[]>();
     for (const ack of acks) {
-      const event = this.events.get(ack.seq);
-      if (!event?.remaining.includes(ack.subscription)) continue;
-      const list = bySegment.get(event.segment) ?? [];
+      const list = bySegment.get(ack.segment) ?? [];
       list.push(ack);
-      bySegment.set(event.segment, list);
+      bySegment.set(ack.segment, list);
     }
     await Promise.all(
       [...bySegment].map(async ([number, list]) => {
-        const segment = this.segments.get(number) as Segment;
+        const segment = this.segments.get(number);
+        if (!segment) return;
         const bytes = Buffer.concat(
           list.map((ack) => encodeFrame(JSON.stringify({ seq: ack.seq, by: ack.subscription }))),
         );
@@ -291,19 +425,11 @@ export class FileEventQueue implements EventQueue {
       }),
     );
     for (const ack of acks) {
-      this.settle(ack.seq, ack.subscription);
+      const segment = this.segments.get(ack.segment);
+      if (segment) segment.live -= 1;
+      this.waitingCounts.set(ack.subscription, Math.max(0, this.waiting(ack.subscription) - 1));
       ack.resolve();
     }
-  }
-
-  private settle(seq: number, subscription: string): void {
-    const event = this.events.get(seq);
-    if (!event) return;
-    event.remaining = event.remaining.filter((name) => name !== subscription);
-    if (event.remaining.length > 0) return;
-    this.events.delete(seq);
-    const segment = this.segments.get(event.segment);
-    if (segment) segment.live -= 1;
   }
 
   private async roll(): Promise<void> {
@@ -316,10 +442,9 @@ export class FileEventQueue implements EventQueue {
       await log.close().catch(() => undefined);
       throw error;
     }
-    const segment: Segment = { number, live: 0, log, acks: undefined, acksSize: 0 };
+    const segment = newSegment(number, log, undefined);
     this.segments.set(number, segment);
     this.current = segment;
-    this.currentSize = 0;
     this.mustRoll = false;
   }
 
@@ -361,9 +486,22 @@ export class FileEventQueue implements EventQueue {
     logs.sort((a, b) => a - b);
     let lastSeq = 0;
     for (const number of logs) {
-      const segment: Segment = { number, live: 0, log: undefined, acks: undefined, acksSize: 0 };
+      const acked = new Set<string>();
+      let acksSize = 0;
+      if (ackFiles.has(number)) {
+        const { records, end } = await this.readRecords(number, 'acks');
+        acksSize = end;
+        for (const record of records) {
+          const ack = parseAckRecord(record.json);
+          if (ack) acked.add(`${ack.seq} ${ack.by}`);
+        }
+      }
+      const { records, end } = await this.readRecords(number, 'log');
+      const segment = newSegment(number, undefined, acked.size > 0 ? acked : undefined);
+      segment.size = end;
+      segment.acksSize = acksSize;
       this.segments.set(number, segment);
-      for (const record of (await this.readRecords(number, 'log')).records) {
+      for (const record of records) {
         const parsed = parseEventRecord(record.json);
         if (!parsed) {
           this.logger.warn(
@@ -373,45 +511,29 @@ export class FileEventQueue implements EventQueue {
           continue;
         }
         lastSeq = Math.max(lastSeq, parsed.seq);
-        if (parsed.targets.length === 0) continue;
-        this.events.set(parsed.seq, {
-          segment: number,
-          offset: record.offset,
-          length: record.length,
-          remaining: parsed.targets,
-        });
-        segment.live += 1;
+        for (const target of parsed.targets) {
+          if (acked.has(`${parsed.seq} ${target}`)) continue;
+          segment.live += 1;
+          this.waitingCounts.set(target, this.waiting(target) + 1);
+        }
       }
     }
     for (const number of ackFiles) {
-      const segment = this.segments.get(number);
-      if (!segment) {
-        await unlink(this.segmentPath(number, 'acks')).catch(ignoreMissing);
-        continue;
-      }
-      const { records, end } = await this.readRecords(number, 'acks');
-      segment.acksSize = end;
-      for (const record of records) {
-        const ack = parseAckRecord(record.json);
-        if (ack && this.events.get(ack.seq)?.segment === number) this.settle(ack.seq, ack.by);
-      }
+      if (!this.segments.has(number)) await unlink(this.segmentPath(number, 'acks')).catch(ignoreMissing);
     }
     this.nextSeq = lastSeq + 1;
 
     const number = (logs.at(-1) ?? 0) + 1;
     const log = await this.openFile(this.segmentPath(number, 'log'), 'ax+');
     await syncDirectory(this.directory);
-    this.current = { number, live: 0, log, acks: undefined, acksSize: 0 };
+    this.current = newSegment(number, log, undefined);
     this.segments.set(number, this.current);
     await this.compact();
 
-    if (this.events.size > 0) {
-      const waiting: Record<string, number> = {};
-      for (const event of this.events.values()) {
-        for (const name of event.remaining) waiting[name] = (waiting[name] ?? 0) + 1;
-      }
+    if (this.waitingCounts.size > 0) {
+      const waiting = Object.fromEntries(this.waitingCounts);
       this.logger.info(
-        { directory: this.directory, events: this.events.size, waiting },
+        { directory: this.directory, events: this.describe().pending, waiting },
         'the event queue holds unacknowledged events: delivering them again',
       );
     }
@@ -448,6 +570,20 @@ export class FileEventQueue implements EventQueue {
   }
 }
 
+function newSegment(
+  number: number,
+  log: QueueFile | undefined,
+  acked: ReadonlySet<string> | undefined,
+): Segment {
+  return { number, live: 0, size: 0, log, acks: undefined, acksSize: 0, acked };
+}
+
+interface EventRecord {
+  readonly seq: number;
+  readonly targets: readonly string[];
+  readonly event: ToillessEvent;
+}
+
 async function writeFully(file: QueueFile, bytes: Buffer): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
@@ -466,7 +602,7 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-function parseEventRecord(json: string): { seq: number; targets: string[] } | undefined {
+function parseEventRecord(json: string): EventRecord | undefined {
   try {
     const record = JSON.parse(json) as { seq?: unknown; to?: unknown; event?: unknown };
     if (
@@ -476,7 +612,11 @@ function parseEventRecord(json: string): { seq: number; targets: string[] } | un
       typeof record.event === 'object' &&
       record.event !== null
     ) {
-      return { seq: record.seq as number, targets: [...new Set(record.to as string[])] };
+      return {
+        seq: record.seq as number,
+        targets: [...new Set(record.to as string[])],
+        event: record.event as ToillessEvent,
+      };
     }
   } catch {
     // a checksum-valid line that is not JSON: reported by the caller

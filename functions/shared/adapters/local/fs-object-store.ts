@@ -42,6 +42,11 @@ export class FsObjectStore implements ObjectStore {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
   }
 
+  /** Keys with a write queued or running in this process: the per-key queues memory holds (for tests). */
+  get keysBeingWritten(): number {
+    return this.keyQueues.size;
+  }
+
   async get(key: string): Promise<StoredObject | undefined> {
     const path = this.pathOf(key);
     const body = await readIfPresent(path);
@@ -76,6 +81,9 @@ export class FsObjectStore implements ObjectStore {
     _options: Omit<PutOptions, 'ifMatch'> = {},
   ): Promise<boolean> {
     const path = this.pathOf(key);
+    // Most calls for an existing key are re-sends (a GitHub redelivery): answer them without writing
+    // and flushing a temp file. A key created after this check is still caught by link() below.
+    if (await isFile(path)) return false;
     const temp = await writeTemp(dirname(path), toBuffer(body));
     try {
       // link() creates the name only if it does not exist: the atomic create-if-absent of POSIX.
@@ -244,6 +252,14 @@ async function readIfPresent(path: string): Promise<Buffer | undefined> {
     // ENOTDIR and EISDIR: a path component is a file, or the key names a "directory" of other keys.
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
     throw error;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
   }
 }
 

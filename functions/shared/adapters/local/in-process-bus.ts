@@ -3,9 +3,9 @@
  * FileEventQueue), and each is delivered on a later turn of the event loop to every subscription of its
  * type, with retries (exponential backoff, full jitter) and a dead-letter folder in the store, as
  * EventBridge + Lambda + SQS DLQ behave on AWS. A subscription acknowledges an event when its handler
- * is done or it is dead-lettered; what is not acknowledged is delivered again by `replay()` on the next
- * start. Each subscription runs at most `maxConcurrentDeliveries` handlers at once; the rest wait in the
- * queue, held in memory only as sequence numbers.
+ * is done or it is dead-lettered; what is not acknowledged is delivered again on the next start, once
+ * `replay()` is called. Each subscription runs at most `maxConcurrentDeliveries` handlers at once and
+ * takes the next events from the queue as slots free up: the rest wait in the queue, not in memory.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventPublishError, ValidationError } from '../../errors.js';
@@ -69,11 +69,13 @@ export interface DeadLetter {
 /** EventBridge refuses entries over 256 KB; refusing them here too keeps local runs honest. */
 const MAX_EVENT_BYTES = 256 * 1024;
 
-/** One subscription's deliveries: how many run, and the queue sequence numbers waiting for a slot. */
+/** One subscription's deliveries: how many run, and whether it is taking events from the queue. */
 interface Dispatch {
   readonly subscription: Subscription;
   running: number;
-  readonly waiting: SequenceFifo;
+  taking: boolean;
+  /** Events were published while taking: take again once done. */
+  again: boolean;
 }
 
 export class InProcessEventBus implements SubscribableEventBus {
@@ -133,19 +135,17 @@ export class InProcessEventBus implements SubscribableEventBus {
       );
     }
     this.subscriptions.push(subscription);
-    this.dispatches.set(subscription.name, { subscription, running: 0, waiting: new SequenceFifo() });
+    this.dispatches.set(subscription.name, { subscription, running: 0, taking: false, again: false });
     this.observe('subscribed', subscription.name);
   }
 
   /**
    * Delivers again what an earlier run accepted and did not finish. Call it once every subscription is
    * made: a replayed handler may publish follow-up events, which go only to the subscriptions made by then.
+   * (A publish before it starts the subscriptions it reaches, earlier events first.)
    */
   replay(): void {
-    for (const dispatch of this.dispatches.values()) {
-      for (const seq of this.queue.unacknowledged(dispatch.subscription.name)) dispatch.waiting.push(seq);
-      this.pump(dispatch);
-    }
+    for (const dispatch of this.dispatches.values()) this.pump(dispatch);
   }
 
   async publish(events: readonly ToillessEvent[]): Promise<void> {
@@ -157,7 +157,6 @@ export class InProcessEventBus implements SubscribableEventBus {
     }
     const accepted = events.map((event, index) => this.accept(event, index));
     const routed = accepted.map(({ event, body }) => ({
-      event,
       body,
       targets: this.subscriptions
         .filter((subscription) => subscription.types.includes(event.type))
@@ -165,9 +164,8 @@ export class InProcessEventBus implements SubscribableEventBus {
     }));
     const appending = this.queue.append(routed.filter((entry) => entry.targets.length > 0));
     this.inFlight.add(appending);
-    let seqs: readonly number[];
     try {
-      seqs = await appending;
+      await appending;
     } catch (error) {
       throw new EventPublishError(
         `the events could not be written to the queue (${error instanceof Error ? error.message : String(error)}): none was accepted, publish again`,
@@ -178,19 +176,13 @@ export class InProcessEventBus implements SubscribableEventBus {
       this.inFlight.delete(appending);
     }
     this.totals.published += accepted.length;
-    let next = 0;
-    for (const { event, targets } of routed) {
-      if (targets.length === 0) continue;
-      const seq = seqs[next++] as number;
-      targets.forEach((name, position) => {
-        this.offer(this.dispatches.get(name) as Dispatch, seq, event, position === 0);
-      });
-    }
+    const reached = new Set(routed.flatMap((entry) => entry.targets));
+    for (const name of reached) this.pump(this.dispatches.get(name) as Dispatch);
   }
 
   async idle(): Promise<void> {
-    // Handlers may publish follow-up events while we wait: loop until nothing is left. Waiting events
-    // always have a running delivery of their subscription ahead of them, so inFlight covers them.
+    // Handlers may publish follow-up events while we wait: loop until nothing is left. Events waiting in
+    // the queue always have a running delivery or take of their subscription ahead of them.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -222,35 +214,50 @@ export class InProcessEventBus implements SubscribableEventBus {
         [event.id],
       );
     }
-    // Subscribers get their own copy, as they would from a remote bus.
-    return { event: JSON.parse(serialized) as ToillessEvent, body: serialized };
+    // Subscribers get their own copy, read back from the queue, as they would from a remote bus.
+    return { event, body: serialized };
   }
 
-  /**
-   * Starts the delivery now if the subscription has a free slot and nothing waits; else only the sequence
-   * number waits, and the event is read back from the queue when its turn comes.
-   */
-  private offer(dispatch: Dispatch, seq: number, event: ToillessEvent, first: boolean): void {
-    if (dispatch.running < this.maxConcurrentDeliveries && dispatch.waiting.length === 0) {
-      // `accept` made a fresh copy: the first subscriber takes it, any further one gets its own clone.
-      this.start(dispatch, seq, first ? event : structuredClone(event));
-    } else {
-      dispatch.waiting.push(seq);
-    }
-  }
-
+  /** Takes as many events from the queue as the subscription has free slots, and starts them. */
   private pump(dispatch: Dispatch): void {
-    while (dispatch.running < this.maxConcurrentDeliveries && dispatch.waiting.length > 0) {
-      this.start(dispatch, dispatch.waiting.shift() as number, undefined);
+    const free = this.maxConcurrentDeliveries - dispatch.running;
+    if (dispatch.taking) {
+      dispatch.again = true;
+      return;
     }
+    if (free <= 0) return;
+    dispatch.taking = true;
+    dispatch.again = false;
+    const name = dispatch.subscription.name;
+    const taking = this.queue
+      .take(name, free)
+      .then(
+        (events) => {
+          for (const { seq, event } of events) this.start(dispatch, seq, event);
+          return events.length === free;
+        },
+        (error: unknown) => {
+          this.logger.error(
+            { subscription: name, err: error },
+            'queued events could not be read: they stay in the queue for the next start',
+          );
+          return false;
+        },
+      )
+      .then((full) => {
+        this.inFlight.delete(taking);
+        dispatch.taking = false;
+        // A full take leaves no slot; finishing deliveries take the next ones.
+        if (dispatch.again && !full) this.pump(dispatch);
+      });
+    this.inFlight.add(taking);
   }
 
-  /** `copy` is the event when at hand; otherwise it is read back from the queue. */
-  private start(dispatch: Dispatch, seq: number, copy: ToillessEvent | undefined): void {
+  private start(dispatch: Dispatch, seq: number, event: ToillessEvent): void {
     dispatch.running += 1;
     // Never in the publisher's call stack: the publisher must not see or wait for handler work.
     const task = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.delivery.run(true, () => this.run(dispatch.subscription, seq, copy)))
+      .then(() => this.delivery.run(true, () => this.run(dispatch.subscription, seq, event)))
       .finally(() => {
         this.inFlight.delete(task);
         dispatch.running -= 1;
@@ -259,19 +266,7 @@ export class InProcessEventBus implements SubscribableEventBus {
     this.inFlight.add(task);
   }
 
-  private async run(subscription: Subscription, seq: number, copy: ToillessEvent | undefined): Promise<void> {
-    let event = copy;
-    if (event === undefined) {
-      try {
-        event = await this.queue.read(seq);
-      } catch (error) {
-        this.logger.error(
-          { subscription: subscription.name, seq, err: error },
-          'a queued event could not be read back: it stays in the queue for the next start',
-        );
-        return;
-      }
-    }
+  private async run(subscription: Subscription, seq: number, event: ToillessEvent): Promise<void> {
     if (await this.deliver(subscription, event)) await this.queue.acknowledge(seq, subscription.name);
   }
 
@@ -356,28 +351,4 @@ export class InProcessEventBus implements SubscribableEventBus {
 function keySegment(value: string): string {
   const encoded = encodeURIComponent(value);
   return encoded === '.' || encoded === '..' ? encoded.replace(/\./g, '%2E') : encoded;
-}
-
-/** A first-in first-out list of sequence numbers that stays cheap when it grows to many thousands. */
-class SequenceFifo {
-  private items: number[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(seq: number): void {
-    this.items.push(seq);
-  }
-
-  shift(): number | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const seq = this.items[this.head++];
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return seq;
-  }
 }
