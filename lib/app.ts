@@ -39,8 +39,8 @@ export function buildApp(props: ToillessAppProps = {}): ToillessApp {
       })
     : undefined;
   const workers = new WorkersStack(app, 'Toilless-Workers', {
-    // The workers reach the stack's services at their Cloud Map names; given endpoints win.
-    ...(observability ? { observability: observability.endpoints() } : {}),
+    // The workers reach the stack's services at their Cloud Map names, from its VPC; given endpoints win.
+    ...(observability ? { lgtmStack: observability.access() } : {}),
     ...props.workers,
     ...(props.env ? { env: props.env } : {}),
   });

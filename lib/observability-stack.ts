@@ -1,5 +1,13 @@
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -25,7 +33,11 @@ import { configuredRetentionDays } from './lgtm/retention.js';
 import { ServiceConfigs } from './lgtm/service-configs.js';
 import { StateFileSystem } from './lgtm/state-file-system.js';
 import { TEMPO_OTLP_PORTS, TEMPO_PORT, Tempo } from './lgtm/tempo.js';
+import type { LgtmStackAccess } from './workers/lgtm-stack-access.js';
 import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
+
+/** The toilless receiver's URL until the workers stack writes its own: `.invalid` never resolves. */
+export const UNWIRED_RECEIVER_URL = 'http://toilless.invalid/webhooks/alertmanager';
 
 export interface ObservabilityStackProps extends StackProps {
   /** The stack-config directory: toilless.yaml `observability`, versions.yaml and the service folders. @default - the repository's stack-config (or TOILLESS_STACK_CONFIG) */
@@ -66,6 +78,11 @@ export class ObservabilityStack extends Stack {
   readonly alertmanagerWebhookToken: secretsmanager.Secret;
   /** The Slack incoming-webhook URL Alertmanager posts to; its value is put after deploying. */
   readonly slackWebhookUrl: secretsmanager.Secret;
+  /**
+   * The URL of the toilless receiver: the workers' Alertmanager webhook, written by the workers stack
+   * once its API exists; until then an address that never resolves.
+   */
+  readonly alertmanagerReceiverUrl: secretsmanager.Secret;
   /**
    * A security group for clients in the VPC that query the stack (the workers' functions): it may reach
    * Prometheus, Loki, Tempo and Grafana on their HTTP ports, nothing else.
@@ -129,6 +146,13 @@ export class ObservabilityStack extends Stack {
       description: 'Slack incoming-webhook URL Alertmanager posts to; put the value after deploying',
     });
 
+    this.alertmanagerReceiverUrl = new secretsmanager.Secret(this, 'AlertmanagerReceiverUrl', {
+      description:
+        "URL of the toilless workers' Alertmanager webhook; the workers stack writes it when it is deployed",
+      // Not a secret: a placeholder that never resolves (.invalid), replaced by the workers stack.
+      secretStringValue: SecretValue.unsafePlainText(UNWIRED_RECEIVER_URL),
+    });
+
     const common = { cluster: this.cluster, namespace: this.namespace, configs: this.configs, logRetention };
     this.loki = new Loki(this, 'Loki', {
       ...common,
@@ -161,6 +185,7 @@ export class ObservabilityStack extends Stack {
       state,
       webhookToken: this.alertmanagerWebhookToken,
       slackWebhookUrl: this.slackWebhookUrl,
+      receiverUrl: this.alertmanagerReceiverUrl,
     });
     this.grafana = new Grafana(this, 'Grafana', {
       ...common,
@@ -203,6 +228,35 @@ export class ObservabilityStack extends Stack {
       lokiUrl: this.loki.url,
       tempoUrl: this.tempo.url,
       grafanaUrl: this.grafana.internalUrl,
+    };
+  }
+
+  /** What the workers stack takes from this one (lib/workers/lgtm-stack-access.ts). */
+  access(): LgtmStackAccess {
+    const byEndpoint: Record<keyof ObservabilityEndpoints, readonly [LgtmService, number]> = {
+      prometheusUrl: [this.prometheus.service, PROMETHEUS_PORT],
+      remoteWriteUrl: [this.prometheus.service, PROMETHEUS_PORT],
+      lokiUrl: [this.loki.service, LOKI_PORT],
+      tempoUrl: [this.tempo.service, TEMPO_PORT],
+      grafanaUrl: [this.grafana.service, GRAFANA_PORT],
+    };
+    const service = this.alertmanager.service.service;
+    return {
+      endpoints: this.endpoints(),
+      vpc: this.network.vpc,
+      allowClient: (client, endpoint) => {
+        const [server, port] = byEndpoint[endpoint];
+        // From the client's side: a client in another stack gets both rules there, and this stack
+        // never refers back to it (which would make the two stacks depend on each other).
+        client.connections.allowTo(server.service, ec2.Port.tcp(port), `to ${server.name} on ${port}`);
+      },
+      alertmanagerWebhookToken: this.alertmanagerWebhookToken,
+      alertmanagerReceiverUrl: this.alertmanagerReceiverUrl,
+      alertmanagerService: {
+        clusterName: this.cluster.clusterName,
+        serviceName: service.serviceName,
+        serviceArn: service.serviceArn,
+      },
     };
   }
 
@@ -250,7 +304,12 @@ export class ObservabilityStack extends Stack {
 
   private acknowledgeFindings(): void {
     this.configs.acknowledgeDeploymentHandler();
-    for (const secret of [this.alertmanagerWebhookToken, this.slackWebhookUrl, this.grafana.adminPassword]) {
+    for (const secret of [
+      this.alertmanagerWebhookToken,
+      this.slackWebhookUrl,
+      this.alertmanagerReceiverUrl,
+      this.grafana.adminPassword,
+    ]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
