@@ -6,6 +6,7 @@ import {
   SecretValue,
   Stack,
   type StackProps,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -178,6 +179,18 @@ export class ObservabilityStack extends Stack {
       image: versions.prometheus,
       state,
       retention: settings.prometheus.retention,
+      additions: {
+        probes: {
+          http: settings.probes.http.map(({ url, service }) => ({ target: url, service })),
+          https: settings.probes.https.map(({ url, service }) => ({ target: url, service })),
+        },
+        ec2Nodes: settings.prometheus.ec2Nodes.map((group) => ({
+          name: group.name,
+          tags: group.tags,
+          port: group.port,
+          region: group.region ?? this.knownRegion(`observability.prometheus.ec2Nodes ${group.name}`),
+        })),
+      },
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', {
       ...common,
@@ -229,6 +242,16 @@ export class ObservabilityStack extends Stack {
       tempoUrl: this.tempo.url,
       grafanaUrl: this.grafana.internalUrl,
     };
+  }
+
+  /** The stack's region, for settings that must name it in a file (there is no token in file contents). */
+  private knownRegion(setting: string): string {
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(
+        `${setting}: the stack has no region at synth: give the setting a region, or deploy with credentials and a region (the CLI then binds the stack to them).`,
+      );
+    }
+    return this.region;
   }
 
   /** What the workers stack takes from this one (lib/workers/lgtm-stack-access.ts). */

@@ -68,6 +68,8 @@ export interface LgtmServiceProps {
   readonly configs: ServiceConfigs;
   /** The folder under stack-config this service reads. */
   readonly configFolder: string;
+  /** Files built at synth that join (or replace files of) the folder, by relative path. @default - none */
+  readonly generatedConfigFiles?: Readonly<Record<string, string>>;
   /** Where the main container sees the synced folder (read-only). */
   readonly configMountPath: string;
   /** Ports the service listens on; the first is its main one. */
@@ -145,7 +147,7 @@ export class LgtmService extends Construct {
     const memoryLimitMiB = props.memoryLimitMiB ?? 512;
     this.name = props.name;
     this.namespaceName = props.namespace.namespaceName;
-    const deployed = props.configs.deploy(props.configFolder);
+    const deployed = props.configs.deploy(props.configFolder, props.generatedConfigFiles ?? {});
     this.configHash = deployed.hash;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {

@@ -45,7 +45,11 @@ beforeAll(() => {
       domainName: 'grafana.example.com',
       certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100',
     },
-    prometheus: { retention: '30d' },
+    prometheus: {
+      retention: '30d',
+      ec2Nodes: [{ name: 'web', tags: { role: ['web'] }, region: 'eu-west-1' }],
+    },
+    probes: { https: [{ url: 'https://shop.example.com/healthz', service: 'shop' }] },
   };
   writeFileSync(join(configCopy, 'toilless.yaml'), stringifyYaml(toilless));
   cdkValidation = process.env.CDK_VALIDATION;
