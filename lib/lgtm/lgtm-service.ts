@@ -5,11 +5,8 @@ import type * as efs from 'aws-cdk-lib/aws-efs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
-import { type ComponentImage, imageReference } from '../../functions/shared/versions.js';
+import { type ComponentImage, imageReference, loadStackVersions } from '../../functions/shared/versions.js';
 import type { ServiceConfigs } from './service-configs.js';
-
-/** The image the init container syncs a service's config with (AWS CLI v2, multi-arch, on ECR Public). */
-export const CONFIG_SYNC_IMAGE: ComponentImage = { image: 'public.ecr.aws/aws-cli/aws-cli', tag: '2.27.0' };
 
 /** Where the init container writes the config; the main container mounts the same volume read-only. */
 const SYNC_DIR = '/config';
@@ -112,7 +109,7 @@ export interface LgtmServiceProps {
   readonly logRetention?: logs.RetentionDays;
   /** The subnets the tasks run in. @default - the private subnets with egress */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The image of the init container. @default CONFIG_SYNC_IMAGE */
+  /** The image of the init container. @default - versions.yaml `config-sync` of the configs' stack-config */
   readonly configSyncImage?: ComponentImage;
 }
 
@@ -165,7 +162,11 @@ export class LgtmService extends Construct {
     this.taskDefinition.addVolume({ name: 'config' });
 
     this.configSync = this.taskDefinition.addContainer('ConfigSync', {
-      image: ecs.ContainerImage.fromRegistry(imageReference(props.configSyncImage ?? CONFIG_SYNC_IMAGE)),
+      image: ecs.ContainerImage.fromRegistry(
+        imageReference(
+          props.configSyncImage ?? loadStackVersions(props.configs.stackConfigDir)['config-sync'],
+        ),
+      ),
       essential: false,
       entryPoint: ['/bin/sh', '-c'],
       command: [configSyncScript(Object.keys(props.secretFiles ?? {}), props.urlSubstitutions ?? [])],

@@ -87,6 +87,11 @@ export class ServiceConfigs extends Construct {
     });
   }
 
+  /** The stack-config directory the folders come from. */
+  get stackConfigDir(): string {
+    return this.props.stackConfigDir;
+  }
+
   /** The path of a file of a service folder, to read at synth. */
   sourcePath(folder: string, file: string): string {
     return join(this.props.stackConfigDir, folder, file);
