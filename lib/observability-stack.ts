@@ -205,6 +205,7 @@ export class ObservabilityStack extends Stack {
       image: versions.grafana,
       state,
       accessLogsBucket: accessLogs,
+      ...(settings.grafana.oidc ? { oidc: settings.grafana.oidc } : {}),
       ...(settings.grafana.domainName && settings.grafana.certificateArn
         ? {
             publicAccess: {
@@ -332,6 +333,7 @@ export class ObservabilityStack extends Stack {
       this.slackWebhookUrl,
       this.alertmanagerReceiverUrl,
       this.grafana.adminPassword,
+      ...(this.grafana.oidcClientSecret ? [this.grafana.oidcClientSecret] : []),
     ]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -364,6 +366,20 @@ export class ObservabilityStack extends Stack {
     new CfnOutput(this, 'PrometheusUrl', { value: this.prometheus.url });
     new CfnOutput(this, 'LokiBucket', { value: this.loki.storage.bucket.bucketName });
     new CfnOutput(this, 'TempoBucket', { value: this.tempo.storage.bucket.bucketName });
+    if (this.grafana.oidcClientSecret) {
+      new CfnOutput(this, 'GrafanaOidcClientSecret', {
+        value: this.grafana.oidcClientSecret.secretName,
+        description: "Put the OIDC provider's client secret here, then force a new deployment of Grafana",
+      });
+    }
+    new CfnOutput(this, 'AlertmanagerReceiverUrlSecret', {
+      value: this.alertmanagerReceiverUrl.secretName,
+      description: "The workers' Alertmanager webhook URL, written by the workers stack",
+    });
+    new CfnOutput(this, 'ConfigBucket', {
+      value: this.configs.bucket.bucketName,
+      description: 'The stack-config copies the init containers sync from',
+    });
     new CfnOutput(this, 'SlackWebhookUrlSecret', {
       value: this.slackWebhookUrl.secretName,
       description: 'Put the Slack incoming-webhook URL here',

@@ -225,10 +225,31 @@ const observabilitySchema = z
           .string()
           .regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN')
           .optional(),
+        /** Sign-in through an OpenID Connect provider (generic_oauth); needs domainName and certificateArn. */
+        oidc: z
+          .strictObject({
+            /** The login button's label. */
+            name: z.string().min(1),
+            /** The client id registered with the provider; the client secret goes into Secrets Manager. */
+            clientId: z.string().min(1),
+            authUrl: z.url({ protocol: /^https$/ }),
+            tokenUrl: z.url({ protocol: /^https$/ }),
+            apiUrl: z.url({ protocol: /^https$/ }),
+            /** Space-separated scopes. */
+            scopes: z.string().min(1).optional(),
+            /** JMESPath yielding Admin, Editor or Viewer; without it everyone signs in as Viewer. */
+            roleAttributePath: z.string().min(1).optional(),
+            allowSignUp: z.boolean().optional(),
+          })
+          .optional(),
       })
       .refine((grafana) => (grafana.domainName === undefined) === (grafana.certificateArn === undefined), {
         message:
           'set both domainName and certificateArn for an HTTPS load balancer, or neither to keep Grafana inside the VPC',
+      })
+      .refine((grafana) => grafana.oidc === undefined || grafana.domainName !== undefined, {
+        message:
+          'oidc sign-in needs domainName and certificateArn: the provider redirects people back to that address',
       })
       .prefault({}),
   })
