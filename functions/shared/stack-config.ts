@@ -207,6 +207,19 @@ const observabilitySchema = z
         ec2Nodes: z.array(ec2NodesSchema).default([]),
       })
       .prefault({}),
+    /**
+     * With enabled: false, where the workers find a Prometheus, Loki, Tempo and Grafana of your own
+     * (reachable from Lambda outside any VPC). @default none: those sources are reported unavailable
+     */
+    external: z
+      .strictObject({
+        prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
+        remoteWriteUrl: z.url({ protocol: /^https?$/ }).optional(),
+        lokiUrl: z.url({ protocol: /^https?$/ }).optional(),
+        tempoUrl: z.url({ protocol: /^https?$/ }).optional(),
+        grafanaUrl: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .optional(),
     /** Probe targets the blackbox exporter checks, besides the stack's own. */
     probes: z
       .strictObject({
