@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigurationError, ToillessError } from '../functions/shared/errors.js';
 import { checkCommand } from './commands/check.js';
+import { costCommand } from './commands/cost.js';
 import { doraCommand } from './commands/dora.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
@@ -25,7 +26,8 @@ export function buildCli(): Command {
     .addCommand(timelineCommand())
     .addCommand(reportCommand())
     .addCommand(doraCommand())
-    .addCommand(checkCommand());
+    .addCommand(checkCommand())
+    .addCommand(costCommand());
 }
 
 /** Runs one command line; an error the user can act on becomes one line on stderr and exit code 2. */

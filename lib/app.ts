@@ -2,6 +2,7 @@ import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadToillessConfig, stackConfigDir } from '../functions/shared/stack-config.js';
 import { ObservabilityStack, type ObservabilityStackProps } from './observability-stack.js';
+import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
 import { WorkersStack, type WorkersStackProps } from './workers-stack.js';
 
 export interface ToillessAppProps {
@@ -31,7 +32,14 @@ export function buildApp(props: ToillessAppProps = {}): ToillessApp {
     ...(props.context ? { context: { ...props.context } } : {}),
   });
   const configDir = props.observability?.stackConfigDir ?? stackConfigDir();
-  const observability = loadToillessConfig(configDir).observability.enabled
+  const settings = loadToillessConfig(configDir).observability;
+  if (settings.enabled && settings.external) {
+    throw new Error(
+      'toilless.yaml observability.external names your own services: set observability.enabled: false with it, or remove it to use the stack this app deploys.',
+    );
+  }
+  const external = settings.external ? externalEndpoints(settings.external) : undefined;
+  const observability = settings.enabled
     ? new ObservabilityStack(app, 'Toilless-Observability', {
         stackConfigDir: configDir,
         ...props.observability,
@@ -39,8 +47,9 @@ export function buildApp(props: ToillessAppProps = {}): ToillessApp {
       })
     : undefined;
   const workers = new WorkersStack(app, 'Toilless-Workers', {
-    // The workers reach the stack's services at their Cloud Map names; given endpoints win.
-    ...(observability ? { observability: observability.endpoints() } : {}),
+    // The workers reach the stack's services at their Cloud Map names, from its VPC; given endpoints win.
+    ...(observability ? { lgtmStack: observability.access() } : {}),
+    ...(external ? { observability: external } : {}),
     ...props.workers,
     ...(props.env ? { env: props.env } : {}),
   });
@@ -49,6 +58,15 @@ export function buildApp(props: ToillessAppProps = {}): ToillessApp {
   // A finding that is not acknowledged (with its reason) fails synth.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, workers, ...(observability ? { observability } : {}) };
+}
+
+/** The endpoints toilless.yaml names, without the keys it leaves out. */
+function externalEndpoints(
+  external: NonNullable<ReturnType<typeof loadToillessConfig>['observability']['external']>,
+): ObservabilityEndpoints {
+  return Object.fromEntries(
+    Object.entries(external).filter(([, value]) => value !== undefined),
+  ) as ObservabilityEndpoints;
 }
 
 /**

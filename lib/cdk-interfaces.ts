@@ -11,7 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
  */
 
 export const asIBucket = (bucket: s3.Bucket): s3.IBucket => bucket as s3.IBucket;
-export const asISecret = (secret: secretsmanager.Secret): secretsmanager.ISecret =>
+export const asISecret = (secret: secretsmanager.Secret | secretsmanager.ISecret): secretsmanager.ISecret =>
   secret as secretsmanager.ISecret;
 export const asIVpc = (vpc: ec2.Vpc): ec2.IVpc => vpc as ec2.IVpc;
 export const asICluster = (cluster: ecs.Cluster): ecs.ICluster => cluster as ecs.ICluster;

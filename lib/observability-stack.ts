@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,7 +35,11 @@ import { configuredRetentionDays } from './lgtm/retention.js';
 import { ServiceConfigs } from './lgtm/service-configs.js';
 import { StateFileSystem } from './lgtm/state-file-system.js';
 import { TEMPO_OTLP_PORTS, TEMPO_PORT, Tempo } from './lgtm/tempo.js';
+import type { LgtmStackAccess } from './workers/lgtm-stack-access.js';
 import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
+
+/** The toilless receiver's URL until the workers stack writes its own: `.invalid` never resolves. */
+export const UNWIRED_RECEIVER_URL = 'http://toilless.invalid/webhooks/alertmanager';
 
 export interface ObservabilityStackProps extends StackProps {
   /** The stack-config directory: toilless.yaml `observability`, versions.yaml and the service folders. @default - the repository's stack-config (or TOILLESS_STACK_CONFIG) */
@@ -67,6 +80,11 @@ export class ObservabilityStack extends Stack {
   readonly alertmanagerWebhookToken: secretsmanager.Secret;
   /** The Slack incoming-webhook URL Alertmanager posts to; its value is put after deploying. */
   readonly slackWebhookUrl: secretsmanager.Secret;
+  /**
+   * The URL of the toilless receiver: the workers' Alertmanager webhook, written by the workers stack
+   * once its API exists; until then an address that never resolves.
+   */
+  readonly alertmanagerReceiverUrl: secretsmanager.Secret;
   /**
    * A security group for clients in the VPC that query the stack (the workers' functions): it may reach
    * Prometheus, Loki, Tempo and Grafana on their HTTP ports, nothing else.
@@ -132,6 +150,13 @@ export class ObservabilityStack extends Stack {
       description: 'Slack incoming-webhook URL Alertmanager posts to; put the value after deploying',
     });
 
+    this.alertmanagerReceiverUrl = new secretsmanager.Secret(this, 'AlertmanagerReceiverUrl', {
+      description:
+        "URL of the toilless workers' Alertmanager webhook; the workers stack writes it when it is deployed",
+      // Not a secret: a placeholder that never resolves (.invalid), replaced by the workers stack.
+      secretStringValue: SecretValue.unsafePlainText(UNWIRED_RECEIVER_URL),
+    });
+
     const common = {
       cluster: asICluster(this.cluster),
       namespace: this.namespace,
@@ -162,6 +187,18 @@ export class ObservabilityStack extends Stack {
       image: versions.prometheus,
       state,
       retention: settings.prometheus.retention,
+      additions: {
+        probes: {
+          http: settings.probes.http.map(({ url, service }) => ({ target: url, service })),
+          https: settings.probes.https.map(({ url, service }) => ({ target: url, service })),
+        },
+        ec2Nodes: settings.prometheus.ec2Nodes.map((group) => ({
+          name: group.name,
+          tags: group.tags,
+          port: group.port,
+          region: group.region ?? this.knownRegion(`observability.prometheus.ec2Nodes ${group.name}`),
+        })),
+      },
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', {
       ...common,
@@ -169,12 +206,14 @@ export class ObservabilityStack extends Stack {
       state,
       webhookToken: asISecret(this.alertmanagerWebhookToken),
       slackWebhookUrl: asISecret(this.slackWebhookUrl),
+      receiverUrl: asISecret(this.alertmanagerReceiverUrl),
     });
     this.grafana = new Grafana(this, 'Grafana', {
       ...common,
       image: versions.grafana,
       state,
       accessLogsBucket: accessLogs,
+      ...(settings.grafana.oidc ? { oidc: settings.grafana.oidc } : {}),
       ...(settings.grafana.domainName && settings.grafana.certificateArn
         ? {
             publicAccess: {
@@ -211,6 +250,45 @@ export class ObservabilityStack extends Stack {
       lokiUrl: this.loki.url,
       tempoUrl: this.tempo.url,
       grafanaUrl: this.grafana.internalUrl,
+    };
+  }
+
+  /** The stack's region, for settings that must name it in a file (there is no token in file contents). */
+  private knownRegion(setting: string): string {
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(
+        `${setting}: the stack has no region at synth: give the setting a region, or deploy with credentials and a region (the CLI then binds the stack to them).`,
+      );
+    }
+    return this.region;
+  }
+
+  /** What the workers stack takes from this one (lib/workers/lgtm-stack-access.ts). */
+  access(): LgtmStackAccess {
+    const byEndpoint: Record<keyof ObservabilityEndpoints, readonly [LgtmService, number]> = {
+      prometheusUrl: [this.prometheus.service, PROMETHEUS_PORT],
+      remoteWriteUrl: [this.prometheus.service, PROMETHEUS_PORT],
+      lokiUrl: [this.loki.service, LOKI_PORT],
+      tempoUrl: [this.tempo.service, TEMPO_PORT],
+      grafanaUrl: [this.grafana.service, GRAFANA_PORT],
+    };
+    const service = this.alertmanager.service.service;
+    return {
+      endpoints: this.endpoints(),
+      vpc: this.network.vpc,
+      allowClient: (client, endpoint) => {
+        const [server, port] = byEndpoint[endpoint];
+        // From the client's side: a client in another stack gets both rules there, and this stack
+        // never refers back to it (which would make the two stacks depend on each other).
+        client.connections.allowTo(server.service, ec2.Port.tcp(port), `to ${server.name} on ${port}`);
+      },
+      alertmanagerWebhookToken: asISecret(this.alertmanagerWebhookToken),
+      alertmanagerReceiverUrl: asISecret(this.alertmanagerReceiverUrl),
+      alertmanagerService: {
+        clusterName: this.cluster.clusterName,
+        serviceName: service.serviceName,
+        serviceArn: service.serviceArn,
+      },
     };
   }
 
@@ -258,7 +336,13 @@ export class ObservabilityStack extends Stack {
 
   private acknowledgeFindings(): void {
     this.configs.acknowledgeDeploymentHandler();
-    for (const secret of [this.alertmanagerWebhookToken, this.slackWebhookUrl, this.grafana.adminPassword]) {
+    for (const secret of [
+      this.alertmanagerWebhookToken,
+      this.slackWebhookUrl,
+      this.alertmanagerReceiverUrl,
+      this.grafana.adminPassword,
+      ...(this.grafana.oidcClientSecret ? [this.grafana.oidcClientSecret] : []),
+    ]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
@@ -290,6 +374,20 @@ export class ObservabilityStack extends Stack {
     new CfnOutput(this, 'PrometheusUrl', { value: this.prometheus.url });
     new CfnOutput(this, 'LokiBucket', { value: this.loki.storage.bucket.bucketName });
     new CfnOutput(this, 'TempoBucket', { value: this.tempo.storage.bucket.bucketName });
+    if (this.grafana.oidcClientSecret) {
+      new CfnOutput(this, 'GrafanaOidcClientSecret', {
+        value: this.grafana.oidcClientSecret.secretName,
+        description: "Put the OIDC provider's client secret here, then force a new deployment of Grafana",
+      });
+    }
+    new CfnOutput(this, 'AlertmanagerReceiverUrlSecret', {
+      value: this.alertmanagerReceiverUrl.secretName,
+      description: "The workers' Alertmanager webhook URL, written by the workers stack",
+    });
+    new CfnOutput(this, 'ConfigBucket', {
+      value: this.configs.bucket.bucketName,
+      description: 'The stack-config copies the init containers sync from',
+    });
     new CfnOutput(this, 'SlackWebhookUrlSecret', {
       value: this.slackWebhookUrl.secretName,
       description: 'Put the Slack incoming-webhook URL here',

@@ -7,6 +7,7 @@ import {
   TimeZone,
   Validations,
 } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -34,12 +35,14 @@ import type {
 import { scheduleTiming } from '../functions/shared/workers/schedule-timing.js';
 import { SECRET_CATALOGUE, type SecretSpec } from '../functions/shared/workers/secret-catalogue.js';
 import { asIEventBus, asISecret } from './cdk-interfaces.js';
+import { AlertmanagerReceiver } from './workers/alertmanager-receiver.js';
 import { EventProcessor, type EventProcessorProps } from './workers/event-processor.js';
+import type { LgtmStackAccess } from './workers/lgtm-stack-access.js';
 import { endpointVariables, type ObservabilityEndpoints } from './workers/observability-endpoints.js';
 import { StoreBucket } from './workers/store-bucket.js';
 import { ToillessEventBus } from './workers/toilless-event-bus.js';
 import { WebhookApi } from './workers/webhook-api.js';
-import { WorkerFunction } from './workers/worker-function.js';
+import { WorkerFunction, type WorkerNetwork } from './workers/worker-function.js';
 
 /** The runtime secret names; one Secrets Manager secret each (functions/shared/workers/secret-catalogue.ts). */
 export type WorkerSecretName = SecretName;
@@ -82,6 +85,11 @@ export interface WorkersStackProps extends StackProps {
   readonly observability?: ObservabilityEndpoints;
   /** The stack-config directory read at synth and bundled with the processors. @default - the repository's stack-config (or TOILLESS_STACK_CONFIG) */
   readonly stackConfigDir?: string;
+  /**
+   * The observability stack deployed with this one: its endpoints (unless `observability` gives others),
+   * the VPC the processors that use them run in, and Alertmanager's token and receiver URL. @default - none
+   */
+  readonly lgtmStack?: LgtmStackAccess;
 }
 
 /**
@@ -99,7 +107,7 @@ export class WorkersStack extends Stack {
   /** The public webhook endpoints. */
   readonly webhooks: WebhookApi;
   /** One Secrets Manager secret per runtime secret name. */
-  readonly secrets: Readonly<Record<WorkerSecretName, secretsmanager.Secret>>;
+  readonly secrets: Readonly<Record<WorkerSecretName, secretsmanager.ISecret>>;
   /** Every webhook intake function, by worker name. */
   readonly intakes: Readonly<Record<string, WorkerFunction>>;
   /** Every processor, by worker name. */
@@ -120,6 +128,8 @@ export class WorkersStack extends Stack {
   readonly weeklyReport: EventProcessor;
   /** Invokes weekly-report on toilless.yaml `report.schedule` in `report.timeZone`. */
   readonly weeklyReportSchedule: scheduler.Schedule;
+  /** Points Alertmanager's toilless receiver at this stack's webhook, with an observability stack. */
+  readonly alertmanagerReceiver?: AlertmanagerReceiver;
 
   constructor(scope: Construct, id: string, props: WorkersStackProps = {}) {
     super(scope, id, {
@@ -142,7 +152,7 @@ export class WorkersStack extends Stack {
     this.eventBus = new ToillessEventBus(this, 'Events', {
       ...(props.eventBusName ? { eventBusName: props.eventBusName } : {}),
     });
-    this.secrets = this.createSecrets();
+    this.secrets = this.createSecrets(props.lgtmStack);
     this.webhooks = new WebhookApi(this, 'Webhooks', {
       ...(props.webhookRateLimit === undefined ? {} : { throttlingRateLimit: props.webhookRateLimit }),
       ...(props.webhookBurstLimit === undefined ? {} : { throttlingBurstLimit: props.webhookBurstLimit }),
@@ -173,6 +183,14 @@ export class WorkersStack extends Stack {
     this.doraRecompute = this.scheduleNamed('DoraRecompute');
     this.weeklyReport = this.processorNamed('weekly-report');
     this.weeklyReportSchedule = this.scheduleNamed('WeeklyReport');
+    if (props.lgtmStack) {
+      this.alertmanagerReceiver = new AlertmanagerReceiver(this, 'AlertmanagerReceiver', {
+        webhookUrl: this.webhooks.webhookUrl('alertmanager'),
+        receiverUrlSecret: props.lgtmStack.alertmanagerReceiverUrl,
+        alertmanager: props.lgtmStack.alertmanagerService,
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      });
+    }
 
     for (const manifest of WEBHOOK_MANIFESTS) {
       new CfnOutput(this, `${manifest.id}Url`, {
@@ -215,6 +233,7 @@ export class WorkersStack extends Stack {
     configDir: string,
   ): EventProcessor {
     const tuning = PROCESSOR_TUNING[manifest.name]?.(toilless) ?? {};
+    const network = this.processorNetwork(manifest, props);
     const processor = new EventProcessor(this, manifest.id, {
       worker: manifest.name,
       description: manifest.description,
@@ -224,7 +243,7 @@ export class WorkersStack extends Stack {
       memorySize: manifest.sizing.memoryMb,
       ...tuning,
       environment: {
-        ...endpointVariables(props.observability, manifest.endpoints),
+        ...endpointVariables(props.observability ?? props.lgtmStack?.endpoints, manifest.endpoints),
         TOILLESS_BUCKET: this.store.bucket.bucketName,
         TOILLESS_EVENT_BUS: this.eventBus.bus.eventBusName,
         ...(manifest.postsToSlack ? { SLACK_CHANNEL: toilless.slack.channel } : {}),
@@ -233,12 +252,31 @@ export class WorkersStack extends Stack {
       stackConfigFiles: manifest.stackConfigFiles,
       stackConfigDir: configDir,
       ...lambdaBundleProps(manifest),
+      ...(network ? { network } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
     this.grantStore(processor.worker.role, manifest);
     this.eventBus.bus.grantPutEventsTo(processor.worker.role);
     return processor;
+  }
+
+  /**
+   * A processor that uses the observability stack's endpoints runs in its VPC, with a security group of
+   * its own that reaches those services' ports and HTTPS (AWS APIs, Slack, GitHub), nothing else. Given
+   * `observability` endpoints (outside the stack) keep the processors out of the VPC.
+   */
+  private processorNetwork(manifest: ProcessorManifest, props: WorkersStackProps): WorkerNetwork | undefined {
+    const lgtm = props.lgtmStack;
+    if (!lgtm || props.observability || manifest.endpoints.length === 0) return undefined;
+    const securityGroup = new ec2.SecurityGroup(this, `${manifest.id}Network`, {
+      vpc: lgtm.vpc,
+      description: `toilless ${manifest.name}: the LGTM ports it uses and HTTPS`,
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, Slack, GitHub');
+    for (const endpoint of manifest.endpoints) lgtm.allowClient(securityGroup, endpoint);
+    return { vpc: lgtm.vpc, securityGroup };
   }
 
   /** The intake of one webhook source: functions/<worker> behind POST /webhooks/<source>. */
@@ -319,8 +357,11 @@ export class WorkersStack extends Stack {
     return schedule;
   }
 
-  private createSecrets(): Record<WorkerSecretName, secretsmanager.Secret> {
+  private createSecrets(lgtm: LgtmStackAccess | undefined): Record<WorkerSecretName, secretsmanager.ISecret> {
     const entries = Object.entries(SECRET_CATALOGUE).map(([name, spec]: [string, SecretSpec]) => {
+      // Alertmanager and the webhook must hold the same token: the observability stack's is the one.
+      if (lgtm && name === 'ALERTMANAGER_WEBHOOK_TOKEN')
+        return [name, lgtm.alertmanagerWebhookToken] as const;
       const secret = new secretsmanager.Secret(this, spec.id, {
         description: `toilless ${name}: ${spec.description}`,
         ...(spec.generated ? { generateSecretString: { excludePunctuation: true, passwordLength: 48 } } : {}),
@@ -337,7 +378,7 @@ export class WorkersStack extends Stack {
       });
       return [name, secret] as const;
     });
-    return Object.fromEntries(entries) as Record<WorkerSecretName, secretsmanager.Secret>;
+    return Object.fromEntries(entries) as Record<WorkerSecretName, secretsmanager.ISecret>;
   }
 
   private intakeNamed(name: string): WorkerFunction {

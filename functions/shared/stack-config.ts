@@ -146,6 +146,33 @@ const serviceSchema = z.strictObject({
   repositories: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')).default([]),
 });
 
+const ec2NodesSchema = z.strictObject({
+  /** Names the scrape job: node-ec2-<name>. */
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'expected a short lower-case name such as web'),
+  /** Tag name to accepted values; an instance is scraped when it has every tag with one of its values. */
+  tags: z
+    .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+    .refine(
+      (tags) => Object.keys(tags).length > 0,
+      'name at least one tag, or every instance of the region is scraped',
+    ),
+  /** node_exporter's port on the instances. */
+  port: z.number().int().min(1).max(65535).default(9100),
+  /** The instances' region. @default the stack's region (which then must be known at synth) */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region such as eu-west-1')
+    .optional(),
+});
+
+const probeSchema = (protocol: RegExp, example: string) =>
+  z.strictObject({
+    /** What is probed. */
+    url: z.url({ protocol, error: `expected a URL such as ${example}` }),
+    /** The service label of the probe's series (alerts and dashboards group by it). */
+    service: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a service name such as checkout'),
+  });
+
 /**
  * toilless.yaml `observability`: the LGTM stack on ECS Fargate (lib/observability-stack.ts). Kept in
  * one block so that it reads as one thing: where the stack runs and what an operator sizes.
@@ -177,6 +204,30 @@ const observabilitySchema = z
         retention: duration
           .refine((value) => parseDurationMs(value) >= 3_600_000, 'expected at least 1h')
           .default('15d'),
+        /** EC2 instances running node_exporter to scrape for the node dashboard (ec2:DescribeInstances). */
+        ec2Nodes: z.array(ec2NodesSchema).default([]),
+      })
+      .prefault({}),
+    /**
+     * With enabled: false, where the workers find a Prometheus, Loki, Tempo and Grafana of your own
+     * (reachable from Lambda outside any VPC). @default none: those sources are reported unavailable
+     */
+    external: z
+      .strictObject({
+        prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
+        remoteWriteUrl: z.url({ protocol: /^https?$/ }).optional(),
+        lokiUrl: z.url({ protocol: /^https?$/ }).optional(),
+        tempoUrl: z.url({ protocol: /^https?$/ }).optional(),
+        grafanaUrl: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .optional(),
+    /** Probe targets the blackbox exporter checks, besides the stack's own. */
+    probes: z
+      .strictObject({
+        /** Plain HTTP URLs (module http_2xx). */
+        http: z.array(probeSchema(/^http$/, 'http://service.internal/healthz')).default([]),
+        /** HTTPS URLs, certificate checked (module https_2xx; SSLCertExpiringSoon watches it). */
+        https: z.array(probeSchema(/^https$/, 'https://example.com/healthz')).default([]),
       })
       .prefault({}),
     grafana: z
@@ -188,10 +239,31 @@ const observabilitySchema = z
           .string()
           .regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN')
           .optional(),
+        /** Sign-in through an OpenID Connect provider (generic_oauth); needs domainName and certificateArn. */
+        oidc: z
+          .strictObject({
+            /** The login button's label. */
+            name: z.string().min(1),
+            /** The client id registered with the provider; the client secret goes into Secrets Manager. */
+            clientId: z.string().min(1),
+            authUrl: z.url({ protocol: /^https$/ }),
+            tokenUrl: z.url({ protocol: /^https$/ }),
+            apiUrl: z.url({ protocol: /^https$/ }),
+            /** Space-separated scopes. */
+            scopes: z.string().min(1).optional(),
+            /** JMESPath yielding Admin, Editor or Viewer; without it everyone signs in as Viewer. */
+            roleAttributePath: z.string().min(1).optional(),
+            allowSignUp: z.boolean().optional(),
+          })
+          .optional(),
       })
       .refine((grafana) => (grafana.domainName === undefined) === (grafana.certificateArn === undefined), {
         message:
           'set both domainName and certificateArn for an HTTPS load balancer, or neither to keep Grafana inside the VPC',
+      })
+      .refine((grafana) => grafana.oidc === undefined || grafana.domainName !== undefined, {
+        message:
+          'oidc sign-in needs domainName and certificateArn: the provider redirects people back to that address',
       })
       .prefault({}),
   })

@@ -21,7 +21,11 @@ export const STACK_COMPONENTS = [
   'blackbox-exporter',
   'node-exporter',
   'toilless',
+  'config-sync',
 ] as const;
+
+/** Components only the ECS stack runs (docker compose mounts stack-config directly). */
+export const ECS_ONLY_COMPONENTS: readonly StackComponent[] = ['config-sync'];
 
 export type StackComponent = (typeof STACK_COMPONENTS)[number];
 

@@ -9,6 +9,12 @@ export const ALERTMANAGER_PORT = 9093;
 /** The user prom/alertmanager runs as (nobody). */
 const ALERTMANAGER_UID = 65534;
 
+/**
+ * The toilless receiver's URL as alertmanager.yml writes it for docker compose; on ECS the init container
+ * replaces it with the workers' webhook URL (the receiverUrl secret).
+ */
+export const TOILLESS_RECEIVER_PLACEHOLDER = 'http://toilless:8080/webhooks/alertmanager';
+
 /** The files alertmanager.yml reads its credentials from, relative to its folder. */
 export const ALERTMANAGER_SECRET_FILES = {
   webhookToken: 'secrets/toilless-webhook-token',
@@ -22,6 +28,8 @@ export interface AlertmanagerProps extends StackServiceProps {
   readonly webhookToken: secretsmanager.ISecret;
   /** The Slack incoming-webhook URL. */
   readonly slackWebhookUrl: secretsmanager.ISecret;
+  /** The URL of the workers' Alertmanager webhook, put in place of TOILLESS_RECEIVER_PLACEHOLDER. */
+  readonly receiverUrl: secretsmanager.ISecret;
 }
 
 /** The container's arguments: one instance (no gossip), state on EFS. */
@@ -61,6 +69,13 @@ export class Alertmanager extends Construct {
         [ALERTMANAGER_SECRET_FILES.webhookToken]: ecs.Secret.fromSecretsManager(props.webhookToken),
         [ALERTMANAGER_SECRET_FILES.slackWebhookUrl]: ecs.Secret.fromSecretsManager(props.slackWebhookUrl),
       },
+      urlSubstitutions: [
+        {
+          file: 'alertmanager.yml',
+          placeholder: TOILLESS_RECEIVER_PLACEHOLDER,
+          secret: ecs.Secret.fromSecretsManager(props.receiverUrl),
+        },
+      ],
       singleWriter: true,
       state: { fileSystem: props.state.fileSystem, accessPoint, containerPath: '/alertmanager' },
       healthCheck: httpHealthCheck(ALERTMANAGER_PORT, '/-/ready'),

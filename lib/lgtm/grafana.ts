@@ -28,6 +28,26 @@ export interface GrafanaPublicAccess {
   readonly certificateArn: string;
 }
 
+/** Sign-in through an OpenID Connect provider (Grafana's generic_oauth), e.g. Amazon Cognito or Okta. */
+export interface GrafanaOidcLogin {
+  /** The button's label on the login page, e.g. "Cognito". */
+  readonly name: string;
+  /** The client (application) id registered with the provider. */
+  readonly clientId: string;
+  /** The provider's authorization endpoint. */
+  readonly authUrl: string;
+  /** The provider's token endpoint. */
+  readonly tokenUrl: string;
+  /** The provider's userinfo endpoint. */
+  readonly apiUrl: string;
+  /** Space-separated scopes. @default "openid email profile" */
+  readonly scopes?: string | undefined;
+  /** JMESPath over the token or userinfo that yields Admin, Editor or Viewer. @default - everyone signs in as Viewer */
+  readonly roleAttributePath?: string | undefined;
+  /** Whether a first sign-in creates the user. @default true */
+  readonly allowSignUp?: boolean | undefined;
+}
+
 export interface GrafanaProps extends StackServiceProps {
   /** The file system Grafana's SQLite database lives on. */
   readonly state: StateFileSystem;
@@ -38,6 +58,27 @@ export interface GrafanaProps extends StackServiceProps {
   readonly publicAccess?: GrafanaPublicAccess;
   /** Where the load balancer's access logs go (with publicAccess). @default - no access logs */
   readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * OpenID Connect sign-in; its client secret is a Secrets Manager secret of the stack, put after
+   * deploying. Needs publicAccess: the provider redirects people back to the HTTPS domain. @default - admin and local users only
+   */
+  readonly oidc?: GrafanaOidcLogin;
+}
+
+/** Grafana's generic_oauth settings as GF_ variables (the client secret comes from Secrets Manager). */
+export function grafanaOidcEnvironment(oidc: GrafanaOidcLogin): Record<string, string> {
+  return {
+    GF_AUTH_GENERIC_OAUTH_ENABLED: 'true',
+    GF_AUTH_GENERIC_OAUTH_NAME: oidc.name,
+    GF_AUTH_GENERIC_OAUTH_CLIENT_ID: oidc.clientId,
+    GF_AUTH_GENERIC_OAUTH_SCOPES: oidc.scopes ?? 'openid email profile',
+    GF_AUTH_GENERIC_OAUTH_AUTH_URL: oidc.authUrl,
+    GF_AUTH_GENERIC_OAUTH_TOKEN_URL: oidc.tokenUrl,
+    GF_AUTH_GENERIC_OAUTH_API_URL: oidc.apiUrl,
+    GF_AUTH_GENERIC_OAUTH_ALLOW_SIGN_UP: String(oidc.allowSignUp ?? true),
+    GF_AUTH_GENERIC_OAUTH_USE_PKCE: 'true',
+    ...(oidc.roleAttributePath ? { GF_AUTH_GENERIC_OAUTH_ROLE_ATTRIBUTE_PATH: oidc.roleAttributePath } : {}),
+  };
 }
 
 /** Grafana's environment: the synced folder for config and provisioning, state on EFS. */
@@ -64,16 +105,24 @@ export class Grafana extends Construct {
   readonly adminPassword: secretsmanager.Secret;
   /** The HTTPS load balancer, when publicAccess is set. */
   readonly loadBalancer?: elbv2.ApplicationLoadBalancer;
+  /** The OIDC client secret, when oidc is set: put the provider's value after deploying. */
+  readonly oidcClientSecret?: secretsmanager.Secret;
   private readonly publicAccess: GrafanaPublicAccess | undefined;
 
   constructor(scope: Construct, id: string, props: GrafanaProps) {
     super(scope, id);
     if (props.publicAccess) validatePublicAccess(props.publicAccess);
+    if (props.oidc) validateOidc(props.oidc, props.publicAccess);
     this.publicAccess = props.publicAccess;
     this.adminPassword = new secretsmanager.Secret(this, 'AdminPassword', {
       description: 'Grafana admin password (user admin)',
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
     });
+    if (props.oidc) {
+      this.oidcClientSecret = new secretsmanager.Secret(this, 'OidcClientSecret', {
+        description: `Grafana ${props.oidc.name} sign-in: the OIDC client secret; put the provider's value after deploying`,
+      });
+    }
     const accessPoint = props.state.accessPoint('GrafanaData', { path: '/grafana', uid: GRAFANA_UID });
     this.service = new LgtmService(this, 'Service', {
       ...stackServiceBase(props),
@@ -81,8 +130,20 @@ export class Grafana extends Construct {
       configFolder: 'grafana',
       configMountPath: GRAFANA_CONFIG_DIR,
       ports: [{ port: GRAFANA_PORT }],
-      environment: grafanaEnvironment(props.publicAccess),
-      secrets: { GF_SECURITY_ADMIN_PASSWORD: ecs.Secret.fromSecretsManager(asISecret(this.adminPassword)) },
+      environment: {
+        ...grafanaEnvironment(props.publicAccess),
+        ...(props.oidc ? grafanaOidcEnvironment(props.oidc) : {}),
+      },
+      secrets: {
+        GF_SECURITY_ADMIN_PASSWORD: ecs.Secret.fromSecretsManager(asISecret(this.adminPassword)),
+        ...(this.oidcClientSecret
+          ? {
+              GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: ecs.Secret.fromSecretsManager(
+                asISecret(this.oidcClientSecret),
+              ),
+            }
+          : {}),
+      },
       singleWriter: true,
       state: { fileSystem: props.state.fileSystem, accessPoint, containerPath: GRAFANA_STATE_DIR },
       healthCheck: httpHealthCheck(GRAFANA_PORT, '/api/health'),
@@ -141,6 +202,23 @@ export class Grafana extends Construct {
   /** http://grafana.<namespace>:3000, for the workers. */
   get internalUrl(): string {
     return this.service.url(GRAFANA_PORT);
+  }
+}
+
+function validateOidc(oidc: GrafanaOidcLogin, publicAccess: GrafanaPublicAccess | undefined): void {
+  if (!publicAccess) {
+    throw new Error(
+      'Grafana: oidc sign-in needs publicAccess (domainName and certificateArn): the provider redirects people back to that HTTPS address.',
+    );
+  }
+  for (const [key, value] of [
+    ['authUrl', oidc.authUrl],
+    ['tokenUrl', oidc.tokenUrl],
+    ['apiUrl', oidc.apiUrl],
+  ] as const) {
+    if (!/^https:\/\/[^\s]+$/.test(value)) {
+      throw new Error(`Grafana: oidc.${key} "${value}" is not an https:// URL of the provider.`);
+    }
   }
 }
 

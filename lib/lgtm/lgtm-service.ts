@@ -5,11 +5,8 @@ import type * as efs from 'aws-cdk-lib/aws-efs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
-import { type ComponentImage, imageReference } from '../../functions/shared/versions.js';
+import { type ComponentImage, imageReference, loadStackVersions } from '../../functions/shared/versions.js';
 import type { ServiceConfigs } from './service-configs.js';
-
-/** The image the init container syncs a service's config with (AWS CLI v2, multi-arch, on ECR Public). */
-export const CONFIG_SYNC_IMAGE: ComponentImage = { image: 'public.ecr.aws/aws-cli/aws-cli', tag: '2.27.0' };
 
 /** Where the init container writes the config; the main container mounts the same volume read-only. */
 const SYNC_DIR = '/config';
@@ -25,6 +22,19 @@ const FARGATE_MEMORY: Readonly<Record<number, readonly [number, number]>> = {
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SECRET_FILE = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
+
+/** A URL in a synced file that the init container replaces with the value of a secret. */
+export interface UrlSubstitution {
+  /** The file, relative to the service's folder (e.g. "alertmanager.yml"). */
+  readonly file: string;
+  /** The URL written in the file (e.g. the docker compose address of the workers' webhook). */
+  readonly placeholder: string;
+  /** The secret holding the URL to put in its place. */
+  readonly secret: ecs.Secret;
+}
+
+/** What a substituted URL may hold: no quote, space, `&`, `|` or backslash reaches sed or the YAML. */
+const SUBSTITUTED_URL = '^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$';
 
 /** A port the service listens on. */
 export interface ServicePort {
@@ -55,6 +65,8 @@ export interface LgtmServiceProps {
   readonly configs: ServiceConfigs;
   /** The folder under stack-config this service reads. */
   readonly configFolder: string;
+  /** Files built at synth that join (or replace files of) the folder, by relative path. @default - none */
+  readonly generatedConfigFiles?: Readonly<Record<string, string>>;
   /** Where the main container sees the synced folder (read-only). */
   readonly configMountPath: string;
   /** Ports the service listens on; the first is its main one. */
@@ -70,6 +82,12 @@ export interface LgtmServiceProps {
    * services that read credentials from files (Alertmanager). @default - none
    */
   readonly secretFiles?: Readonly<Record<string, ecs.Secret>>;
+  /**
+   * Addresses known only once another stack is deployed (the workers' webhook URL): the init container
+   * replaces a placeholder URL in a synced file with a secret's value, so the file in stack-config stays
+   * the one docker compose uses. @default - none
+   */
+  readonly urlSubstitutions?: readonly UrlSubstitution[];
   /** vCPU in CPU units (256 = 0.25 vCPU). @default 256 */
   readonly cpu?: number;
   /** Memory in MiB; must fit the CPU (Fargate's table). @default 512 */
@@ -91,7 +109,7 @@ export interface LgtmServiceProps {
   readonly logRetention?: logs.RetentionDays;
   /** The subnets the tasks run in. @default - the private subnets with egress */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The image of the init container. @default CONFIG_SYNC_IMAGE */
+  /** The image of the init container. @default - versions.yaml `config-sync` of the configs' stack-config */
   readonly configSyncImage?: ComponentImage;
 }
 
@@ -126,7 +144,7 @@ export class LgtmService extends Construct {
     const memoryLimitMiB = props.memoryLimitMiB ?? 512;
     this.name = props.name;
     this.namespaceName = props.namespace.namespaceName;
-    const deployed = props.configs.deploy(props.configFolder);
+    const deployed = props.configs.deploy(props.configFolder, props.generatedConfigFiles ?? {});
     this.configHash = deployed.hash;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -144,17 +162,22 @@ export class LgtmService extends Construct {
     this.taskDefinition.addVolume({ name: 'config' });
 
     this.configSync = this.taskDefinition.addContainer('ConfigSync', {
-      image: ecs.ContainerImage.fromRegistry(imageReference(props.configSyncImage ?? CONFIG_SYNC_IMAGE)),
+      image: ecs.ContainerImage.fromRegistry(
+        imageReference(
+          props.configSyncImage ?? loadStackVersions(props.configs.stackConfigDir)['config-sync'],
+        ),
+      ),
       essential: false,
       entryPoint: ['/bin/sh', '-c'],
-      command: [configSyncScript(Object.keys(props.secretFiles ?? {}))],
+      command: [configSyncScript(Object.keys(props.secretFiles ?? {}), props.urlSubstitutions ?? [])],
       environment: {
         CONFIG_BUCKET: props.configs.bucket.bucketName,
         CONFIG_PREFIX: props.configFolder,
       },
-      secrets: Object.fromEntries(
-        Object.values(props.secretFiles ?? {}).map((secret, index) => [`SECRET_FILE_${index}`, secret]),
-      ),
+      secrets: Object.fromEntries([
+        ...Object.values(props.secretFiles ?? {}).map((secret, index) => [`SECRET_FILE_${index}`, secret]),
+        ...(props.urlSubstitutions ?? []).map(({ secret }, index) => [`SUBSTITUTE_URL_${index}`, secret]),
+      ]),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: `${props.name}-config-sync` }),
       memoryReservationMiB: 64,
     });
@@ -267,7 +290,10 @@ function describe(client: ec2.IConnectable): string {
  * The init container's script: sync the service's prefix, then write each secret file from its
  * variable (never echoed). The script holds no CloudFormation token: the bucket arrives in the environment.
  */
-export function configSyncScript(secretFiles: readonly string[]): string {
+export function configSyncScript(
+  secretFiles: readonly string[],
+  substitutions: readonly Pick<UrlSubstitution, 'file' | 'placeholder'>[] = [],
+): string {
   const lines = [
     'set -eu',
     `aws s3 sync --delete --no-progress "s3://$CONFIG_BUCKET/$CONFIG_PREFIX/" ${SYNC_DIR}/`,
@@ -280,7 +306,22 @@ export function configSyncScript(secretFiles: readonly string[]): string {
       `chmod 0444 ${path}`,
     );
   });
+  substitutions.forEach(({ file, placeholder }, index) => {
+    const variable = `SUBSTITUTE_URL_${index}`;
+    const path = `${SYNC_DIR}/${file}`;
+    lines.push(
+      // A value that is not a plain http(s) URL stops the task here, before the service reads it.
+      `printf '%s' "$${variable}" | grep -qE '${SUBSTITUTED_URL}' || { echo "${variable} (for ${file}) is not an http(s) URL" >&2; exit 1; }`,
+      `grep -qF '${placeholder}' ${path} || { echo "${file} no longer holds ${placeholder}" >&2; exit 1; }`,
+      `sed -i "s|${sedPattern(placeholder)}|$${variable}|g" ${path}`,
+    );
+  });
   return lines.join('\n');
+}
+
+/** The placeholder as a basic regular expression: its dots and slashes taken literally. */
+function sedPattern(placeholder: string): string {
+  return placeholder.replace(/[.[\]*^$\\]/g, (char) => `\\${char}`);
 }
 
 function validateServiceProps(props: LgtmServiceProps): void {
@@ -313,6 +354,18 @@ function validateServiceProps(props: LgtmServiceProps): void {
     throw new Error(
       `${where}: singleWriter keeps its state for one task: desiredCount must be 1 (it is ${props.desiredCount}).`,
     );
+  }
+  for (const { file, placeholder } of props.urlSubstitutions ?? []) {
+    if (!SECRET_FILE.test(file)) {
+      throw new Error(
+        `${where}: substituted file "${file}" must be a relative path such as "alertmanager.yml".`,
+      );
+    }
+    if (!/^https?:\/\/[A-Za-z0-9.:/_-]+$/.test(placeholder)) {
+      throw new Error(
+        `${where}: placeholder "${placeholder}" must be a plain http(s) URL (letters, digits, . : / _ -) as written in ${file}.`,
+      );
+    }
   }
   for (const file of Object.keys(props.secretFiles ?? {})) {
     if (!SECRET_FILE.test(file)) {

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { parseDurationMs } from '../../functions/shared/duration.js';
 import { httpHealthCheck, LgtmService, type StackServiceProps, stackServiceBase } from './lgtm-service.js';
+import { type PrometheusAdditions, stackPrometheusConfig } from './prometheus-config.js';
 import type { StateFileSystem } from './state-file-system.js';
 
 export const PROMETHEUS_PORT = 9090;
@@ -13,6 +17,11 @@ export interface PrometheusProps extends StackServiceProps {
   readonly state: StateFileSystem;
   /** How long samples are kept (toilless.yaml observability.prometheus.retention). @default "15d" */
   readonly retention?: string;
+  /**
+   * Probe targets and EC2 node groups from toilless.yaml, added to the shipped prometheus.yml of the
+   * task (stack-config/prometheus/prometheus.yml itself stays as docker compose uses it). @default - none
+   */
+  readonly additions?: PrometheusAdditions;
 }
 
 /** The container's arguments: the shipped config and rules, the remote-write receiver, the TSDB on EFS. */
@@ -36,6 +45,8 @@ export function prometheusArguments(retention: string): string[] {
 export class Prometheus extends Construct {
   /** The ECS service. */
   readonly service: LgtmService;
+  /** The prometheus.yml the task gets: the shipped one, with the toilless.yaml additions when there are any. */
+  readonly deliveredConfig: string;
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {
     super(scope, id);
@@ -55,10 +66,14 @@ export class Prometheus extends Construct {
       path: '/prometheus',
       uid: PROMETHEUS_UID,
     });
+    const shipped = readFileSync(props.configs.sourcePath('prometheus', 'prometheus.yml'), 'utf8');
+    const generated = stackPrometheusConfig(shipped, props.additions ?? {});
+    this.deliveredConfig = generated ?? shipped;
     this.service = new LgtmService(this, 'Service', {
       ...stackServiceBase(props),
       name: 'prometheus',
       configFolder: 'prometheus',
+      ...(generated ? { generatedConfigFiles: { 'prometheus.yml': generated } } : {}),
       configMountPath: '/etc/prometheus',
       ports: [{ port: PROMETHEUS_PORT }],
       command: prometheusArguments(retention),
@@ -67,6 +82,23 @@ export class Prometheus extends Construct {
       singleWriter: true,
       state: { fileSystem: props.state.fileSystem, accessPoint, containerPath: '/prometheus' },
       healthCheck: httpHealthCheck(PROMETHEUS_PORT, '/-/ready'),
+    });
+    if ((props.additions?.ec2Nodes ?? []).length > 0) this.allowEc2Discovery();
+  }
+
+  /** ec2_sd_configs lists instances and maps their zones; nothing else of EC2. */
+  private allowEc2Discovery(): void {
+    const role = this.service.taskDefinition.taskRole;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeInstances', 'ec2:DescribeAvailabilityZones'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'EC2 service discovery: ec2:DescribeInstances and ec2:DescribeAvailabilityZones support no resource-level permissions; both only read.',
     });
   }
 

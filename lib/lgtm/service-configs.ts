@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
@@ -26,17 +26,21 @@ export function configFiles(dir: string): string[] {
  * SHA-256 over the names and contents of a service's config files. It goes into the task definition,
  * so a changed file makes a new revision and rolls that service, and only that one.
  */
-export function configHash(dir: string): string {
+export function configHash(dir: string, generated: Readonly<Record<string, string>> = {}): string {
   const hash = createHash('sha256');
-  for (const file of configFiles(dir)) {
+  const files = [...new Set([...configFiles(dir), ...Object.keys(generated)])].sort();
+  for (const file of files) {
+    const content = generated[file];
     hash
       .update(file)
       .update('\0')
-      .update(readFileSync(join(dir, file)))
+      .update(content === undefined ? readFileSync(join(dir, file)) : Buffer.from(content, 'utf8'))
       .update('\0');
   }
   return hash.digest('hex');
 }
+
+const GENERATED_FILE = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 
 const FOLDER = /^[a-z][a-z0-9-]*$/;
 
@@ -84,26 +88,64 @@ export class ServiceConfigs extends Construct {
     });
   }
 
-  /** Deploys stack-config/<folder> to the prefix <folder>/ (once per folder) and returns it. */
-  deploy(folder: string): DeployedServiceConfig {
+  /** The stack-config directory the folders come from. */
+  get stackConfigDir(): string {
+    return this.props.stackConfigDir;
+  }
+
+  /** The path of a file of a service folder, to read at synth. */
+  sourcePath(folder: string, file: string): string {
+    return join(this.props.stackConfigDir, folder, file);
+  }
+
+  /**
+   * Deploys stack-config/<folder> to the prefix <folder>/ (once per folder) and returns it. `generated`
+   * files (relative path to text, built at synth from toilless.yaml) are added, or replace the folder's
+   * file of the same name; they count in the hash like the others. They must be plain text: a
+   * CloudFormation token in a file is refused.
+   */
+  deploy(folder: string, generated: Readonly<Record<string, string>> = {}): DeployedServiceConfig {
     if (!FOLDER.test(folder)) {
       throw new Error(
         `ServiceConfigs: "${folder}" is not a stack-config folder name: use a lower-case name such as "loki".`,
       );
     }
+    for (const [file, content] of Object.entries(generated)) {
+      if (!GENERATED_FILE.test(file)) {
+        throw new Error(
+          `ServiceConfigs: generated file "${file}" of ${folder} must be a relative path such as "prometheus.yml".`,
+        );
+      }
+      if (Token.isUnresolved(content)) {
+        throw new Error(
+          `ServiceConfigs: generated file ${folder}/${file} holds a CloudFormation token: file contents must be known at synth (pass deploy-time values as environment variables).`,
+        );
+      }
+    }
     const existing = this.deployed.get(folder);
-    if (existing) return existing;
+    if (existing) {
+      if (Object.keys(generated).length > 0) {
+        throw new Error(
+          `ServiceConfigs: ${folder} is already deployed: give its generated files on the first deploy().`,
+        );
+      }
+      return existing;
+    }
     const dir = join(this.props.stackConfigDir, folder);
     let hash: string;
     try {
-      hash = configHash(dir);
+      hash = configHash(dir, generated);
     } catch (error) {
       throw new Error(
         `ServiceConfigs: cannot read ${dir}: ${(error as Error).message}. Every service needs its folder under stack-config.`,
       );
     }
     const deployment = new s3deploy.BucketDeployment(this, `Deploy-${folder}`, {
-      sources: [s3deploy.Source.asset(dir)],
+      // Later sources win: a generated file replaces the folder's file of the same name.
+      sources: [
+        s3deploy.Source.asset(dir),
+        ...Object.entries(generated).map(([file, content]) => s3deploy.Source.data(file, content)),
+      ],
       destinationBucket: asIBucket(this.bucket),
       destinationKeyPrefix: `${folder}/`,
       // A file removed from the folder disappears from the task at its next start.

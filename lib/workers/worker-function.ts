@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -104,7 +105,27 @@ export interface WorkerFunctionProps {
   readonly nodeModules?: readonly string[];
   /** Files or directories of the repository copied into the bundle, e.g. fonts. @default - none */
   readonly bundledFiles?: readonly { readonly from: string; readonly to: string }[];
+  /** Run in a VPC's private subnets (to reach services there). @default - outside any VPC */
+  readonly network?: WorkerNetwork;
 }
+
+/** Where a worker runs inside a VPC. */
+export interface WorkerNetwork {
+  /** The VPC; the function runs in its private subnets with egress. */
+  readonly vpc: ec2.IVpc;
+  /** The function's security group: what it may reach. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/** What Lambda needs to attach a function to a VPC (the actions of AWSLambdaVPCAccessExecutionRole). */
+const VPC_ATTACHMENT_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 /**
  * A toilless worker on Lambda: functions/<worker>/handler.ts bundled with local esbuild into one
@@ -152,6 +173,13 @@ export class WorkerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
       tracing: lambda.Tracing.ACTIVE,
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+            securityGroups: [props.network.securityGroup],
+          }
+        : {}),
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
@@ -187,6 +215,9 @@ export class WorkerFunction extends Construct {
     });
 
     for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.role);
+    if (props.network) {
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: VPC_ATTACHMENT_ACTIONS, resources: ['*'] }));
+    }
 
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
@@ -195,8 +226,9 @@ export class WorkerFunction extends Construct {
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+      reason: props.network
+        ? 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and the network interfaces Lambda manages in the VPC (ec2:*NetworkInterface*, ec2:DescribeSubnets, ec2:*PrivateIpAddresses) support no resource-level permissions that name them before they exist.'
+        : 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
     });
   }
 }

@@ -8,7 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { stackConfigDir } from '../../functions/shared/stack-config.js';
-import { ObservabilityStack } from '../../lib/observability-stack.js';
+import { ObservabilityStack, UNWIRED_RECEIVER_URL } from '../../lib/observability-stack.js';
 import { cdkContext, unacknowledgedFindings, withoutAssetHashes } from './app-fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked structurally
@@ -44,8 +44,19 @@ beforeAll(() => {
     grafana: {
       domainName: 'grafana.example.com',
       certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100',
+      oidc: {
+        name: 'Cognito',
+        clientId: 'grafana-client',
+        authUrl: 'https://auth.example.com/oauth2/authorize',
+        tokenUrl: 'https://auth.example.com/oauth2/token',
+        apiUrl: 'https://auth.example.com/oauth2/userInfo',
+      },
     },
-    prometheus: { retention: '30d' },
+    prometheus: {
+      retention: '30d',
+      ec2Nodes: [{ name: 'web', tags: { role: ['web'] }, region: 'eu-west-1' }],
+    },
+    probes: { https: [{ url: 'https://shop.example.com/healthz', service: 'shop' }] },
   };
   writeFileSync(join(configCopy, 'toilless.yaml'), stringifyYaml(toilless));
   cdkValidation = process.env.CDK_VALIDATION;
@@ -165,9 +176,19 @@ describe('Observability stack', () => {
         'LokiBucket',
         'TempoBucket',
         'SlackWebhookUrlSecret',
+        'AlertmanagerReceiverUrlSecret',
+        'GrafanaOidcClientSecret',
+        'ConfigBucket',
       ]),
     );
     expect(outputs.GrafanaUrl.Value).toBe('https://grafana.example.com');
+  });
+
+  it("starts Alertmanager's toilless receiver at an address that never resolves, until the workers write theirs", () => {
+    // Assess
+    const secret = resources[idOf(stack.alertmanagerReceiverUrl)];
+    expect(secret.Properties.SecretString).toBe(UNWIRED_RECEIVER_URL);
+    expect(new URL(UNWIRED_RECEIVER_URL).hostname.endsWith('.invalid')).toBe(true);
   });
 
   it('gives the workers endpoints at the services Cloud Map names', () => {

@@ -155,4 +155,60 @@ describe("Workers stack with an operator's stack-config", () => {
     // Assess
     expect(act).toThrow(/observability\.lokiUrl "http:\/\/localhost:3100" points at the function itself/);
   });
+
+  it("gives the processors the external services of toilless.yaml when the stack's own is off, outside any VPC", () => {
+    // Prepare
+    const stackConfig = mkdtempSync(join(outdir, 'external-'));
+    writeFileSync(
+      join(stackConfig, 'toilless.yaml'),
+      [
+        'observability:',
+        '  enabled: false',
+        '  external:',
+        '    prometheusUrl: https://prometheus.example.net',
+        '    lokiUrl: https://logs.example.net',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(stackConfig, 'slos.yaml'), 'services: {}\n');
+
+    // Act
+    const built = buildApp({
+      outdir: mkdtempSync(join(outdir, 'cdk-out-')),
+      context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] },
+      workers: { stackConfigDir: stackConfig },
+      observability: { stackConfigDir: stackConfig },
+    });
+
+    // Assess
+    expect(built.observability).toBeUndefined();
+    const template = Template.fromStack(built.workers).toJSON().Resources;
+    const timeline =
+      template[
+        built.workers.getLogicalId(
+          built.workers.incidentTimeline.worker.function.node.defaultChild as CfnElement,
+        )
+      ];
+    expect(timeline.Properties.Environment.Variables).toMatchObject({
+      PROMETHEUS_URL: 'https://prometheus.example.net',
+      LOKI_URL: 'https://logs.example.net',
+    });
+    expect(timeline.Properties.Environment.Variables).not.toHaveProperty('TEMPO_URL');
+    expect(timeline.Properties).not.toHaveProperty('VpcConfig');
+    expect(built.workers.alertmanagerReceiver).toBeUndefined();
+  });
+
+  it('refuses external services next to the stack this app deploys, saying which to choose', () => {
+    // Prepare
+    const stackConfig = mkdtempSync(join(outdir, 'both-'));
+    writeFileSync(
+      join(stackConfig, 'toilless.yaml'),
+      'observability:\n  external:\n    lokiUrl: https://logs.example.net\n',
+    );
+
+    // Act and Assess
+    expect(() => buildApp({ observability: { stackConfigDir: stackConfig } })).toThrow(
+      /observability.external names your own services: set observability.enabled: false with it/,
+    );
+  });
 });

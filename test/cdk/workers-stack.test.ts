@@ -122,8 +122,9 @@ describe('Workers stack', () => {
     const github = functionEnvironment(stack.githubWebhook.function);
 
     // Assess
-    expect(alertmanager.ALERTMANAGER_WEBHOOK_TOKEN_ARN).toEqual({
-      Ref: logicalId(stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN),
+    // The token Alertmanager sends is the observability stack's: one value on both sides.
+    expect(alertmanager.ALERTMANAGER_WEBHOOK_TOKEN_ARN).toMatchObject({
+      'Fn::GetStackOutput': { StackName: 'Toilless-Observability' },
     });
     expect(github.GITHUB_WEBHOOK_SECRET_ARN).toEqual({ Ref: logicalId(stack.secrets.GITHUB_WEBHOOK_SECRET) });
     for (const environment of [alertmanager, github]) {
@@ -138,10 +139,12 @@ describe('Workers stack', () => {
   it('defines one secret per runtime secret name, generating only the webhook ones', () => {
     // Assess
     const secrets = template.findResources('AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets)).toHaveLength(SECRET_NAMES.length);
+    // ALERTMANAGER_WEBHOOK_TOKEN is the observability stack's secret, shared with Alertmanager.
+    expect(Object.keys(secrets)).toHaveLength(SECRET_NAMES.length - 1);
+    expect(resources).not.toHaveProperty(logicalId(stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN));
     for (const secret of Object.values<Json>(secrets))
       expect(secret.Properties).not.toHaveProperty('SecretString');
-    for (const name of ['ALERTMANAGER_WEBHOOK_TOKEN', 'GITHUB_WEBHOOK_SECRET'] as const) {
+    for (const name of ['GITHUB_WEBHOOK_SECRET'] as const) {
       expect(resources[logicalId(stack.secrets[name])].Properties.GenerateSecretString).toMatchObject({
         ExcludePunctuation: true,
       });
@@ -255,10 +258,14 @@ describe('Workers stack', () => {
       listing(['claim-check/*']),
     ];
     const expected = [
-      [stack.alertmanagerWebhook, stack.secrets.ALERTMANAGER_WEBHOOK_TOKEN, []],
+      [
+        stack.alertmanagerWebhook,
+        functionEnvironment(stack.alertmanagerWebhook.function).ALERTMANAGER_WEBHOOK_TOKEN_ARN,
+        [],
+      ],
       [
         stack.githubWebhook,
-        stack.secrets.GITHUB_WEBHOOK_SECRET,
+        { Ref: logicalId(stack.secrets.GITHUB_WEBHOOK_SECRET) },
         [
           {
             Effect: 'Allow',
@@ -288,7 +295,7 @@ describe('Workers stack', () => {
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-            Resource: { Ref: logicalId(secret) },
+            Resource: secret,
           },
           {
             Effect: 'Allow',
@@ -370,8 +377,8 @@ describe('Workers stack', () => {
 
   it('attaches no AWS managed policy to the intake roles', () => {
     // Assess
-    for (const role of Object.values<Json>(template.findResources('AWS::IAM::Role'))) {
-      expect(role.Properties).not.toHaveProperty('ManagedPolicyArns');
+    for (const fn of [stack.alertmanagerWebhook, stack.githubWebhook]) {
+      expect(resources[logicalId(fn.role)].Properties).not.toHaveProperty('ManagedPolicyArns');
     }
   });
 
@@ -631,8 +638,22 @@ describe('Workers stack', () => {
           },
         ]),
       );
+      // X-Ray, and the network interfaces of a function in the VPC: neither names a resource.
       expect(statements.filter((statement: Json) => statement.Resource === '*')).toEqual([
-        { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: [
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:CreateNetworkInterface',
+            'ec2:DeleteNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:UnassignPrivateIpAddresses',
+            'xray:PutTelemetryRecords',
+            'xray:PutTraceSegments',
+          ],
+          Resource: '*',
+        },
       ]);
       expect(statements).toHaveLength(8);
     }
@@ -715,6 +736,90 @@ describe('Workers stack', () => {
     expect(existsSync(join(asset, 'stack-config', 'grafana', 'dashboards', 'toilless.json'))).toBe(true);
     // The other processors stay on arm64 with nothing beside their bundle.
     expect(existsSync(join(assetDirectoryOf(stack.doraMetrics.worker.function), 'node_modules'))).toBe(false);
+  });
+
+  it('runs each processor that uses the LGTM endpoints in the private subnets, reaching exactly their ports and HTTPS', () => {
+    // Prepare
+    const portOf = {
+      prometheusUrl: 9090,
+      remoteWriteUrl: 9090,
+      lokiUrl: 3100,
+      tempoUrl: 3200,
+      grafanaUrl: 3000,
+    };
+    const ofType = (type: string) => Object.values<Json>(resources).filter((r) => r.Type === type);
+
+    for (const manifest of PROCESSOR_MANIFESTS.filter((m) => m.endpoints.length > 0)) {
+      // Act
+      const fn = stack.processors[manifest.name]?.worker.function as IConstruct;
+      const vpcConfig = resources[logicalId(fn)].Properties.VpcConfig;
+      const group = vpcConfig.SecurityGroupIds[0]['Fn::GetAtt'][0];
+      const groupRef = JSON.stringify({ 'Fn::GetAtt': [group, 'GroupId'] });
+      const egressPorts = ofType('AWS::EC2::SecurityGroupEgress')
+        .filter((rule) => JSON.stringify(rule.Properties.GroupId) === groupRef)
+        .map((rule) => [rule.Properties.FromPort, rule.Properties.ToPort]);
+      const ingressPorts = ofType('AWS::EC2::SecurityGroupIngress')
+        .filter((rule) => JSON.stringify(rule.Properties.SourceSecurityGroupId) === groupRef)
+        .map((rule) => [rule.Properties.FromPort, rule.Properties.ToPort]);
+
+      // Assess
+      const ports = [...new Set(manifest.endpoints.map((endpoint) => portOf[endpoint]))].sort();
+      expect(vpcConfig.SecurityGroupIds).toHaveLength(1);
+      expect(JSON.stringify(vpcConfig.SubnetIds)).toMatch(/privateSubnet1.*privateSubnet2/);
+      expect(JSON.stringify(vpcConfig.SubnetIds)).not.toMatch(/publicSubnet/);
+      expect(egressPorts.sort()).toEqual(ports.map((port) => [port, port]));
+      expect(ingressPorts.sort()).toEqual(ports.map((port) => [port, port]));
+      expect(resources[group].Properties.SecurityGroupEgress).toEqual([
+        {
+          CidrIp: '0.0.0.0/0',
+          Description: 'HTTPS: AWS APIs, Slack, GitHub',
+          FromPort: 443,
+          IpProtocol: 'tcp',
+          ToPort: 443,
+        },
+      ]);
+    }
+    for (const fn of [stack.alertmanagerWebhook.function, stack.githubWebhook.function]) {
+      expect(resources[logicalId(fn)].Properties).not.toHaveProperty('VpcConfig');
+    }
+  });
+
+  it("writes the webhook URL into Alertmanager's receiver secret, then restarts Alertmanager, allowed those two calls only", () => {
+    // Prepare
+    const receiver = stack.alertmanagerReceiver;
+    if (!receiver) throw new Error('the app builds the observability stack: the receiver must be wired');
+    const resourceOf = (call: IConstruct) => resources[logicalId(call.node.findChild('Resource'))];
+    const policyOf = (call: IConstruct) =>
+      statementsOf(logicalId(call.node.findChild('CustomResourcePolicy')));
+    const write = resourceOf(receiver.writeUrl);
+    const restart = resourceOf(receiver.restartAlertmanager);
+
+    // Assess
+    const writeCall = JSON.stringify(write.Properties.Create);
+    expect(writeCall).toContain('putSecretValue');
+    expect(writeCall).toContain('PublishOutputRefAlertmanagerReceiverUrl');
+    expect(writeCall).toContain(logicalId(stack.webhooks.httpApi));
+    expect(writeCall).toContain('/webhooks/alertmanager');
+    expect(policyOf(receiver.writeUrl)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:PutSecretValue',
+        Resource: { 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Toilless-Observability' }) },
+      },
+    ]);
+    expect(JSON.stringify(restart.Properties.Create)).toMatch(/forceNewDeployment\W+true/);
+    expect(policyOf(receiver.restartAlertmanager)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ecs:UpdateService',
+        Resource: { 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Toilless-Observability' }) },
+      },
+    ]);
+    // A new URL changes this property, so Alertmanager restarts with it; and only after it is written.
+    expect(JSON.stringify(restart.Properties.ReceiverUrl)).toContain('/webhooks/alertmanager');
+    expect(restart.DependsOn).toEqual(
+      expect.arrayContaining([logicalId(receiver.writeUrl.node.findChild('Resource'))]),
+    );
   });
 
   it('matches the snapshot, asset hashes aside', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Grafana, type GrafanaPublicAccess } from '../../../lib/lgtm/grafana.js';
+import { Grafana, type GrafanaOidcLogin, type GrafanaPublicAccess } from '../../../lib/lgtm/grafana.js';
 import { ConstructTestStack } from '../app-fixture.js';
 import {
   containerNamed,
@@ -22,13 +22,26 @@ const PUBLIC: GrafanaPublicAccess = {
   certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100',
 };
 
-function grafanaStack(publicAccess?: GrafanaPublicAccess): { grafana: Grafana; fixture: ConstructTestStack } {
+const OIDC: GrafanaOidcLogin = {
+  name: 'Cognito',
+  clientId: 'grafana-client',
+  authUrl: 'https://auth.example.com/oauth2/authorize',
+  tokenUrl: 'https://auth.example.com/oauth2/token',
+  apiUrl: 'https://auth.example.com/oauth2/userInfo',
+  roleAttributePath: "contains(groups[*], 'admins') && 'Admin' || 'Viewer'",
+};
+
+function grafanaStack(
+  publicAccess?: GrafanaPublicAccess,
+  oidc?: GrafanaOidcLogin,
+): { grafana: Grafana; fixture: ConstructTestStack } {
   fixture = new ConstructTestStack();
   const base = lgtmTestBase(fixture.stack);
   const grafana = new Grafana(fixture.stack, 'Grafana', {
     ...base,
     image: base.versions.grafana,
     ...(publicAccess ? { publicAccess } : {}),
+    ...(oidc ? { oidc } : {}),
   });
   return { grafana, fixture };
 }
@@ -110,6 +123,50 @@ describe('Grafana', () => {
     // Act and Assess
     expect(() => grafanaStack({ ...PUBLIC, certificateArn: 'my-cert' })).toThrow(
       /certificateArn "my-cert" is not an ACM certificate ARN \(arn:aws:acm:<region>:<account>:certificate\/<id>\)/,
+    );
+  });
+
+  it('signs people in through OIDC with the client secret from Secrets Manager, never a plain variable', () => {
+    // Prepare and Act
+    const { grafana, fixture } = grafanaStack(PUBLIC, OIDC);
+
+    // Assess
+    const main = containerNamed(containersOf(fixture.stack, 'Grafana'), 'Main');
+    expect(environmentOf(main)).toMatchObject({
+      GF_AUTH_GENERIC_OAUTH_ENABLED: 'true',
+      GF_AUTH_GENERIC_OAUTH_NAME: 'Cognito',
+      GF_AUTH_GENERIC_OAUTH_CLIENT_ID: 'grafana-client',
+      GF_AUTH_GENERIC_OAUTH_SCOPES: 'openid email profile',
+      GF_AUTH_GENERIC_OAUTH_TOKEN_URL: 'https://auth.example.com/oauth2/token',
+      GF_AUTH_GENERIC_OAUTH_ROLE_ATTRIBUTE_PATH: OIDC.roleAttributePath,
+      GF_AUTH_GENERIC_OAUTH_USE_PKCE: 'true',
+      GF_SERVER_ROOT_URL: 'https://grafana.example.com/',
+    });
+    expect(environmentOf(main)).not.toHaveProperty('GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET');
+    const secretId = fixture.stack.getLogicalId(grafana.oidcClientSecret?.node.defaultChild as never);
+    const secret = main.Secrets.find(
+      (s: { Name: string }) => s.Name === 'GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET',
+    );
+    expect(JSON.stringify(secret.ValueFrom)).toContain(secretId);
+  });
+
+  it('has no OIDC settings or secret unless asked', () => {
+    // Prepare and Act
+    const { grafana, fixture } = grafanaStack(PUBLIC);
+
+    // Assess
+    const main = containerNamed(containersOf(fixture.stack, 'Grafana'), 'Main');
+    expect(JSON.stringify(main)).not.toContain('GENERIC_OAUTH');
+    expect(grafana.oidcClientSecret).toBeUndefined();
+  });
+
+  it('refuses OIDC sign-in without an HTTPS domain, or with a provider URL that is not https', () => {
+    // Act and Assess
+    expect(() => grafanaStack(undefined, OIDC)).toThrow(/oidc sign-in needs publicAccess/);
+    fixture?.dispose();
+    fixture = undefined;
+    expect(() => grafanaStack(PUBLIC, { ...OIDC, tokenUrl: 'http://auth.example.com/token' })).toThrow(
+      /oidc.tokenUrl "http:\/\/auth.example.com\/token" is not an https:\/\/ URL/,
     );
   });
 });

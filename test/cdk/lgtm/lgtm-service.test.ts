@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONFIG_SYNC_IMAGE, LgtmService, type LgtmServiceProps } from '../../../lib/lgtm/lgtm-service.js';
+import { LgtmService, type LgtmServiceProps } from '../../../lib/lgtm/lgtm-service.js';
 import { ConstructTestStack } from '../app-fixture.js';
 import { containerNamed, containersOf, environmentOf, lgtmTestBase, resourcesOf } from './lgtm-fixture.js';
 
@@ -30,7 +30,7 @@ function serviceStack(overrides: Partial<LgtmServiceProps> = {}) {
 describe('LGTM service', () => {
   it('starts the main container only after the init container synced its folder, mounted read-only', () => {
     // Prepare and Act
-    const { service, fixture } = serviceStack();
+    const { service, fixture, base } = serviceStack();
 
     // Assess
     const containers = containersOf(fixture.stack, 'Svc');
@@ -38,7 +38,8 @@ describe('LGTM service', () => {
     const main = containerNamed(containers, 'Main');
     expect(sync).toMatchObject({
       Essential: false,
-      Image: `${CONFIG_SYNC_IMAGE.image}:${CONFIG_SYNC_IMAGE.tag}`,
+      // versions.yaml names the init container's image with the others.
+      Image: `${base.versions['config-sync'].image}:${base.versions['config-sync'].tag}`,
     });
     expect(sync.Command[0]).toContain(
       'aws s3 sync --delete --no-progress "s3://$CONFIG_BUCKET/$CONFIG_PREFIX/" /config/',

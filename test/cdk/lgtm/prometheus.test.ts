@@ -1,12 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
 import { Prometheus } from '../../../lib/lgtm/prometheus.js';
+import type { PrometheusAdditions } from '../../../lib/lgtm/prometheus-config.js';
 import { ConstructTestStack } from '../app-fixture.js';
-import { containerNamed, containersOf, lgtmTestBase, resourcesOf, snapshotOf } from './lgtm-fixture.js';
+import {
+  containerNamed,
+  containersOf,
+  environmentOf,
+  lgtmTestBase,
+  resourcesOf,
+  snapshotOf,
+} from './lgtm-fixture.js';
 import { freePort, mappedArguments, startBinary, waitUntilReady } from './real-binary.js';
 
 let fixture: ConstructTestStack | undefined;
@@ -19,13 +27,22 @@ afterEach(() => {
   scratch = undefined;
 });
 
-function prometheusStack(retention?: string): { prometheus: Prometheus; fixture: ConstructTestStack } {
+const ADDITIONS: PrometheusAdditions = {
+  probes: { https: [{ target: 'https://shop.example.com/healthz', service: 'shop' }] },
+  ec2Nodes: [{ name: 'web', tags: { role: ['web'] }, port: 9100, region: 'eu-west-1' }],
+};
+
+function prometheusStack(
+  retention?: string,
+  additions?: PrometheusAdditions,
+): { prometheus: Prometheus; fixture: ConstructTestStack } {
   fixture = new ConstructTestStack();
   const base = lgtmTestBase(fixture.stack);
   const prometheus = new Prometheus(fixture.stack, 'Prometheus', {
     ...base,
     image: base.versions.prometheus,
     ...(retention ? { retention } : {}),
+    ...(additions ? { additions } : {}),
   });
   return { prometheus, fixture };
 }
@@ -72,13 +89,91 @@ describe('Prometheus', () => {
     expect(() => prometheusStack('30m')).toThrow(/retention "30m" is under an hour/);
   });
 
-  it('starts for real with the arguments and files the task definition gives it, and becomes ready', async () => {
-    // Prepare: the delivered folder and the EFS directory, mapped to local folders.
-    const { fixture } = prometheusStack();
+  it('may discover EC2 instances when asked, reading instances and zones only', () => {
+    // Prepare and Act
+    const plain = prometheusStack();
+    const plainStatements = JSON.stringify(resourcesOf(plain.fixture.stack));
+    plain.fixture.dispose();
+    const { fixture } = prometheusStack(undefined, ADDITIONS);
+
+    // Assess
+    const policies = Object.values(resourcesOf(fixture.stack)).filter((r) => r.Type === 'AWS::IAM::Policy');
+    const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    expect(statements.filter((statement) => statement.Resource === '*')).toEqual([
+      { Effect: 'Allow', Action: ['ec2:DescribeAvailabilityZones', 'ec2:DescribeInstances'], Resource: '*' },
+    ]);
+    expect(plainStatements).not.toContain('ec2:Describe');
+  });
+
+  it('rolls when, and only when, the toilless.yaml additions change its prometheus.yml', () => {
+    // Prepare
+    const hashOf = (additions?: PrometheusAdditions) => {
+      const { fixture: built } = prometheusStack(undefined, additions);
+      const hash = environmentOf(
+        containerNamed(containersOf(built.stack, 'Prometheus'), 'Main'),
+      ).CONFIG_SHA256;
+      built.dispose();
+      fixture = undefined;
+      return hash;
+    };
+
+    // Act
+    const shipped = hashOf();
+    const none = hashOf({ probes: { http: [] }, ec2Nodes: [] });
+    const added = hashOf(ADDITIONS);
+    const addedAgain = hashOf(ADDITIONS);
+    const other = hashOf({ ...ADDITIONS, ec2Nodes: [] });
+
+    // Assess
+    expect(none).toBe(shipped);
+    expect(added).not.toBe(shipped);
+    expect(addedAgain).toBe(added);
+    expect(other).not.toBe(added);
+  });
+
+  it('starts for real with the EC2 discovery and probe targets of toilless.yaml in its generated prometheus.yml', async () => {
+    // Prepare
+    const { prometheus, fixture } = prometheusStack(undefined, ADDITIONS);
     const command: string[] = containerNamed(containersOf(fixture.stack, 'Prometheus'), 'Main').Command;
     scratch = mkdtempSync(join(tmpdir(), 'toilless-prometheus-'));
     const config = join(scratch, 'etc-prometheus');
     cpSync(join(stackConfigDir(), 'prometheus'), config, { recursive: true });
+    writeFileSync(join(config, 'prometheus.yml'), prometheus.deliveredConfig);
+    mkdirSync(join(scratch, 'data'));
+    const port = await freePort();
+    const args = mappedArguments(
+      command,
+      { '/etc/prometheus': config, '/prometheus': join(scratch, 'data') },
+      { flag: '--web.listen-address', address: `127.0.0.1:${port}` },
+    );
+    execFileSync('promtool', ['check', 'config', join(config, 'prometheus.yml')]);
+
+    // Act
+    const binary = startBinary('prometheus', args);
+    try {
+      const ready = await waitUntilReady(`http://127.0.0.1:${port}/-/ready`, binary);
+
+      // Assess: ready, with the added probe target and the EC2 job configured.
+      expect(ready, binary.output()).toBe(true);
+      const loaded = (await (await fetch(`http://127.0.0.1:${port}/api/v1/status/config`)).json()) as {
+        data: { yaml: string };
+      };
+      expect(loaded.data.yaml).toContain('https://shop.example.com/healthz');
+      expect(loaded.data.yaml).toContain('job_name: node-ec2-web');
+      expect(loaded.data.yaml).toContain('region: eu-west-1');
+    } finally {
+      await binary.stop();
+    }
+  }, 30_000);
+
+  it('starts for real with the arguments and files the task definition gives it, and becomes ready', async () => {
+    // Prepare: the delivered folder and the EFS directory, mapped to local folders.
+    const { prometheus, fixture } = prometheusStack();
+    const command: string[] = containerNamed(containersOf(fixture.stack, 'Prometheus'), 'Main').Command;
+    scratch = mkdtempSync(join(tmpdir(), 'toilless-prometheus-'));
+    const config = join(scratch, 'etc-prometheus');
+    cpSync(join(stackConfigDir(), 'prometheus'), config, { recursive: true });
+    expect(prometheus.deliveredConfig).toBe(readFileSync(join(config, 'prometheus.yml'), 'utf8'));
     mkdirSync(join(scratch, 'data'));
     const port = await freePort();
     const args = mappedArguments(

@@ -126,4 +126,22 @@ describe('Service configs', () => {
     );
     expect(() => configs.deploy('../loki')).toThrow(/"\.\.\/loki" is not a stack-config folder name/);
   });
+
+  it('adds generated files to a folder, refusing a CloudFormation token in their contents', () => {
+    // Prepare
+    fixture = new ConstructTestStack();
+    const configs = new ServiceConfigs(fixture.stack, 'Configs', {
+      stackConfigDir: copy,
+      accessLogsBucket: asIBucket(new s3.Bucket(fixture.stack, 'Logs')),
+    });
+
+    // Act
+    const act = () => configs.deploy('loki', { 'loki.yaml': `bucket: ${configs.bucket.bucketName}\n` });
+    const deployed = configs.deploy('tempo', { 'extra.yaml': 'a: 1\n' });
+
+    // Assess
+    expect(act).toThrow(/generated file loki\/loki.yaml holds a CloudFormation token/);
+    expect(deployed.hash).not.toBe(configHash(join(copy, 'tempo')));
+    expect(deployed.hash).toBe(configHash(join(copy, 'tempo'), { 'extra.yaml': 'a: 1\n' }));
+  });
 });

@@ -15,11 +15,12 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asISecret } from '../../../lib/cdk-interfaces.js';
+import { asISecret, asIVpc } from '../../../lib/cdk-interfaces.js';
 import { WorkerFunction, type WorkerFunctionProps } from '../../../lib/workers/worker-function.js';
 import { EventBridgeTestServer } from '../../support/eventbridge-server.js';
 import { closeServer, listenOnLoopback, originOf, readBody } from '../../support/http-test-server.js';
@@ -89,6 +90,51 @@ function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
 }
 
 describe('Worker function', () => {
+  it("runs in the VPC's private subnets with the given security group, and may manage only its network interfaces besides", () => {
+    // Prepare
+    const vpc = asIVpc(new ec2.Vpc(fixture.stack, 'Vpc', { maxAzs: 2, natGateways: 1 }));
+    const securityGroup = new ec2.SecurityGroup(fixture.stack, 'Group', { vpc, allowAllOutbound: false });
+
+    // Act
+    const inside = new WorkerFunction(fixture.stack, 'Inside', {
+      worker: 'alertmanager-webhook',
+      network: { vpc, securityGroup },
+    });
+    const outside = new WorkerFunction(fixture.stack, 'Outside', { worker: 'alertmanager-webhook' });
+
+    // Assess
+    const resources = Template.fromStack(fixture.stack).toJSON().Resources;
+    const vpcConfig = resources[logicalIdOf(inside.function)].Properties.VpcConfig;
+    expect(vpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [logicalIdOf(securityGroup), 'GroupId'] }]);
+    expect(vpcConfig.SubnetIds).toEqual(
+      vpc.privateSubnets.map((subnet) => ({
+        Ref: fixture.stack.getLogicalId(subnet.node.defaultChild as never),
+      })),
+    );
+    expect(resources[logicalIdOf(outside.function)].Properties).not.toHaveProperty('VpcConfig');
+    const statementsOf = (worker: WorkerFunction) =>
+      resources[logicalIdOf(worker.role.node.findChild('DefaultPolicy') as never)].Properties.PolicyDocument
+        .Statement;
+    const unscoped = (worker: WorkerFunction) =>
+      statementsOf(worker).filter((statement: { Resource: unknown }) => statement.Resource === '*');
+    expect(
+      unscoped(inside)
+        .flatMap((statement: { Action: string[] }) => statement.Action)
+        .sort(),
+    ).toEqual([
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    expect(JSON.stringify(unscoped(outside))).not.toContain('ec2:');
+    expect(resources[logicalIdOf(inside.role)].Properties).not.toHaveProperty('ManagedPolicyArns');
+  });
+
   it('hands each secret over as <NAME>_ARN with read access, and never its value', () => {
     // Prepare
     const secret = asISecret(new secretsmanager.Secret(fixture.stack, 'Token'));

@@ -12,8 +12,9 @@ describe('toilless.yaml observability', () => {
       enabled: true,
       namespace: 'toilless.local',
       logRetentionDays: 30,
-      prometheus: { retention: '15d' },
+      prometheus: { retention: '15d', ec2Nodes: [] },
       grafana: {},
+      probes: { http: [], https: [] },
     });
   });
 
@@ -34,6 +35,39 @@ describe('toilless.yaml observability', () => {
     expect(() => parseToillessConfig('observability:\n  prometheus:\n    retention: 10m\n')).toThrow(
       /expected at least 1h/,
     );
+  });
+
+  it('takes EC2 node groups with node_exporter on 9100 by default, and probe targets by protocol', () => {
+    // Act
+    const { observability } = parseToillessConfig(
+      [
+        'observability:',
+        '  prometheus:',
+        '    ec2Nodes: [{ name: web, tags: { role: [web, api] } }]',
+        '  probes:',
+        '    https: [{ url: "https://shop.example.com/healthz", service: shop }]',
+      ].join('\n'),
+    );
+
+    // Assess
+    expect(observability.prometheus.ec2Nodes).toEqual([
+      { name: 'web', tags: { role: ['web', 'api'] }, port: 9100 },
+    ]);
+    expect(observability.probes.https).toEqual([
+      { url: 'https://shop.example.com/healthz', service: 'shop' },
+    ]);
+  });
+
+  it('refuses an EC2 node group without tags, and a plain-HTTP URL among the HTTPS probes', () => {
+    // Act and Assess
+    expect(() =>
+      parseToillessConfig('observability:\n  prometheus:\n    ec2Nodes: [{ name: web, tags: {} }]\n'),
+    ).toThrow(/name at least one tag/);
+    expect(() =>
+      parseToillessConfig(
+        'observability:\n  probes:\n    https: [{ url: "http://shop.example.com", service: shop }]\n',
+      ),
+    ).toThrow(/expected a URL such as https:\/\/example.com\/healthz/);
   });
 
   it('rounds a log retention up to the next one CloudWatch offers', () => {

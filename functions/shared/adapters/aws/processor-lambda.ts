@@ -4,14 +4,14 @@
  * message, the AWS clients with their first call.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import type { RuntimeConfig } from '../../config.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
 import { resolveClaimCheck } from '../../events/claim-check.js';
 import { lazily } from '../../lazily.js';
 import { createLogger } from '../../log.js';
 import type { Notifier } from '../../ports/notifier.js';
 import { loadToillessConfig, stackConfigDir } from '../../stack-config.js';
-import { countingFailures } from '../../worker-signals.js';
+import { countingFailures, logWorkerSignal } from '../../worker-signals.js';
 import type {
   ComposeProcessor,
   IntakePorts,
@@ -22,6 +22,7 @@ import type {
 import { type ProcessorManifest, scheduledTask } from '../../workers/manifest.js';
 import { DeferredNotifier } from '../deferred/deferred-ports.js';
 import { fromEventBridgeEvent } from './eventbridge-event.js';
+import { configuredRemoteWriteUrl, LambdaMetrics } from './lambda-metrics.js';
 import { awsIntakePorts } from './lambda-worker.js';
 
 /** What a processor's Lambda receives: a toilless event from its rule, or one of its schedules' payloads. */
@@ -34,27 +35,69 @@ export type ProcessorLambda = (invocation: ProcessorInvocation) => Promise<void>
  * first) go to `handle`, a payload of one of its manifest's schedules to that schedule's run.
  */
 export function processorLambda(manifest: ProcessorManifest, create: ComposeProcessor): ProcessorLambda {
+  const logger = createLogger({ name: manifest.name });
+  const metrics = new LambdaMetrics({
+    worker: manifest.name,
+    logger,
+    ...optional('remoteWriteUrl', pushTarget(process.env)),
+  });
   const composed = lazily(async () => {
     const intakePorts = awsIntakePorts(manifest);
     const config = awsWorkerConfig(intakePorts.runtime);
-    const ports: WorkerPorts = { ...intakePorts, notifier: awsNotifier(manifest, intakePorts, config) };
+    const ports: WorkerPorts = {
+      ...intakePorts,
+      bus: metrics.metrics.countPublished(intakePorts.bus),
+      notifier: awsNotifier(manifest, intakePorts, config),
+      signals: {
+        // Logged as before, and counted for Prometheus.
+        sourceUnavailable: (source) => {
+          logWorkerSignal(intakePorts.logger, {
+            metric: 'toilless_evidence_sources_unavailable_total',
+            source,
+          });
+          metrics.metrics.signals.sourceUnavailable(source);
+        },
+      },
+    };
     return { ports, worker: await create(ports, config) };
   });
-  const logger = createLogger({ name: manifest.name });
-  // A throw is logged as a worker failure of the subscriber the local runtime names the same way,
-  // then rethrown, so that Lambda's retries and the DLQ take the event as before.
-  return (invocation) =>
-    countingFailures(logger, manifest.name, async () => {
-      const schedule = scheduledTask(manifest, invocation);
-      const { ports, worker } = await composed();
-      if (schedule) {
-        await runSchedule(manifest, worker, schedule.name);
-        return;
-      }
-      // An event too large for the bus arrives as a reference to the payload the intake stored.
-      const event = fromEventBridgeEvent(invocation as EventBridgeEvent<string, unknown>);
-      await worker.handle(await resolveClaimCheck(ports.store, event));
-    });
+  // A throw is logged and counted as a worker failure of the subscriber the local runtime names the
+  // same way, then rethrown, so that Lambda's retries and the DLQ take the event as before. The counts
+  // go to Prometheus before the invocation ends, whatever its outcome.
+  return async (invocation) => {
+    try {
+      await countingFailures(logger, manifest.name, async () => {
+        const schedule = scheduledTask(manifest, invocation);
+        const { ports, worker } = await composed();
+        if (schedule) {
+          await runSchedule(manifest, worker, schedule.name);
+          return;
+        }
+        // An event too large for the bus arrives as a reference to the payload the intake stored.
+        const event = fromEventBridgeEvent(invocation as EventBridgeEvent<string, unknown>);
+        await worker.handle(await resolveClaimCheck(ports.store, event));
+      });
+    } catch (error) {
+      metrics.failed();
+      throw error;
+    } finally {
+      await metrics.push();
+    }
+  };
+}
+
+/** Where the metrics go: the configured remote-write receiver, or nowhere (never the local default). */
+function pushTarget(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return configuredRemoteWriteUrl(env, loadRuntimeConfig(env).prometheusRemoteWriteUrl);
+  } catch {
+    // An invalid environment fails the composition with its own message; metrics stay unpushed.
+    return undefined;
+  }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** Slack (or the store's outbox) for a manifest that posts to Slack, created on its first message. */

@@ -1,0 +1,66 @@
+/** `toilless cost`: the itemised monthly estimate of the stacks `cdk synth` would produce. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigurationError } from '../../functions/shared/errors.js';
+import { stackConfigDir } from '../../functions/shared/stack-config.js';
+import { buildApp } from '../../lib/app.js';
+import {
+  estimateMonthlyCost,
+  formatEstimate,
+  type Load,
+  parsePriceTable,
+  type Template,
+} from './cost-estimate.js';
+
+/** The stacks' templates as `cdk synth` makes them (functions not bundled: their code costs nothing here). */
+export function synthesizedTemplates(configDir: string): Record<string, Template> {
+  const outdir = mkdtempSync(join(tmpdir(), 'toilless-cost-'));
+  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  try {
+    const { app } = buildApp({
+      outdir,
+      context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
+      workers: { stackConfigDir: configDir },
+      observability: { stackConfigDir: configDir },
+    });
+    const assembly = app.synth();
+    return Object.fromEntries(assembly.stacks.map((stack) => [stack.stackName, stack.template as Template]));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function gigabytes(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) {
+    throw new InvalidArgumentError(`"${value}" is not a number of GB, e.g. 5 or 0.5`);
+  }
+  return parsed;
+}
+
+export function costCommand(): Command {
+  return new Command('cost')
+    .description(
+      'Itemised monthly estimate of the synthesized stacks at the list prices of stack-config/prices.yaml.',
+    )
+    .addOption(
+      new Option('--profile <profile>', 'the scale profile').choices(['small', 'large']).default('small'),
+    )
+    .option('--logs-gb-per-day <gb>', 'logs ingested into Loki per day', gigabytes, 5)
+    .option('--traces-gb-per-day <gb>', 'traces ingested into Tempo per day', gigabytes, 1)
+    .option('--dir <dir>', 'the stack-config directory', stackConfigDir())
+    .action((options: { profile: string; logsGbPerDay: number; tracesGbPerDay: number; dir: string }) => {
+      if (options.profile !== 'small') {
+        throw new ConfigurationError(
+          'the large profile is not built yet: the stack deploys the small one (single-binary Loki and Tempo); estimate that with --profile small',
+        );
+      }
+      const table = parsePriceTable(readFileSync(join(options.dir, 'prices.yaml'), 'utf8'));
+      const load: Load = { logsGbPerDay: options.logsGbPerDay, tracesGbPerDay: options.tracesGbPerDay };
+      console.log(formatEstimate(estimateMonthlyCost(synthesizedTemplates(options.dir), table, load), load));
+    });
+}
