@@ -24,6 +24,11 @@ export interface TakenEvent {
  */
 export interface EventQueue {
   /**
+   * True when what waits survives a restart (FileEventQueue): the bus's close() then finishes only the
+   * deliveries under way and leaves the rest for the next start, instead of working off a backlog first.
+   */
+  readonly durable: boolean;
+  /**
    * Appends the entries as one write and resolves with their sequence numbers once they are durable;
    * rejects when none of them is (nothing of a rejected append is delivered, now or after a restart).
    */

@@ -560,6 +560,49 @@ describe('InProcessEventBus over its queue', () => {
     expect(await queue.unacknowledged('timeline')).toEqual([]);
   });
 
+  it('on close() with a durable queue finishes the deliveries under way and leaves the backlog for the next start', async () => {
+    // Prepare: one delivery at a time, held open, with nine more waiting behind it.
+    const firstQueue = await openQueue();
+    const first = makeBus(firstQueue, { maxConcurrentDeliveries: 1 });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const delivered: string[] = [];
+    first.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => {
+        await held;
+        delivered.push(event.id);
+      },
+    });
+    await first.publish(Array.from({ length: 10 }, (_, i) => incidentOpened(`inc-${i}`)));
+    await waitFor(async () => (first.counts.published === 10 ? true : undefined), {
+      timeoutMs: 5_000,
+      intervalMs: 5,
+      description: 'the events to be accepted',
+    });
+
+    // Act
+    const closed = first.close();
+    release();
+    await closed;
+    const second = makeBus(await openQueue());
+    const replayed: string[] = [];
+    second.subscribe({
+      name: 'timeline',
+      types: ['IncidentOpened'],
+      handler: async (event) => void replayed.push(event.id),
+    });
+    second.replay();
+    await second.idle();
+
+    // Assess: the one under way finished; the rest waited on disk and came with the next start.
+    expect(delivered).toEqual(['inc-0']);
+    expect(replayed.sort()).toEqual(Array.from({ length: 9 }, (_, i) => `inc-${i + 1}`).sort());
+  });
+
   it('delivers again after a crash what a subscription had not finished, and nothing it had', async () => {
     // Prepare: the first run finishes inc-1, dead-letters inc-2 and is killed while inc-3 runs.
     const firstQueue = await openQueue();

@@ -90,6 +90,7 @@ const DONE_SEGMENT_BYTES = 1024 * 1024;
 const READ_AHEAD_BYTES = 64 * 1024;
 
 export class FileEventQueue implements EventQueue {
+  readonly durable = true;
   private readonly segments = new Map<number, Segment>();
   private readonly cursors = new Map<string, Cursor>();
   /** Per subscription, the events it took and has not acknowledged: sequence number -> segment. */

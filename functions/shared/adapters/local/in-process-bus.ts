@@ -95,6 +95,8 @@ export class InProcessEventBus implements SubscribableEventBus {
   /** Marks code running inside a delivery, whose follow-up events are accepted while closing. */
   private readonly delivery = new AsyncLocalStorage<true>();
   private closing = false;
+  /** Set by close() on a durable queue: no more events are taken; what waits stays for the next start. */
+  private stopTaking = false;
   private totals = { published: 0, delivered: 0, retried: 0, deadLettered: 0 };
 
   constructor(props: InProcessEventBusProps) {
@@ -187,11 +189,14 @@ export class InProcessEventBus implements SubscribableEventBus {
   }
 
   /**
-   * Stops accepting new events and resolves once every accepted one is delivered or dead-lettered.
+   * Stops accepting new events and resolves once the deliveries under way are done (or dead-lettered).
+   * With a durable queue what still waits stays in it for the next start, so a shutdown never waits for
+   * a backlog; with a memory queue every accepted event is delivered first, as nothing would keep it.
    * The queue stays open: whoever made it closes it after this.
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.stopTaking = this.queue.durable;
     await this.idle();
   }
 
@@ -220,6 +225,7 @@ export class InProcessEventBus implements SubscribableEventBus {
 
   /** Takes as many events from the queue as the subscription has free slots, and starts them. */
   private pump(dispatch: Dispatch): void {
+    if (this.stopTaking) return;
     const free = this.maxConcurrentDeliveries - dispatch.running;
     if (dispatch.taking) {
       dispatch.again = true;

@@ -6,6 +6,8 @@ import type { ToillessEvent } from '../../events/types.js';
 import type { EventQueue, QueueEntry, TakenEvent } from '../../ports/event-queue.js';
 
 export class MemoryEventQueue implements EventQueue {
+  /** Nothing survives the process: close() delivers everything first. */
+  readonly durable = false;
   private readonly events = new Map<number, { body: string; remaining: Set<string> }>();
   /** Per subscription, the sequence numbers it has not taken yet, oldest first. */
   private readonly untaken = new Map<string, number[]>();
