@@ -46,9 +46,25 @@ export function clusterProblems(config: unknown, services: readonly string[], na
   return problems;
 }
 
+/** The task's VPC interface on Fargate; eth0 there is the link-local metadata network, the same in every task. */
+export const TASK_INTERFACE = 'eth1';
+
+/** Each of `paths` must list the task's VPC interface, or the ring holds an address no other task can reach. */
+function interfaceProblems(config: unknown, paths: readonly string[]): string[] {
+  return paths
+    .filter((path) => !listAt(config, path).includes(TASK_INTERFACE))
+    .map(
+      (path) =>
+        `${path} must include ${TASK_INTERFACE}: on Fargate eth0 is the link-local metadata network, the same address in every task`,
+    );
+}
+
 /** Loki's own: every ring in memberlist. */
 export function lokiClusterProblems(config: unknown, namespace: string): string[] {
-  const problems = clusterProblems(config, LOKI_CLUSTER_SERVICES, namespace);
+  const problems = [
+    ...clusterProblems(config, LOKI_CLUSTER_SERVICES, namespace),
+    ...interfaceProblems(config, ['common.instance_interface_names']),
+  ];
   const store = textAt(config, 'common.ring.kvstore.store');
   if (store !== 'memberlist') {
     problems.push(
@@ -60,7 +76,15 @@ export function lokiClusterProblems(config: unknown, namespace: string): string[
 
 /** Tempo's own: the queriers reach the query frontends of every task. */
 export function tempoClusterProblems(config: unknown, namespace: string): string[] {
-  const problems = clusterProblems(config, TEMPO_CLUSTER_SERVICES, namespace);
+  const problems = [
+    ...clusterProblems(config, TEMPO_CLUSTER_SERVICES, namespace),
+    ...interfaceProblems(config, [
+      'ingester.lifecycler.interface_names',
+      'compactor.ring.instance_interface_names',
+      'distributor.ring.instance_interface_names',
+      'metrics_generator.ring.instance_interface_names',
+    ]),
+  ];
   const frontend = `tempo.${namespace}:${CLUSTER_GRPC_PORT}`;
   if (textAt(config, 'querier.frontend_worker.frontend_address') !== frontend) {
     problems.push(

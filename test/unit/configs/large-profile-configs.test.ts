@@ -112,6 +112,23 @@ describe('stack-config/tempo/tempo-large.yaml', () => {
     expect(valueAt(config, 'storage.trace.backend')).toBe('s3');
   });
 
+  it('reports a ring that would advertise the link-local metadata address every Fargate task shares', () => {
+    // Prepare: the metrics generator ring back on the default interface.
+    const text = changed(
+      TEMPO_LARGE,
+      /(metrics_generator:\n(?:.*\n)*?\s+)instance_interface_names: \[eth0, eth1\]/,
+      '$1instance_interface_names: [eth0]',
+    );
+
+    // Act
+    const problems = tempoLargeConfigProblems(text);
+
+    // Assess
+    expect(problems).toEqual([
+      'metrics_generator.ring.instance_interface_names must include eth1: on Fargate eth0 is the link-local metadata network, the same address in every task',
+    ]);
+  });
+
   it('reports queriers that would reach no query frontend', () => {
     // Prepare
     const text = changed(TEMPO_LARGE, /frontend_address: \S+/, 'parallelism: 2');
