@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   CfnOutput,
   Duration,
@@ -27,14 +26,16 @@ import { ALERTMANAGER_PORT, Alertmanager } from './lgtm/alertmanager.js';
 import { BLACKBOX_PORT, BlackboxExporter } from './lgtm/blackbox-exporter.js';
 import { GRAFANA_PORT, Grafana } from './lgtm/grafana.js';
 import type { LgtmService } from './lgtm/lgtm-service.js';
-import { LOKI_PORT, Loki } from './lgtm/loki.js';
+import { LOKI_PORT, type Loki } from './lgtm/loki.js';
+import type { LokiSimpleScalable } from './lgtm/loki-simple-scalable.js';
 import { ObservabilityNetwork } from './lgtm/network.js';
 import { COLLECTOR_METRICS_PORT, OTLP_GRPC_PORT, OtelCollector } from './lgtm/otel-collector.js';
 import { PROMETHEUS_PORT, Prometheus } from './lgtm/prometheus.js';
-import { configuredRetentionDays } from './lgtm/retention.js';
+import { lokiForProfile, tempoForProfile } from './lgtm/scale-profile.js';
 import { ServiceConfigs } from './lgtm/service-configs.js';
 import { StateFileSystem } from './lgtm/state-file-system.js';
-import { TEMPO_OTLP_PORTS, TEMPO_PORT, Tempo } from './lgtm/tempo.js';
+import { TEMPO_OTLP_PORTS, TEMPO_PORT, type Tempo } from './lgtm/tempo.js';
+import type { TempoScalable } from './lgtm/tempo-scalable.js';
 import type { LgtmStackAccess } from './workers/lgtm-stack-access.js';
 import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
 
@@ -44,6 +45,8 @@ export const UNWIRED_RECEIVER_URL = 'http://toilless.invalid/webhooks/alertmanag
 export interface ObservabilityStackProps extends StackProps {
   /** The stack-config directory: toilless.yaml `observability`, versions.yaml and the service folders. @default - the repository's stack-config (or TOILLESS_STACK_CONFIG) */
   readonly stackConfigDir?: string;
+  /** The scale profile, over toilless.yaml's (`toilless cost --profile` estimates either). @default - toilless.yaml `observability.profile` */
+  readonly profile?: ToillessConfig['observability']['profile'];
   /** What happens to the buckets and the file system when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly dataRemovalPolicy?: RemovalPolicy;
 }
@@ -69,8 +72,8 @@ export class ObservabilityStack extends Stack {
   readonly cluster: ecs.Cluster;
   readonly namespace: servicediscovery.PrivateDnsNamespace;
   readonly configs: ServiceConfigs;
-  readonly loki: Loki;
-  readonly tempo: Tempo;
+  readonly loki: Loki | LokiSimpleScalable;
+  readonly tempo: Tempo | TempoScalable;
   readonly prometheus: Prometheus;
   readonly alertmanager: Alertmanager;
   readonly grafana: Grafana;
@@ -99,6 +102,7 @@ export class ObservabilityStack extends Stack {
     });
     const configDir = props.stackConfigDir ?? defaultStackConfigDir();
     const settings: ToillessConfig['observability'] = loadToillessConfig(configDir).observability;
+    const profile = props.profile ?? settings.profile;
     const versions = loadStackVersions(configDir);
     const removalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = logRetentionFor(settings.logRetentionDays);
@@ -163,24 +167,18 @@ export class ObservabilityStack extends Stack {
       configs: this.configs,
       logRetention,
     };
-    this.loki = new Loki(this, 'Loki', {
+    // observability.profile: small runs one single-binary task each, large their distributed modes.
+    this.loki = lokiForProfile(this, 'Loki', profile, {
       ...common,
       image: versions.loki,
       accessLogsBucket: accessLogs,
-      retentionDays: configuredRetentionDays(configDir, join('loki', 'loki.yaml'), [
-        'limits_config',
-        'retention_period',
-      ]),
+      stackConfigDir: configDir,
     });
-    this.tempo = new Tempo(this, 'Tempo', {
+    this.tempo = tempoForProfile(this, 'Tempo', profile, {
       ...common,
       image: versions.tempo,
       accessLogsBucket: accessLogs,
-      retentionDays: configuredRetentionDays(configDir, join('tempo', 'tempo.yaml'), [
-        'compactor',
-        'compaction',
-        'block_retention',
-      ]),
+      stackConfigDir: configDir,
     });
     this.prometheus = new Prometheus(this, 'Prometheus', {
       ...common,

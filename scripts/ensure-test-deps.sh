@@ -11,6 +11,7 @@ REQUIRED=(
   "amtool prometheus-alertmanager"
   "prometheus-blackbox-exporter prometheus-blackbox-exporter"
   "prometheus-node-exporter prometheus-node-exporter"
+  "nginx nginx-core"
 )
 
 missing_packages() {

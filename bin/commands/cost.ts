@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigurationError } from '../../functions/shared/errors.js';
 import { stackConfigDir } from '../../functions/shared/stack-config.js';
 import { buildApp } from '../../lib/app.js';
 import {
@@ -15,7 +14,10 @@ import {
 } from './cost-estimate.js';
 
 /** The stacks' templates as `cdk synth` makes them (functions not bundled: their code costs nothing here). */
-export function synthesizedTemplates(configDir: string): Record<string, Template> {
+export function synthesizedTemplates(
+  configDir: string,
+  profile: 'small' | 'large' = 'small',
+): Record<string, Template> {
   const outdir = mkdtempSync(join(tmpdir(), 'toilless-cost-'));
   const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
     context?: Record<string, unknown>;
@@ -25,7 +27,7 @@ export function synthesizedTemplates(configDir: string): Record<string, Template
       outdir,
       context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
       workers: { stackConfigDir: configDir },
-      observability: { stackConfigDir: configDir },
+      observability: { stackConfigDir: configDir, profile },
     });
     const assembly = app.synth();
     return Object.fromEntries(assembly.stacks.map((stack) => [stack.stackName, stack.template as Template]));
@@ -54,13 +56,17 @@ export function costCommand(): Command {
     .option('--traces-gb-per-day <gb>', 'traces ingested into Tempo per day', gigabytes, 1)
     .option('--dir <dir>', 'the stack-config directory', stackConfigDir())
     .action((options: { profile: string; logsGbPerDay: number; tracesGbPerDay: number; dir: string }) => {
-      if (options.profile !== 'small') {
-        throw new ConfigurationError(
-          'the large profile is not built yet: the stack deploys the small one (single-binary Loki and Tempo); estimate that with --profile small',
-        );
-      }
       const table = parsePriceTable(readFileSync(join(options.dir, 'prices.yaml'), 'utf8'));
       const load: Load = { logsGbPerDay: options.logsGbPerDay, tracesGbPerDay: options.tracesGbPerDay };
-      console.log(formatEstimate(estimateMonthlyCost(synthesizedTemplates(options.dir), table, load), load));
+      console.log(
+        formatEstimate(
+          estimateMonthlyCost(
+            synthesizedTemplates(options.dir, options.profile === 'large' ? 'large' : 'small'),
+            table,
+            load,
+          ),
+          load,
+        ),
+      );
     });
 }

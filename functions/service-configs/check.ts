@@ -12,10 +12,10 @@ import {
   datasourceProblems,
   grafanaSettingsProblems,
 } from './grafana-provisioning.js';
-import { lokiConfigProblems } from './loki.js';
+import { lokiConfigProblems, lokiLargeConfigProblems } from './loki.js';
 import { collectorConfigProblems } from './otel-collector.js';
 import { missingScrapeJobs } from './prometheus-scrapes.js';
-import { tempoConfigProblems } from './tempo.js';
+import { tempoConfigProblems, tempoLargeConfigProblems } from './tempo.js';
 
 /** One problem in a file under stack-config. */
 export interface ServiceConfigDefect {
@@ -28,6 +28,8 @@ export const SERVICE_CONFIG_FILES = {
   versions: 'versions.yaml',
   loki: 'loki/loki.yaml',
   tempo: 'tempo/tempo.yaml',
+  lokiLarge: 'loki/loki-large.yaml',
+  tempoLarge: 'tempo/tempo-large.yaml',
   collector: 'otel-collector/config.yaml',
   blackbox: 'blackbox/blackbox.yml',
   prometheus: 'prometheus/prometheus.yml',
@@ -65,6 +67,8 @@ export function serviceConfigDefects(root: string): ServiceConfigDefect[] {
   });
   each(files.loki, read(files.loki), lokiConfigProblems);
   each(files.tempo, read(files.tempo), tempoConfigProblems);
+  each(files.lokiLarge, read(files.lokiLarge), lokiLargeConfigProblems);
+  each(files.tempoLarge, read(files.tempoLarge), tempoLargeConfigProblems);
   each(files.collector, read(files.collector), collectorConfigProblems);
   const prometheus = read(files.prometheus);
   each(files.prometheus, prometheus, missingScrapeJobs);

@@ -2,9 +2,17 @@
  * stack-config/loki/loki.yaml: the keys Loki 3.4 knows, and what the design needs from it in both
  * variants (S3 on ECS, a volume in docker compose).
  */
+import { lokiClusterProblems } from './cluster.js';
 import { unknownKeys } from './key-reference.js';
 import { LOKI_KEYS } from './loki-keys.js';
-import { LOKI_VARIANTS, parseVariants, variantProblemLines } from './variants.js';
+import {
+  type ConfigVariant,
+  LOKI_LARGE_VARIANTS,
+  LOKI_VARIANTS,
+  NAMESPACE_ENV,
+  parseVariants,
+  variantProblemLines,
+} from './variants.js';
 import { isMap, listAt, textAt, valueAt } from './yaml-tree.js';
 
 /** The port the workers (LOKI_URL), Grafana and the collector use. */
@@ -14,13 +22,34 @@ const S3_STORES = new Set(['s3', 'aws']);
 
 /** What is wrong with loki.yaml, one line each; empty when Loki 3.4 will start with it as designed. */
 export function lokiConfigProblems(text: string): string[] {
+  return configProblems(text, LOKI_VARIANTS, () => []);
+}
+
+/**
+ * What is wrong with loki-large.yaml (the large profile's simple scalable mode, on ECS only): the same
+ * needs as loki.yaml in its S3 variant, plus memberlist rings and the cluster's ports.
+ */
+export function lokiLargeConfigProblems(text: string): string[] {
+  return configProblems(text, LOKI_LARGE_VARIANTS, (config) =>
+    lokiClusterProblems(config, NAMESPACE_ENV.TOILLESS_NAMESPACE),
+  );
+}
+
+function configProblems(
+  text: string,
+  variants: readonly ConfigVariant[],
+  extra: (config: unknown) => string[],
+): string[] {
   const keyProblems: string[] = [];
-  const found = parseVariants(text, LOKI_VARIANTS).map((parsed) => {
+  const found = parseVariants(text, variants).map((parsed) => {
     if (parsed.error !== undefined) return { variant: parsed.variant, problems: [parsed.error] };
     if (parsed.variant.name === 's3') {
       keyProblems.push(...unknownKeys(parsed.config, LOKI_KEYS).map((unknown) => unknown.message));
     }
-    return { variant: parsed.variant, problems: variantProblems(parsed.config, parsed.variant.name) };
+    return {
+      variant: parsed.variant,
+      problems: [...variantProblems(parsed.config, parsed.variant.name), ...extra(parsed.config)],
+    };
   });
   return [...keyProblems, ...variantProblemLines(found)];
 }

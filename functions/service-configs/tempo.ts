@@ -2,9 +2,17 @@
  * stack-config/tempo/tempo.yaml: the keys Tempo 2.7 knows, and what the design needs from it in both
  * variants (S3 on ECS, a volume in docker compose).
  */
+import { tempoClusterProblems } from './cluster.js';
 import { unknownKeys } from './key-reference.js';
 import { TEMPO_KEYS } from './tempo-keys.js';
-import { parseVariants, TEMPO_VARIANTS, variantProblemLines } from './variants.js';
+import {
+  type ConfigVariant,
+  NAMESPACE_ENV,
+  parseVariants,
+  TEMPO_LARGE_VARIANTS,
+  TEMPO_VARIANTS,
+  variantProblemLines,
+} from './variants.js';
 import { isMap, listAt, textAt, valueAt } from './yaml-tree.js';
 
 /** The port the workers (TEMPO_URL) and Grafana use. */
@@ -15,13 +23,34 @@ export const TEMPO_PROCESSORS = ['service-graphs', 'span-metrics'] as const;
 
 /** What is wrong with tempo.yaml, one line each; empty when Tempo 2.7 will start with it as designed. */
 export function tempoConfigProblems(text: string): string[] {
+  return configProblems(text, TEMPO_VARIANTS, () => []);
+}
+
+/**
+ * What is wrong with tempo-large.yaml (the large profile's scaled-out Tempo, on ECS only): the same
+ * needs as tempo.yaml in its S3 variant, plus memberlist, the query frontends and the cluster's ports.
+ */
+export function tempoLargeConfigProblems(text: string): string[] {
+  return configProblems(text, TEMPO_LARGE_VARIANTS, (config) =>
+    tempoClusterProblems(config, NAMESPACE_ENV.TOILLESS_NAMESPACE),
+  );
+}
+
+function configProblems(
+  text: string,
+  variants: readonly ConfigVariant[],
+  extra: (config: unknown) => string[],
+): string[] {
   const keyProblems: string[] = [];
-  const found = parseVariants(text, TEMPO_VARIANTS).map((parsed) => {
+  const found = parseVariants(text, variants).map((parsed) => {
     if (parsed.error !== undefined) return { variant: parsed.variant, problems: [parsed.error] };
     if (parsed.variant.name === 's3') {
       keyProblems.push(...unknownKeys(parsed.config, TEMPO_KEYS).map((unknown) => unknown.message));
     }
-    return { variant: parsed.variant, problems: variantProblems(parsed.config, parsed.variant.name) };
+    return {
+      variant: parsed.variant,
+      problems: [...variantProblems(parsed.config, parsed.variant.name), ...extra(parsed.config)],
+    };
   });
   return [...keyProblems, ...variantProblemLines(found)];
 }

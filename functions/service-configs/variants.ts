@@ -29,6 +29,19 @@ export const TEMPO_VARIANTS: readonly ConfigVariant[] = [
   { name: 'local', env: TEMPO_LOCAL_ENV },
 ];
 
+/** The namespace the large-profile files find their peers in (toilless.yaml observability.namespace on ECS). */
+export const NAMESPACE_ENV = { TOILLESS_NAMESPACE: 'toilless.local' } as const;
+
+/** loki-large.yaml runs on ECS only: S3, plus the namespace its memberlist and gRPC peers are in. */
+export const LOKI_LARGE_VARIANTS: readonly ConfigVariant[] = [
+  { name: 's3', env: { ...LOKI_VARIANTS[0]?.env, ...NAMESPACE_ENV } },
+];
+
+/** tempo-large.yaml runs on ECS only: S3, plus the namespace its memberlist and gRPC peers are in. */
+export const TEMPO_LARGE_VARIANTS: readonly ConfigVariant[] = [
+  { name: 's3', env: { ...TEMPO_VARIANTS[0]?.env, ...NAMESPACE_ENV } },
+];
+
 /** A config as the service sees it in one variant: expanded, then parsed. */
 export type ParsedVariant =
   | { readonly variant: ConfigVariant; readonly config: unknown; readonly error?: undefined }

@@ -196,6 +196,12 @@ const observabilitySchema = z
       .optional(),
     /** NAT gateways of a new VPC (one per zone for zone failures, at about $33 a month each). @default 1 */
     natGateways: z.number().int().min(1).max(3).optional(),
+    /**
+     * How Loki and Tempo run: `small`, one single-binary task each; `large`, Loki in simple scalable mode
+     * (write, read, backend and a gateway) and Tempo scaled out, both clustered over memberlist
+     * (docs/observability-stack.md says what each holds). @default small
+     */
+    profile: z.enum(['small', 'large']).default('small'),
     /** Days the services' and flow logs are kept (a CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90...). */
     logRetentionDays: z.number().int().min(1).default(30),
     prometheus: z

@@ -40,6 +40,11 @@ const SUBSTITUTED_URL = '^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?
 export interface ServicePort {
   /** The container port, also the port clients use. */
   readonly port: number;
+  /**
+   * Offer the port under the service's short name through Service Connect. Ports only the members of a
+   * cluster use (memberlist, gRPC between them) are reached at task addresses instead. @default true
+   */
+  readonly serviceConnect?: boolean;
 }
 
 /** State that outlives a task: an EFS access point mounted into the main container. */
@@ -250,11 +255,13 @@ export class LgtmService extends Construct {
       },
       serviceConnectConfiguration: {
         namespace: props.namespace.namespaceArn,
-        services: props.ports.map(({ port }) => ({
-          portMappingName: `${props.name}-${port}`,
-          dnsName: props.name,
-          port,
-        })),
+        services: props.ports
+          .filter(({ serviceConnect }) => serviceConnect !== false)
+          .map(({ port }) => ({
+            portMappingName: `${props.name}-${port}`,
+            dnsName: props.name,
+            port,
+          })),
         logDriver: ecs.LogDrivers.awsLogs({
           logGroup: this.logGroup,
           streamPrefix: `${props.name}-service-connect`,

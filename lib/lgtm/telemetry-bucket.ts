@@ -61,12 +61,20 @@ export class TelemetryBucket extends Construct {
 
   /** Grants exactly what the service needs: list the bucket, get/put/delete its objects, plus `extraObjectActions`. */
   grantStorage(grantee: iam.IGrantable, extraObjectActions: readonly string[] = []): void {
+    this.grantObjectActions(grantee, [...TELEMETRY_OBJECT_ACTIONS, ...extraObjectActions]);
+  }
+
+  /**
+   * Grants listing the bucket and exactly `objectActions` on its objects: the parts of a scaled-out
+   * service need less than the whole (Loki's read path only lists and gets).
+   */
+  grantObjectActions(grantee: iam.IGrantable, objectActions: readonly string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: [...TELEMETRY_OBJECT_ACTIONS, ...extraObjectActions],
+        actions: [...objectActions],
         resources: [this.bucket.arnForObjects('*')],
       }),
     );

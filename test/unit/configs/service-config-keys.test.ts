@@ -17,7 +17,12 @@ import {
 import { LOKI_KEYS } from '../../../functions/service-configs/loki-keys.js';
 import { OTEL_COLLECTOR_KEYS } from '../../../functions/service-configs/otel-collector-keys.js';
 import { TEMPO_KEYS } from '../../../functions/service-configs/tempo-keys.js';
-import { LOKI_VARIANTS, TEMPO_VARIANTS } from '../../../functions/service-configs/variants.js';
+import {
+  LOKI_LARGE_VARIANTS,
+  LOKI_VARIANTS,
+  TEMPO_LARGE_VARIANTS,
+  TEMPO_VARIANTS,
+} from '../../../functions/service-configs/variants.js';
 
 const stackConfig = join(import.meta.dirname, '..', '..', '..', 'stack-config');
 const read = (path: string) => readFileSync(join(stackConfig, path), 'utf8');
@@ -30,6 +35,18 @@ const SHIPPED: readonly {
 }[] = [
   { name: 'Loki', file: 'loki/loki.yaml', reference: LOKI_KEYS, env: { ...LOKI_VARIANTS[0]?.env } },
   { name: 'Tempo', file: 'tempo/tempo.yaml', reference: TEMPO_KEYS, env: { ...TEMPO_VARIANTS[0]?.env } },
+  {
+    name: 'Loki (large)',
+    file: 'loki/loki-large.yaml',
+    reference: LOKI_KEYS,
+    env: { ...LOKI_LARGE_VARIANTS[0]?.env },
+  },
+  {
+    name: 'Tempo (large)',
+    file: 'tempo/tempo-large.yaml',
+    reference: TEMPO_KEYS,
+    env: { ...TEMPO_LARGE_VARIANTS[0]?.env },
+  },
   { name: 'the collector', file: 'otel-collector/config.yaml', reference: OTEL_COLLECTOR_KEYS, env: {} },
 ];
 

@@ -3,7 +3,7 @@ import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
 import { logRetentionFor } from '../../../lib/observability-stack.js';
 
 describe('toilless.yaml observability', () => {
-  it('defaults to a new VPC, the toilless.local namespace, 15 days of metrics and Grafana inside the VPC', () => {
+  it('defaults to a new VPC, the toilless.local namespace, the small profile, 15 days of metrics and Grafana inside the VPC', () => {
     // Act
     const { observability } = parseToillessConfig('{}');
 
@@ -11,6 +11,7 @@ describe('toilless.yaml observability', () => {
     expect(observability).toEqual({
       enabled: true,
       namespace: 'toilless.local',
+      profile: 'small',
       logRetentionDays: 30,
       prometheus: { retention: '15d', ec2Nodes: [] },
       grafana: {},
@@ -68,6 +69,12 @@ describe('toilless.yaml observability', () => {
         'observability:\n  probes:\n    https: [{ url: "http://shop.example.com", service: shop }]\n',
       ),
     ).toThrow(/expected a URL such as https:\/\/example.com\/healthz/);
+  });
+
+  it('takes large as the one value that moves Loki and Tempo to their distributed modes, and refuses other sizes', () => {
+    // Act and Assess
+    expect(parseToillessConfig('observability:\n  profile: large\n').observability.profile).toBe('large');
+    expect(() => parseToillessConfig('observability:\n  profile: medium\n')).toThrow(/profile/);
   });
 
   it('rounds a log retention up to the next one CloudWatch offers', () => {

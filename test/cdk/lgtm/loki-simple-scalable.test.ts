@@ -1,0 +1,144 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stackConfigDir } from '../../../functions/shared/stack-config.js';
+import { LokiSimpleScalable } from '../../../lib/lgtm/loki-simple-scalable.js';
+import { TempoScalable } from '../../../lib/lgtm/tempo-scalable.js';
+import { ConstructTestStack } from '../app-fixture.js';
+import { containerNamed, containersOf, lgtmTestBase } from './lgtm-fixture.js';
+import { freePort, type RunningBinary, startBinary, waitUntilReady } from './real-binary.js';
+
+let fixture: ConstructTestStack | undefined;
+let scratch: string | undefined;
+let gateway: RunningBinary | undefined;
+const upstreams: Server[] = [];
+
+afterEach(async () => {
+  await gateway?.stop();
+  gateway = undefined;
+  for (const server of upstreams.splice(0)) server.close();
+  fixture?.dispose();
+  fixture = undefined;
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
+
+/** A stand-in for one Loki path: answers every request with its name and the path it got. */
+async function upstream(name: string): Promise<number> {
+  const port = await freePort();
+  const server = createServer((request, response) => response.end(`${name} ${request.url}`));
+  upstreams.push(server);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return port;
+}
+
+function base() {
+  fixture = new ConstructTestStack();
+  const shared = lgtmTestBase(fixture.stack);
+  return { stack: fixture.stack, shared };
+}
+
+describe('Loki in simple scalable mode', () => {
+  it('refuses fewer than three write tasks, which replication factor 3 needs', () => {
+    // Prepare
+    const { stack, shared } = base();
+
+    // Act
+    const act = () =>
+      new LokiSimpleScalable(stack, 'Loki', {
+        ...shared,
+        image: shared.versions.loki,
+        accessLogsBucket: shared.accessLogs,
+        retentionDays: 30,
+        sizes: { write: { desiredCount: 2, cpu: 1024, memoryLimitMiB: 4096 } },
+      });
+
+    // Assess
+    expect(act).toThrow(/the write path needs at least 3 tasks: .* \(got 2\)/);
+  });
+
+  it('refuses a read scaling ceiling under the read tasks it starts with', () => {
+    // Prepare
+    const { stack, shared } = base();
+
+    // Act
+    const act = () =>
+      new LokiSimpleScalable(stack, 'Loki', {
+        ...shared,
+        image: shared.versions.loki,
+        accessLogsBucket: shared.accessLogs,
+        retentionDays: 30,
+        maxReadTasks: 1,
+      });
+
+    // Assess
+    expect(act).toThrow(
+      /maxReadTasks \(1\) must be a whole number of at least the read path's desiredCount \(2\)/,
+    );
+  });
+});
+
+describe('The loki gateway', () => {
+  it('runs for real with the arguments and file its task definition gives it, and sends pushes to write and queries to read', async () => {
+    // Prepare: the synthesized command; the Service Connect names and the port mapped to loopback.
+    const { stack, shared } = base();
+    new LokiSimpleScalable(stack, 'Loki', {
+      ...shared,
+      image: shared.versions.loki,
+      accessLogsBucket: shared.accessLogs,
+      retentionDays: 30,
+    });
+    const command: string[] = containerNamed(containersOf(stack, 'LokiGateway'), 'Main').Command;
+    const [binary, ...args] = command;
+    scratch = mkdtempSync(join(tmpdir(), 'toilless-loki-gateway-'));
+    const [writePort, readPort, listenPort] = [
+      await upstream('write'),
+      await upstream('read'),
+      await freePort(),
+    ];
+    const file = readFileSync(join(stackConfigDir(), 'loki', 'gateway-nginx.conf'), 'utf8')
+      .replace('server loki-write:3100;', `server 127.0.0.1:${writePort};`)
+      .replace('server loki-read:3100;', `server 127.0.0.1:${readPort};`)
+      .replace('listen 3100;', `listen 127.0.0.1:${listenPort};`);
+    writeFileSync(join(scratch, 'gateway-nginx.conf'), file);
+    const mapped = args.map((arg) => arg.replace(/^\/etc\/loki(?=\/)/, scratch as string));
+
+    // Act
+    gateway = startBinary(String(binary), ['-e', 'stderr', '-p', scratch, ...mapped]);
+    const url = `http://127.0.0.1:${listenPort}`;
+    const ready = await waitUntilReady(`${url}/gateway/ready`, gateway);
+    const routed = async (path: string) => (await fetch(`${url}${path}`, { method: 'POST' })).text();
+
+    // Assess
+    expect(binary).toBe('nginx');
+    expect(ready, gateway.output()).toBe(true);
+    expect(await routed('/loki/api/v1/push')).toBe('write /loki/api/v1/push');
+    expect(await routed('/otlp/v1/logs')).toBe('write /otlp/v1/logs');
+    expect(await routed('/loki/api/v1/query_range?query=%7Bjob%3D%22x%22%7D')).toBe(
+      'read /loki/api/v1/query_range?query=%7Bjob%3D%22x%22%7D',
+    );
+    expect(await routed('/ready')).toBe('read /ready');
+  });
+});
+
+describe('Tempo scaled out', () => {
+  it('refuses a single task, which could not hold the second copy of each trace', () => {
+    // Prepare
+    const { stack, shared } = base();
+
+    // Act
+    const act = () =>
+      new TempoScalable(stack, 'Tempo', {
+        ...shared,
+        image: shared.versions.tempo,
+        accessLogsBucket: shared.accessLogs,
+        retentionDays: 14,
+        desiredCount: 1,
+      });
+
+    // Assess
+    expect(act).toThrow(/desiredCount must be at least 2: .* \(got 1\)/);
+  });
+});
