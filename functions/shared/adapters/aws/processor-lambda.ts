@@ -8,7 +8,7 @@ import type { RuntimeConfig } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
 import { resolveClaimCheck } from '../../events/claim-check.js';
 import { lazily } from '../../lazily.js';
-import { createLogger } from '../../log.js';
+import type { Logger } from '../../log.js';
 import type { Notifier } from '../../ports/notifier.js';
 import { loadToillessConfig, stackConfigDir } from '../../stack-config.js';
 import { countingFailures } from '../../worker-signals.js';
@@ -22,25 +22,35 @@ import type {
 import { type ProcessorManifest, scheduledTask } from '../../workers/manifest.js';
 import { DeferredNotifier } from '../deferred/deferred-ports.js';
 import { fromEventBridgeEvent } from './eventbridge-event.js';
-import { awsIntakePorts } from './lambda-worker.js';
+import { awsIntakePorts, lambdaWorkerLogger } from './lambda-worker.js';
 
 /** What a processor's Lambda receives: a toilless event from its rule, or one of its schedules' payloads. */
 export type ProcessorInvocation = EventBridgeEvent<string, unknown> | Record<string, unknown>;
 
 export type ProcessorLambda = (invocation: ProcessorInvocation) => Promise<void>;
 
+export interface ProcessorLambdaOptions {
+  /** Where the processor logs: its ports' logger and its failures. @default lambdaWorkerLogger(manifest) */
+  readonly logger?: Logger;
+}
+
 /**
  * The Lambda handler of a processor: events from its EventBridge rule (a claim-checked one resolved
  * first) go to `handle`, a payload of one of its manifest's schedules to that schedule's run.
  */
-export function processorLambda(manifest: ProcessorManifest, create: ComposeProcessor): ProcessorLambda {
+export function processorLambda(
+  manifest: ProcessorManifest,
+  create: ComposeProcessor,
+  options: ProcessorLambdaOptions = {},
+): ProcessorLambda {
+  // One logger for the ports and for the failures, so that its configuration lives in one place.
+  const logger = options.logger ?? lambdaWorkerLogger(manifest);
   const composed = lazily(async () => {
-    const intakePorts = awsIntakePorts(manifest);
+    const intakePorts = awsIntakePorts(manifest, process.env, logger);
     const config = awsWorkerConfig(intakePorts.runtime);
     const ports: WorkerPorts = { ...intakePorts, notifier: awsNotifier(manifest, intakePorts, config) };
     return { ports, worker: await create(ports, config) };
   });
-  const logger = createLogger({ name: manifest.name });
   // A throw is logged as a worker failure of the subscriber the local runtime names the same way,
   // then rethrown, so that Lambda's retries and the DLQ take the event as before.
   return (invocation) =>
