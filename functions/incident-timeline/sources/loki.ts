@@ -113,17 +113,7 @@ export function findErrorSpikes(
   const factor = options.factor ?? SPIKE_FACTOR;
   const before: number[] = [];
   const spikes: ErrorSpike[] = [];
-  let current:
-    | {
-        start: StepCount;
-        end: StepCount;
-        steps: number;
-        peak: StepCount;
-        total: number;
-        baseline: number;
-        threshold: number;
-      }
-    | undefined;
+  let current: SpikeRun | undefined;
   for (const step of counts) {
     const baseline = median(before);
     const threshold = Math.max(factor * baseline, floor);
@@ -145,7 +135,8 @@ export function findErrorSpikes(
   return spikes;
 }
 
-function toSpike(run: {
+/** The steps above the threshold so far, while a spike is being followed. */
+interface SpikeRun {
   start: StepCount;
   end: StepCount;
   steps: number;
@@ -153,7 +144,9 @@ function toSpike(run: {
   total: number;
   baseline: number;
   threshold: number;
-}): ErrorSpike {
+}
+
+function toSpike(run: SpikeRun): ErrorSpike {
   return {
     start: run.start.at,
     end: run.end.at,
