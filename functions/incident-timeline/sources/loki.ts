@@ -230,71 +230,46 @@ export function messageOf(line: string): string {
   return text;
 }
 
-const LOGFMT_MESSAGE_KEYS = ['msg=', 'message='] as const;
-
 /**
  * The raw value of the first `msg=`/`message=` pair that starts the line or follows whitespace: a
  * double-quoted string with backslash escapes, else the run of non-whitespace after `=`. A single
  * left-to-right scan, because log lines are attacker-influenced and a backtracking pattern is not.
  */
 function logfmtMessage(text: string): string | undefined {
-  const next = LOGFMT_MESSAGE_KEYS.map((key) => text.indexOf(key));
-  for (;;) {
-    let which = -1;
-    for (const [index, at] of next.entries()) {
-      if (at !== -1 && (which === -1 || at < (next[which] as number))) which = index;
-    }
-    if (which === -1) return undefined;
-    const key = LOGFMT_MESSAGE_KEYS[which] as string;
-    const at = next[which] as number;
-    next[which] = text.indexOf(key, at + 1);
-    if (at > 0 && !isWhitespace(text.charCodeAt(at - 1))) continue;
-    const value = logfmtValueAt(text, at + key.length);
+  let msgAt = text.indexOf('msg=');
+  let messageAt = text.indexOf('message=');
+  while (msgAt !== -1 || messageAt !== -1) {
+    const isMsg = messageAt === -1 || (msgAt !== -1 && msgAt < messageAt);
+    const at = isMsg ? msgAt : messageAt;
+    if (isMsg) msgAt = text.indexOf('msg=', at + 1);
+    else messageAt = text.indexOf('message=', at + 1);
+    if (at > 0 && !WHITESPACE.test(text.charAt(at - 1))) continue;
+    const value = logfmtValueAt(text, at + (isMsg ? 'msg='.length : 'message='.length));
     if (value !== '') return value;
   }
+  return undefined;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/**
+ * A double-quoted logfmt value, written so that each character has one way to match (the classes are
+ * disjoint), so a value that never closes fails in one pass; sticky, so it is tried at one place only.
+ */
+const QUOTED_VALUE = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+const BARE_VALUE = /\S*/y;
+const WHITESPACE = /\s/;
 
 /** The quoted string or non-whitespace run starting at `start`; '' when whitespace or the end is there. */
 function logfmtValueAt(text: string, start: number): string {
-  if (text.charCodeAt(start) === QUOTE) {
-    for (let i = start + 1; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code === QUOTE) return text.slice(start, i + 1);
-      if (code === BACKSLASH) {
-        // An escape takes any character but a line terminator, as `.` in a pattern does.
-        if (i + 1 >= text.length || isLineTerminator(text.charCodeAt(i + 1))) break;
-        i++;
-      }
-    }
-    // Unterminated: the value is the bare run, quote included.
+  const first = text.charAt(start);
+  if (first === '' || WHITESPACE.test(first)) return '';
+  if (first === '"') {
+    QUOTED_VALUE.lastIndex = start;
+    const quoted = QUOTED_VALUE.exec(text);
+    if (quoted !== null) return quoted[0];
+    // Unterminated: the bare run, the quote included.
   }
-  let end = start;
-  while (end < text.length && !isWhitespace(text.charCodeAt(end))) end++;
-  return text.slice(start, end);
-}
-
-function isLineTerminator(code: number): boolean {
-  return code === 0x0a || code === 0x0d || code === 0x2028 || code === 0x2029;
-}
-
-/** The characters `\s` matches in a JavaScript pattern. */
-function isWhitespace(code: number): boolean {
-  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
-  if (code < 0xa0) return false;
-  return (
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000 ||
-    code === 0xfeff
-  );
+  BARE_VALUE.lastIndex = start;
+  return BARE_VALUE.exec(text)?.[0] ?? '';
 }
 
 const MAX_TEMPLATE_LENGTH = 200;
