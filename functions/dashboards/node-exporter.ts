@@ -19,7 +19,7 @@ import { DataqueryBuilder as PrometheusQuery } from '@grafana/grafana-foundation
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { NODE_EXPORTER, runbookPanelLink } from './catalog.js';
-import { labelVariable, newDashboard, PROMETHEUS, thresholds } from './panels.js';
+import { belowTheAxis, labelVariable, newDashboard, PROMETHEUS, thresholds } from './panels.js';
 
 const HOST = 'instance="$instance"';
 /** Virtual and read-only filesystems are always "full": the disk alerts leave them out, and so does this. */
@@ -205,12 +205,7 @@ export function nodeExporterDashboard(config: ToillessConfig): Dashboard {
           ),
         )
         .unit('Bps')
-        .overrides([
-          {
-            matcher: { id: 'byFrameRefID', options: 'written' },
-            properties: [{ id: 'custom.transform', value: 'negative-Y' }],
-          },
-        ])
+        .overrides([belowTheAxis('written')])
         .legend(legend())
         .height(8)
         .span(8),
@@ -238,12 +233,7 @@ export function nodeExporterDashboard(config: ToillessConfig): Dashboard {
           ),
         )
         .unit('Bps')
-        .overrides([
-          {
-            matcher: { id: 'byFrameRefID', options: 'sent' },
-            properties: [{ id: 'custom.transform', value: 'negative-Y' }],
-          },
-        ])
+        .overrides([belowTheAxis('sent')])
         .legend(legend())
         .height(8)
         .span(8),

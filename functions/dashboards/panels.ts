@@ -12,7 +12,9 @@ import {
   type DashboardLink,
   DashboardLinkBuilder,
   DashboardLinkType,
+  type DynamicConfigValue,
   MappingType,
+  type MatcherConfig,
   QueryVariableBuilder,
   type Threshold,
   ThresholdsConfigBuilder,
@@ -158,4 +160,29 @@ export function withDeploymentAnnotations(dashboard: Dashboard): Dashboard {
     },
   } as unknown as AnnotationQuery;
   return { ...dashboard, annotations: { list: [...(dashboard.annotations?.list ?? []), deployments] } };
+}
+
+/** A field override for the series of one query (by refId). */
+export interface QueryOverride {
+  readonly matcher: MatcherConfig;
+  readonly properties: DynamicConfigValue[];
+}
+
+/** Draws the series of `refId` below the axis: the outgoing half of an in/out pair. */
+export function belowTheAxis(refId: string): QueryOverride {
+  return {
+    matcher: { id: 'byFrameRefID', options: refId },
+    properties: [{ id: 'custom.transform', value: 'negative-Y' }],
+  };
+}
+
+/** Plots the series of `refId` in bytes on a right-hand axis, beside a left axis in another unit. */
+export function bytesOnTheRightAxis(refId: string): QueryOverride {
+  return {
+    matcher: { id: 'byFrameRefID', options: refId },
+    properties: [
+      { id: 'unit', value: 'bytes' },
+      { id: 'custom.axisPlacement', value: 'right' },
+    ],
+  };
 }

@@ -18,7 +18,7 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { runbookPanelLink, TOILLESS } from './catalog.js';
-import { newDashboard, PROMETHEUS, thresholds, valueTexts } from './panels.js';
+import { bytesOnTheRightAxis, newDashboard, PROMETHEUS, thresholds, valueTexts } from './panels.js';
 
 /**
  * The series this dashboard reads, exposed by functions/local/worker-metrics.ts (docs/dashboards.md);
@@ -225,15 +225,7 @@ export function toillessDashboard(config: ToillessConfig): Dashboard {
         .withTarget(query('toilless_process_resident_memory_bytes', 'memory {{instance}}', 'memory'))
         .unit('percentunit')
         .min(0)
-        .overrides([
-          {
-            matcher: { id: 'byFrameRefID', options: 'memory' },
-            properties: [
-              { id: 'unit', value: 'bytes' },
-              { id: 'custom.axisPlacement', value: 'right' },
-            ],
-          },
-        ])
+        .overrides([bytesOnTheRightAxis('memory')])
         .legend(legend())
         .height(8)
         .span(12),

@@ -26,6 +26,7 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { runbookPanelLink, UNIFIED_OBSERVABILITY } from './catalog.js';
 import {
+  bytesOnTheRightAxis,
   exploreDataLink,
   LOKI,
   labelVariable,
@@ -264,15 +265,7 @@ export function unifiedObservabilityDashboard(config: ToillessConfig): Dashboard
         )
         .unit('percentunit')
         .min(0)
-        .overrides([
-          {
-            matcher: { id: 'byFrameRefID', options: 'memory' },
-            properties: [
-              { id: 'unit', value: 'bytes' },
-              { id: 'custom.axisPlacement', value: 'right' },
-            ],
-          },
-        ])
+        .overrides([bytesOnTheRightAxis('memory')])
         .height(9)
         .span(12),
     )

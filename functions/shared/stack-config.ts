@@ -458,6 +458,14 @@ export function stackConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function parseToillessConfig(text: string, source = 'toilless.yaml'): ToillessConfig {
+  return parseConfigYaml(toillessConfigSchema, text, source);
+}
+
+/**
+ * A stack-config YAML file read through its schema (an empty file is `{}`). Throws ConfigurationError
+ * naming `source` when the text is not YAML or does not fit the schema.
+ */
+export function parseConfigYaml<T extends z.ZodType>(schema: T, text: string, source: string): z.output<T> {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -465,7 +473,7 @@ export function parseToillessConfig(text: string, source = 'toilless.yaml'): Toi
     throw new ConfigurationError(`${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
   }
   try {
-    return parseWith(toillessConfigSchema, raw, source);
+    return parseWith(schema, raw, source);
   } catch (error) {
     throw new ConfigurationError((error as Error).message, { cause: error });
   }

@@ -2,13 +2,8 @@
  * stack-config/versions.yaml: the image and version of every part of the stack. docker-compose.yml and
  * the CDK stack take their images from it, so a version is named in one place.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
-import { ConfigurationError } from './errors.js';
-import { stackConfigDir } from './stack-config.js';
-import { parseWith } from './validation.js';
+import { parseConfigYaml, readStackConfigFile, stackConfigDir } from './stack-config.js';
 
 /** The parts of the stack that run from an image. */
 export const STACK_COMPONENTS = [
@@ -69,27 +64,10 @@ export function imageReference(component: ComponentImage): string {
 }
 
 export function parseStackVersions(text: string, source = 'versions.yaml'): StackVersions {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (error) {
-    throw new ConfigurationError(`${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    return parseWith(versionsSchema, raw, source).components;
-  } catch (error) {
-    throw new ConfigurationError((error as Error).message, { cause: error });
-  }
+  return parseConfigYaml(versionsSchema, text, source).components;
 }
 
 /** Reads `<dir>/versions.yaml` (the repository's stack-config by default). */
 export function loadStackVersions(dir: string = stackConfigDir()): StackVersions {
-  const path = join(dir, 'versions.yaml');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigurationError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  return parseStackVersions(text, 'stack-config/versions.yaml');
+  return parseStackVersions(readStackConfigFile(dir, 'versions.yaml'), 'stack-config/versions.yaml');
 }

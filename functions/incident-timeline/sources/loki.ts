@@ -113,17 +113,7 @@ export function findErrorSpikes(
   const factor = options.factor ?? SPIKE_FACTOR;
   const before: number[] = [];
   const spikes: ErrorSpike[] = [];
-  let current:
-    | {
-        start: StepCount;
-        end: StepCount;
-        steps: number;
-        peak: StepCount;
-        total: number;
-        baseline: number;
-        threshold: number;
-      }
-    | undefined;
+  let current: SpikeRun | undefined;
   for (const step of counts) {
     const baseline = median(before);
     const threshold = Math.max(factor * baseline, floor);
@@ -145,7 +135,8 @@ export function findErrorSpikes(
   return spikes;
 }
 
-function toSpike(run: {
+/** The steps above the threshold so far, while a spike is being followed. */
+interface SpikeRun {
   start: StepCount;
   end: StepCount;
   steps: number;
@@ -153,7 +144,9 @@ function toSpike(run: {
   total: number;
   baseline: number;
   threshold: number;
-}): ErrorSpike {
+}
+
+function toSpike(run: SpikeRun): ErrorSpike {
   return {
     start: run.start.at,
     end: run.end.at,
@@ -225,7 +218,7 @@ export function messageOf(line: string): string {
       // Not JSON after all.
     }
   }
-  const logfmt = /(?:^|\s)(?:msg|message)=("(?:[^"\\]|\\.)*"|\S+)/.exec(text)?.[1];
+  const logfmt = logfmtMessage(text);
   if (logfmt !== undefined) {
     if (!logfmt.startsWith('"')) return logfmt;
     try {
@@ -235,6 +228,48 @@ export function messageOf(line: string): string {
     }
   }
   return text;
+}
+
+/**
+ * The raw value of the first `msg=`/`message=` pair that starts the line or follows whitespace: a
+ * double-quoted string with backslash escapes, else the run of non-whitespace after `=`. A single
+ * left-to-right scan, because log lines are attacker-influenced and a backtracking pattern is not.
+ */
+function logfmtMessage(text: string): string | undefined {
+  let msgAt = text.indexOf('msg=');
+  let messageAt = text.indexOf('message=');
+  while (msgAt !== -1 || messageAt !== -1) {
+    const isMsg = messageAt === -1 || (msgAt !== -1 && msgAt < messageAt);
+    const at = isMsg ? msgAt : messageAt;
+    if (isMsg) msgAt = text.indexOf('msg=', at + 1);
+    else messageAt = text.indexOf('message=', at + 1);
+    if (at > 0 && !WHITESPACE.test(text.charAt(at - 1))) continue;
+    const value = logfmtValueAt(text, at + (isMsg ? 'msg='.length : 'message='.length));
+    if (value !== '') return value;
+  }
+  return undefined;
+}
+
+/**
+ * A double-quoted logfmt value, written so that each character has one way to match (the classes are
+ * disjoint), so a value that never closes fails in one pass; sticky, so it is tried at one place only.
+ */
+const QUOTED_VALUE = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+const BARE_VALUE = /\S*/y;
+const WHITESPACE = /\s/;
+
+/** The quoted string or non-whitespace run starting at `start`; '' when whitespace or the end is there. */
+function logfmtValueAt(text: string, start: number): string {
+  const first = text.charAt(start);
+  if (first === '' || WHITESPACE.test(first)) return '';
+  if (first === '"') {
+    QUOTED_VALUE.lastIndex = start;
+    const quoted = QUOTED_VALUE.exec(text);
+    if (quoted !== null) return quoted[0];
+    // Unterminated: the bare run, the quote included.
+  }
+  BARE_VALUE.lastIndex = start;
+  return BARE_VALUE.exec(text)?.[0] ?? '';
 }
 
 const MAX_TEMPLATE_LENGTH = 200;

@@ -24,6 +24,62 @@ export interface JsonAnswer {
   readonly body: unknown;
 }
 
+/** What a client of one service's JSON API (Loki, Tempo) is given. */
+export interface TenantJsonApiOptions {
+  /** The service's base URL, e.g. http://loki:3100. */
+  readonly baseUrl: string;
+  /** Tenant sent as X-Scope-OrgID when the service runs multi-tenant. @default none */
+  readonly tenant?: string;
+  /** Time limit per HTTP request in milliseconds. @default 10000 */
+  readonly timeoutMs?: number;
+  /** The fetch to use. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** A larger answer is an UpstreamError. @default 10 MiB */
+  readonly maxResponseBytes?: number;
+}
+
+const DEFAULT_API_TIMEOUT_MS = 10_000;
+
+/** GETs from one service's JSON API with its base URL, tenant header, time limit and size limit. */
+export class TenantJsonApi {
+  private readonly baseUrl: string;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch | undefined;
+  private readonly maxResponseBytes: number;
+
+  constructor(
+    private readonly service: string,
+    options: TenantJsonApiOptions,
+  ) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS;
+    this.fetchImpl = options.fetch;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
+
+  /** GET `path` with `params` as its query; `passStatuses` are answered as text instead of thrown. */
+  get(
+    path: string,
+    params: Readonly<Record<string, string>>,
+    signal: AbortSignal | undefined,
+    passStatuses?: readonly number[],
+  ): Promise<JsonAnswer> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return getJson(url, {
+      service: this.service,
+      timeoutMs: this.timeoutMs,
+      headers: this.headers,
+      ...(passStatuses !== undefined ? { passStatuses } : {}),
+      signal,
+      fetch: this.fetchImpl,
+      maxResponseBytes: this.maxResponseBytes,
+    });
+  }
+}
+
 /** The longest server error text kept in an UpstreamError: proxies answer with whole HTML pages. */
 const MAX_ERROR_TEXT = 500;
 

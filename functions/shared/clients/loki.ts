@@ -7,8 +7,7 @@
  */
 import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../errors.js';
-import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
-import { getJson } from './http-json.js';
+import { TenantJsonApi } from './http-json.js';
 
 export interface LokiClientOptions {
   /** Loki's base URL (LOKI_URL), e.g. http://loki:3100. */
@@ -87,7 +86,6 @@ export interface LogSample {
 /** Loki's default `max_entries_limit_per_query`: a larger `limit` is answered with HTTP 400. */
 export const MAX_ENTRIES_PER_QUERY = 5000;
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_PAGES = 50;
 
 const labelsSchema = z.record(z.string(), z.string());
@@ -115,18 +113,10 @@ const queryResponseSchema = z.looseObject({
 });
 
 export class LokiClient {
-  private readonly baseUrl: string;
-  private readonly headers: Readonly<Record<string, string>>;
-  private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch | undefined;
-  private readonly maxResponseBytes: number;
+  private readonly api: TenantJsonApi;
 
   constructor(options: LokiClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.fetchImpl = options.fetch;
-    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.api = new TenantJsonApi('loki', options);
   }
 
   /** Runs a metric query (e.g. `sum by (level) (count_over_time({...} | json [1m]))`) over a range. */
@@ -229,16 +219,7 @@ export class LokiClient {
   }
 
   private async queryRange(params: Record<string, string>, signal: AbortSignal | undefined) {
-    const url = new URL(`${this.baseUrl}/loki/api/v1/query_range`);
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-    const answer = await getJson(url, {
-      service: 'loki',
-      timeoutMs: this.timeoutMs,
-      headers: this.headers,
-      signal,
-      fetch: this.fetchImpl,
-      maxResponseBytes: this.maxResponseBytes,
-    });
+    const answer = await this.api.get('/loki/api/v1/query_range', params, signal);
     return parseShape(queryResponseSchema, answer.body, 'query_range response').data;
   }
 }

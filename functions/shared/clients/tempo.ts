@@ -10,8 +10,7 @@
  */
 import * as z from 'zod';
 import { UpstreamError, ValidationError } from '../errors.js';
-import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
-import { getJson } from './http-json.js';
+import { TenantJsonApi } from './http-json.js';
 
 export interface TempoClientOptions {
   /** Tempo's base URL (TEMPO_URL), e.g. http://tempo:3200. */
@@ -110,8 +109,6 @@ export interface SlowestSpan {
   readonly selfTimeMs: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
-
 const anyValueSchema: z.ZodType<unknown> = z.looseObject({
   stringValue: z.string().optional(),
   intValue: z.union([z.string(), z.number()]).optional(),
@@ -177,19 +174,11 @@ const searchSchema = z.looseObject({
 });
 
 export class TempoClient {
-  private readonly baseUrl: string;
-  private readonly headers: Readonly<Record<string, string>>;
-  private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch | undefined;
-  private readonly maxResponseBytes: number;
+  private readonly api: TenantJsonApi;
   private v2Available = true;
 
   constructor(options: TempoClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.fetchImpl = options.fetch;
-    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.api = new TenantJsonApi('tempo', options);
   }
 
   /** The trace with this id (hex in any case, leading zeros or not, or base64), or undefined when unknown. */
@@ -252,17 +241,7 @@ export class TempoClient {
     signal: AbortSignal | undefined,
     passStatuses: readonly number[],
   ) {
-    const url = new URL(`${this.baseUrl}${path}`);
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-    return getJson(url, {
-      service: 'tempo',
-      timeoutMs: this.timeoutMs,
-      headers: this.headers,
-      passStatuses,
-      signal,
-      fetch: this.fetchImpl,
-      maxResponseBytes: this.maxResponseBytes,
-    });
+    return this.api.get(path, params, signal, passStatuses);
   }
 }
 

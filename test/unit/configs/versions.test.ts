@@ -79,4 +79,22 @@ describe('stack-config/versions.yaml', () => {
     // Assess
     expect(versions.loki.tag).toBe('3');
   });
+
+  it('refuses text that is not YAML, naming the file', () => {
+    // Act
+    const parse = () => parseStackVersions('components: [loki', 'stack-config/versions.yaml');
+
+    // Assess
+    expect(parse).toThrow(ConfigurationError);
+    expect(parse).toThrow(/^stack-config\/versions\.yaml: not valid YAML: /);
+  });
+
+  it('says which file it could not read', () => {
+    // Act
+    const load = () => loadStackVersions(join(fixtures, 'no-such-stack-config'));
+
+    // Assess
+    expect(load).toThrow(ConfigurationError);
+    expect(load).toThrow(/^cannot read .*no-such-stack-config\/versions\.yaml: ENOENT/);
+  });
 });

@@ -1,14 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventBridgeEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAlertmanagerWebhook } from '../../../functions/alertmanager-webhook/intake.js';
 import { createGitHubWebhook } from '../../../functions/github-webhook/intake.js';
-import {
-  EventBridgeBus,
-  fromEventBridgeEvent,
-} from '../../../functions/shared/adapters/aws/eventbridge-bus.js';
+import { fromEventBridgeEvent } from '../../../functions/shared/adapters/aws/eventbridge-bus.js';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { ValidationError } from '../../../functions/shared/errors.js';
 import {
@@ -25,14 +21,14 @@ import type { WebhookRequest } from '../../../functions/shared/http/webhook.js';
 import { silentLogger } from '../../../functions/shared/log.js';
 import type { Clock } from '../../../functions/shared/ports/clock.js';
 import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
-import { type AcceptedEntry, EventBridgeTestServer } from '../../support/eventbridge-server.js';
+import { deliveredToLambda, useAwsTestServers } from '../../support/aws-test-servers.js';
+import type { AcceptedEntry } from '../../support/eventbridge-server.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
 import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';
 import { RecordingBus } from '../../support/recording-bus.js';
 
 const TOKEN = 'example-token';
 const SECRET = 'github-secret';
-const BUS = 'toilless-test';
 const fixedClock: Clock = { now: () => new Date('2026-11-28T08:40:00Z'), sleep: async () => {} };
 
 function alertDelivery(payload: unknown): WebhookRequest {
@@ -40,21 +36,6 @@ function alertDelivery(payload: unknown): WebhookRequest {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     body: Buffer.from(JSON.stringify(payload)),
-  };
-}
-
-/** What the processor Lambda receives for an accepted entry. */
-function asDelivered(entry: AcceptedEntry): EventBridgeEvent<string, unknown> {
-  return {
-    version: '0',
-    id: entry.EventId,
-    'detail-type': entry.DetailType ?? '',
-    source: entry.Source ?? '',
-    account: '123456789012',
-    time: new Date((entry.Time ?? 0) * 1000).toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail: JSON.parse(entry.Detail ?? 'null'),
   };
 }
 
@@ -78,19 +59,11 @@ describe('Claim-check of events over the bus limit', () => {
   }
 
   describe('through the EventBridge adapter', () => {
-    let server: EventBridgeTestServer;
-
-    beforeEach(async () => {
-      server = await EventBridgeTestServer.start({ buses: [BUS] });
-    });
-
-    afterEach(async () => {
-      await server.close();
-    });
+    const aws = useAwsTestServers();
 
     function alertmanagerIntake() {
       const deps: IntakeDependencies = {
-        bus: new EventBridgeBus({ eventBusName: BUS, client: server.client(), clock: fixedClock }),
+        bus: aws.bus({ clock: fixedClock }),
         store,
         secrets: new StaticSecretSource({ ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }),
         clock: fixedClock,
@@ -106,13 +79,14 @@ describe('Claim-check of events over the bus limit', () => {
 
       // Act
       const response = await alertmanagerIntake()(request);
-      const [entry] = server.accepted;
-      const delivered = entry && (await resolveClaimCheck(store, fromEventBridgeEvent(asDelivered(entry))));
+      const [entry] = aws.eventBridge.accepted;
+      const delivered =
+        entry && (await resolveClaimCheck(store, fromEventBridgeEvent(deliveredToLambda(entry))));
 
       // Assess
       expect(request.body.length).toBeGreaterThan(520 * 1024);
       expect(response.status).toBe(200);
-      expect(server.accepted).toHaveLength(1);
+      expect(aws.eventBridge.accepted).toHaveLength(1);
       expect(Buffer.byteLength(entry?.Detail ?? '')).toBeLessThan(1024);
       expect(delivered?.id).toBe(response.body.eventId);
       expect(delivered?.type === 'AlertNotification' && delivered.detail.payload.alerts).toHaveLength(400);
@@ -130,7 +104,9 @@ describe('Claim-check of events over the bus limit', () => {
       await webhook(alertDelivery(payload));
       await webhook(alertDelivery(payload));
       const resolved = await Promise.all(
-        server.accepted.map((entry) => resolveClaimCheck(store, fromEventBridgeEvent(asDelivered(entry)))),
+        aws.eventBridge.accepted.map((entry) =>
+          resolveClaimCheck(store, fromEventBridgeEvent(deliveredToLambda(entry))),
+        ),
       );
 
       // Assess
@@ -144,8 +120,9 @@ describe('Claim-check of events over the bus limit', () => {
 
       // Act
       const response = await alertmanagerIntake()(alertDelivery(payload));
-      const [entry] = server.accepted;
-      const delivered = entry && (await resolveClaimCheck(store, fromEventBridgeEvent(asDelivered(entry))));
+      const [entry] = aws.eventBridge.accepted;
+      const delivered =
+        entry && (await resolveClaimCheck(store, fromEventBridgeEvent(deliveredToLambda(entry))));
 
       // Assess
       expect(response.status).toBe(200);
@@ -162,7 +139,7 @@ describe('Claim-check of events over the bus limit', () => {
       // Assess
       expect(response.status).toBe(200);
       expect(
-        claimCheckOf(fromEventBridgeEvent(asDelivered(server.accepted[0] as AcceptedEntry))),
+        claimCheckOf(fromEventBridgeEvent(deliveredToLambda(aws.eventBridge.accepted[0] as AcceptedEntry))),
       ).toBeUndefined();
       expect(await keysUnder('')).toEqual([]);
     });

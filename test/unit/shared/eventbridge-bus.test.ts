@@ -1,21 +1,14 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { EventBridgeEvent } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   EventBridgeBus,
   fromEventBridgeEvent,
 } from '../../../functions/shared/adapters/aws/eventbridge-bus.js';
 import { EventPublishError, ValidationError } from '../../../functions/shared/errors.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
-import {
-  type AcceptedEntry,
-  EventBridgeTestServer,
-  INTERNAL_FAILURE,
-  THROTTLED,
-} from '../../support/eventbridge-server.js';
+import { deliveredToLambda, TEST_BUS, useAwsTestServers } from '../../support/aws-test-servers.js';
+import { EventBridgeTestServer, INTERNAL_FAILURE, THROTTLED } from '../../support/eventbridge-server.js';
 import { RecordingClock } from '../../support/recording-clock.js';
-
-const BUS = 'toilless-test';
 
 function deploymentRecorded(id: string, padding = ''): ToillessEvent<'DeploymentRecorded'> {
   return {
@@ -35,36 +28,16 @@ function deploymentRecorded(id: string, padding = ''): ToillessEvent<'Deployment
   };
 }
 
-/** What a Lambda target receives for an accepted entry. */
-function asDelivered(entry: AcceptedEntry): EventBridgeEvent<string, unknown> {
-  return {
-    version: '0',
-    id: entry.EventId,
-    'detail-type': entry.DetailType ?? '',
-    source: entry.Source ?? '',
-    account: '123456789012',
-    time: new Date((entry.Time ?? 0) * 1000).toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail: JSON.parse(entry.Detail ?? 'null'),
-  };
-}
-
 describe('EventBridgeBus', () => {
-  let server: EventBridgeTestServer;
+  const aws = useAwsTestServers();
   let clock: RecordingClock;
 
-  beforeEach(async () => {
-    server = await EventBridgeTestServer.start({ buses: [BUS] });
+  beforeEach(() => {
     clock = new RecordingClock();
   });
 
-  afterEach(async () => {
-    await server.close();
-  });
-
   function makeBus(overrides: { maxAttempts?: number; eventBusName?: string } = {}): EventBridgeBus {
-    return new EventBridgeBus({ eventBusName: BUS, client: server.client(), clock, ...overrides });
+    return aws.bus({ clock, ...overrides });
   }
 
   it('sends each event as a PutEvents entry with source toilless and the type as detail-type', async () => {
@@ -76,12 +49,16 @@ describe('EventBridgeBus', () => {
     await bus.publish([event]);
 
     // Assess
-    expect(server.accepted).toHaveLength(1);
-    const entry = server.accepted[0];
-    expect(entry).toMatchObject({ Source: 'toilless', DetailType: 'DeploymentRecorded', EventBusName: BUS });
+    expect(aws.eventBridge.accepted).toHaveLength(1);
+    const entry = aws.eventBridge.accepted[0];
+    expect(entry).toMatchObject({
+      Source: 'toilless',
+      DetailType: 'DeploymentRecorded',
+      EventBusName: TEST_BUS,
+    });
     expect(JSON.parse(entry?.Detail ?? '')).toEqual({ id: 'dep-1', time: event.time, detail: event.detail });
     expect(entry?.Time).toBe(Date.parse(event.time) / 1000);
-    expect(server.requestHeaders[0]).toMatchObject({
+    expect(aws.eventBridge.requestHeaders[0]).toMatchObject({
       'x-amz-target': 'AWSEvents.PutEvents',
       'content-type': 'application/x-amz-json-1.1',
     });
@@ -96,8 +73,8 @@ describe('EventBridgeBus', () => {
     await bus.publish(events);
 
     // Assess
-    expect(server.calls.map((call) => call.length)).toEqual([10, 10, 3]);
-    expect(server.accepted.map((entry) => JSON.parse(entry.Detail ?? '').id)).toEqual(
+    expect(aws.eventBridge.calls.map((call) => call.length)).toEqual([10, 10, 3]);
+    expect(aws.eventBridge.accepted.map((entry) => JSON.parse(entry.Detail ?? '').id)).toEqual(
       events.map((e) => e.id),
     );
   });
@@ -113,8 +90,8 @@ describe('EventBridgeBus', () => {
     await bus.publish(events);
 
     // Assess
-    expect(server.calls.map((call) => call.length)).toEqual([2, 2, 1]);
-    expect(server.accepted).toHaveLength(5);
+    expect(aws.eventBridge.calls.map((call) => call.length)).toEqual([2, 2, 1]);
+    expect(aws.eventBridge.accepted).toHaveLength(5);
   });
 
   it('refuses an event too large for one entry, naming it, and sends nothing', async () => {
@@ -131,25 +108,27 @@ describe('EventBridgeBus', () => {
     await expect(attempt).rejects.toBeInstanceOf(EventPublishError);
     await expect(attempt).rejects.toMatchObject({ failedEventIds: ['dep-huge'] });
     await expect(attempt).rejects.toThrow(/dep-huge .* over the 256 KB limit/);
-    expect(server.calls).toHaveLength(0);
+    expect(aws.eventBridge.calls).toHaveLength(0);
   });
 
   it('resends only the entries EventBridge refused, after a backoff', async () => {
     // Prepare
     const bus = makeBus();
     const events = Array.from({ length: 4 }, (_, i) => deploymentRecorded(`dep-${i}`));
-    server.failEntriesOfNextCall([1, 3], THROTTLED);
+    aws.eventBridge.failEntriesOfNextCall([1, 3], THROTTLED);
 
     // Act
     await bus.publish(events);
 
     // Assess
-    const idsPerCall = server.calls.map((call) => call.map((entry) => JSON.parse(entry.Detail ?? '').id));
+    const idsPerCall = aws.eventBridge.calls.map((call) =>
+      call.map((entry) => JSON.parse(entry.Detail ?? '').id),
+    );
     expect(idsPerCall).toEqual([
       ['dep-0', 'dep-1', 'dep-2', 'dep-3'],
       ['dep-1', 'dep-3'],
     ]);
-    expect(server.accepted.map((entry) => JSON.parse(entry.Detail ?? '').id).sort()).toEqual([
+    expect(aws.eventBridge.accepted.map((entry) => JSON.parse(entry.Detail ?? '').id).sort()).toEqual([
       'dep-0',
       'dep-1',
       'dep-2',
@@ -162,9 +141,9 @@ describe('EventBridgeBus', () => {
   it('gives up after maxAttempts and names the refused events with the error EventBridge gave', async () => {
     // Prepare
     const bus = makeBus({ maxAttempts: 3 });
-    server.failEntriesOfNextCall([1]);
-    server.failEntriesOfNextCall([0]);
-    server.failEntriesOfNextCall([0]);
+    aws.eventBridge.failEntriesOfNextCall([1]);
+    aws.eventBridge.failEntriesOfNextCall([0]);
+    aws.eventBridge.failEntriesOfNextCall([0]);
 
     // Act
     const error = await bus
@@ -175,8 +154,8 @@ describe('EventBridgeBus', () => {
     expect(error).toBeInstanceOf(EventPublishError);
     expect((error as EventPublishError).failedEventIds).toEqual(['dep-1']);
     expect((error as Error).message).toContain(`dep-1 (InternalFailure: ${INTERNAL_FAILURE.errorMessage})`);
-    expect(server.calls.map((call) => call.length)).toEqual([3, 1, 1]);
-    expect(server.accepted).toHaveLength(2);
+    expect(aws.eventBridge.calls.map((call) => call.length)).toEqual([3, 1, 1]);
+    expect(aws.eventBridge.accepted).toHaveLength(2);
     expect(clock.sleeps).toHaveLength(2);
     expect(clock.sleeps[1]).toBeLessThan(200);
   });
@@ -184,15 +163,18 @@ describe('EventBridgeBus', () => {
   it('does not resend an entry refused for good', async () => {
     // Prepare
     const bus = makeBus();
-    server.failEntriesOfNextCall([0], { errorCode: 'MalformedDetail', errorMessage: 'Detail is malformed.' });
+    aws.eventBridge.failEntriesOfNextCall([0], {
+      errorCode: 'MalformedDetail',
+      errorMessage: 'Detail is malformed.',
+    });
 
     // Act
     const attempt = bus.publish([deploymentRecorded('dep-0'), deploymentRecorded('dep-1')]);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ failedEventIds: ['dep-0'] });
-    expect(server.calls).toHaveLength(1);
-    expect(server.accepted).toHaveLength(1);
+    expect(aws.eventBridge.calls).toHaveLength(1);
+    expect(aws.eventBridge.accepted).toHaveLength(1);
   });
 
   it('reports every event of a request EventBridge refused as a whole', async () => {
@@ -215,9 +197,13 @@ describe('EventBridgeBus', () => {
 
   it('keeps accepted entries out of the failure when a resend request fails as a whole', async () => {
     // Prepare
-    const bus = new EventBridgeBus({ eventBusName: BUS, client: server.client({ maxAttempts: 1 }), clock });
-    server.failEntriesOfNextCall([1], THROTTLED);
-    server.failRequestsAfter(1, 1, {
+    const bus = new EventBridgeBus({
+      eventBusName: TEST_BUS,
+      client: aws.eventBridge.client({ maxAttempts: 1 }),
+      clock,
+    });
+    aws.eventBridge.failEntriesOfNextCall([1], THROTTLED);
+    aws.eventBridge.failRequestsAfter(1, 1, {
       status: 500,
       type: 'InternalException',
       message: 'Internal service error.',
@@ -231,13 +217,13 @@ describe('EventBridgeBus', () => {
     // Assess
     expect((error as EventPublishError).failedEventIds).toEqual(['dep-1']);
     expect((error as Error).message).toMatch(/dep-1 \(InternalException: Internal service error\.\)/);
-    expect(server.accepted).toHaveLength(1);
+    expect(aws.eventBridge.accepted).toHaveLength(1);
   });
 
   it('lets the SDK retry a request that failed with a 500', async () => {
     // Prepare
     const bus = makeBus();
-    server.failNextRequests(1, {
+    aws.eventBridge.failNextRequests(1, {
       status: 500,
       type: 'InternalException',
       message: 'Internal service error.',
@@ -247,8 +233,8 @@ describe('EventBridgeBus', () => {
     await bus.publish([deploymentRecorded('dep-0')]);
 
     // Assess
-    expect(server.requestHeaders).toHaveLength(2);
-    expect(server.accepted).toHaveLength(1);
+    expect(aws.eventBridge.requestHeaders).toHaveLength(2);
+    expect(aws.eventBridge.accepted).toHaveLength(1);
   });
 
   it('refuses an event whose type is not a toilless event type', async () => {
@@ -261,7 +247,7 @@ describe('EventBridgeBus', () => {
 
     // Assess
     await expect(attempt).rejects.toThrow(/event 0 was refused: .*type/);
-    expect(server.calls).toHaveLength(0);
+    expect(aws.eventBridge.calls).toHaveLength(0);
   });
 });
 
@@ -288,13 +274,13 @@ describe('EventBridge test server', () => {
 describe('fromEventBridgeEvent', () => {
   it('gives back the published event from what a Lambda target receives', async () => {
     // Prepare
-    const server = await EventBridgeTestServer.start({ buses: [BUS] });
+    const server = await EventBridgeTestServer.start({ buses: [TEST_BUS] });
     const event = deploymentRecorded('dep-1');
-    await new EventBridgeBus({ eventBusName: BUS, client: server.client() }).publish([event]);
+    await new EventBridgeBus({ eventBusName: TEST_BUS, client: server.client() }).publish([event]);
     await server.close();
 
     // Act
-    const received = fromEventBridgeEvent(asDelivered(server.accepted[0]!));
+    const received = fromEventBridgeEvent(deliveredToLambda(server.accepted[0]!));
 
     // Assess
     expect(received).toEqual(event);
@@ -311,7 +297,7 @@ describe('fromEventBridgeEvent', () => {
   ])('refuses an event with %s', (_what, change, message) => {
     // Prepare
     const delivered = {
-      ...asDelivered({
+      ...deliveredToLambda({
         EventId: 'eb-1',
         Source: 'toilless',
         DetailType: 'DeploymentRecorded',

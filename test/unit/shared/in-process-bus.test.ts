@@ -41,6 +41,44 @@ function reportPublished(id: string): ToillessEvent<'ReportPublished'> {
   };
 }
 
+/** A store rooted at a regular file: it refuses every write. */
+async function unwritableStore(dir: string): Promise<FsObjectStore> {
+  const file = join(dir, 'not-a-directory');
+  await writeFile(file, '');
+  return new FsObjectStore(file);
+}
+
+/** Subscribes `name` to IncidentOpened with a handler that always throws `message`. */
+function subscribeFailing(bus: InProcessEventBus, name = 'timeline', message = 'boom'): void {
+  bus.subscribe({
+    name,
+    types: ['IncidentOpened'],
+    handler: async () => {
+      throw new Error(message);
+    },
+  });
+}
+
+/** Subscribes `name` to `types`, recording the id of each event it is handed, in order. */
+function recordDeliveries(
+  bus: InProcessEventBus,
+  name = 'timeline',
+  types: ToillessEvent['type'][] = ['IncidentOpened'],
+): string[] {
+  const seen: string[] = [];
+  bus.subscribe({ name, types, handler: async (e) => void seen.push(e.id) });
+  return seen;
+}
+
+/** A promise that stays pending until `open` is called. */
+function gate(): { readonly opened: Promise<void>; readonly open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
 describe('InProcessEventBus', () => {
   let root: string;
   let store: FsObjectStore;
@@ -227,16 +265,8 @@ describe('InProcessEventBus', () => {
 
   it('logs the whole event when the dead letter cannot be stored', async () => {
     // Prepare: a store rooted at a regular file refuses every write.
-    const file = join(root, 'not-a-directory');
-    await writeFile(file, '');
-    const bus = makeBus({ maxAttempts: 1, store: new FsObjectStore(file) });
-    bus.subscribe({
-      name: 'timeline',
-      types: ['IncidentOpened'],
-      handler: async () => {
-        throw new Error('boom');
-      },
-    });
+    const bus = makeBus({ maxAttempts: 1, store: await unwritableStore(root) });
+    subscribeFailing(bus);
 
     // Act
     await bus.publish([incidentOpened('inc-1')]);
@@ -268,13 +298,7 @@ describe('InProcessEventBus', () => {
         if (++calls < 3) throw new Error('Loki answered 503');
       },
     });
-    bus.subscribe({
-      name: 'broken',
-      types: ['IncidentOpened'],
-      handler: async () => {
-        throw new Error('boom');
-      },
-    });
+    subscribeFailing(bus, 'broken');
 
     // Act
     await bus.publish([incidentOpened('inc-1')]);
@@ -294,12 +318,10 @@ describe('InProcessEventBus', () => {
 
   it('does not count a dead letter it could not store, and survives an observer that throws', async () => {
     // Prepare: a store rooted at a regular file refuses every write; the observer itself is broken.
-    const file = join(root, 'not-a-directory');
-    await writeFile(file, '');
     const seen: string[] = [];
     const bus = makeBus({
       maxAttempts: 2,
-      store: new FsObjectStore(file),
+      store: await unwritableStore(root),
       observer: {
         attemptFailed: (name) => {
           seen.push(`failed ${name}`);
@@ -308,13 +330,7 @@ describe('InProcessEventBus', () => {
         deadLettered: (name) => seen.push(`dead-lettered ${name}`),
       },
     });
-    bus.subscribe({
-      name: 'timeline',
-      types: ['IncidentOpened'],
-      handler: async () => {
-        throw new Error('boom');
-      },
-    });
+    subscribeFailing(bus);
 
     // Act
     await bus.publish([incidentOpened('inc-1')]);
@@ -330,17 +346,14 @@ describe('InProcessEventBus', () => {
     // Prepare: each handler waits for the other to start; one at a time would never finish.
     const bus = makeBus({ maxAttempts: 1 });
     const started: string[] = [];
-    let release = () => {};
-    const bothStarted = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const bothStarted = gate();
     bus.subscribe({
       name: 'timeline',
       types: ['IncidentOpened'],
       handler: async (event) => {
         started.push(event.id);
-        if (started.length === 2) release();
-        await bothStarted;
+        if (started.length === 2) bothStarted.open();
+        await bothStarted.opened;
       },
     });
 
@@ -356,17 +369,12 @@ describe('InProcessEventBus', () => {
   it('waits in idle() for events that handlers publish in turn', async () => {
     // Prepare
     const bus = makeBus();
-    const reports: string[] = [];
     bus.subscribe({
       name: 'timeline',
       types: ['IncidentOpened'],
       handler: async (event) => bus.publish([reportPublished(`report-for-${event.id}`)]),
     });
-    bus.subscribe({
-      name: 'reports',
-      types: ['ReportPublished'],
-      handler: async (e) => void reports.push(e.id),
-    });
+    const reports = recordDeliveries(bus, 'reports', ['ReportPublished']);
 
     // Act
     await bus.publish([incidentOpened('inc-1')]);
@@ -407,12 +415,7 @@ describe('InProcessEventBus', () => {
   ])('refuses a batch holding an event with %s and delivers none of it', async (_what, bad) => {
     // Prepare
     const bus = makeBus();
-    const seen: string[] = [];
-    bus.subscribe({
-      name: 'timeline',
-      types: ['IncidentOpened'],
-      handler: async (e) => void seen.push(e.id),
-    });
+    const seen = recordDeliveries(bus);
 
     // Act
     const attempt = bus.publish([incidentOpened('good'), bad as unknown as ToillessEvent]);
@@ -441,30 +444,22 @@ describe('InProcessEventBus', () => {
   it('on close() refuses new events, finishes accepted ones and their follow-ups', async () => {
     // Prepare
     const bus = makeBus();
-    const reports: string[] = [];
-    let release = () => {};
-    const slow = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const slow = gate();
     bus.subscribe({
       name: 'timeline',
       types: ['IncidentOpened'],
       handler: async (event) => {
-        await slow;
+        await slow.opened;
         await bus.publish([reportPublished(`report-for-${event.id}`)]);
       },
     });
-    bus.subscribe({
-      name: 'reports',
-      types: ['ReportPublished'],
-      handler: async (e) => void reports.push(e.id),
-    });
+    const reports = recordDeliveries(bus, 'reports', ['ReportPublished']);
     await bus.publish([incidentOpened('inc-1')]);
 
     // Act
     const closed = bus.close();
     const late = await bus.publish([incidentOpened('inc-2')]).catch((error: unknown) => error);
-    release();
+    slow.open();
     await closed;
 
     // Assess
@@ -607,23 +602,20 @@ describe('InProcessEventBus over its queue', () => {
     // Prepare: the first run finishes inc-1, dead-letters inc-2 and is killed while inc-3 runs.
     const firstQueue = await openQueue();
     const first = makeBus(firstQueue, { maxAttempts: 1 });
-    let stuck = () => {};
-    const inc3Started = new Promise<void>((resolve) => {
-      stuck = resolve;
-    });
+    const inc3Started = gate();
     first.subscribe({
       name: 'timeline',
       types: ['IncidentOpened'],
       handler: async (event) => {
         if (event.id === 'inc-2') throw new Error('Loki answered 500');
         if (event.id === 'inc-3') {
-          stuck();
+          inc3Started.open();
           await new Promise(() => {});
         }
       },
     });
     await first.publish([incidentOpened('inc-1'), incidentOpened('inc-2'), incidentOpened('inc-3')]);
-    await inc3Started;
+    await inc3Started.opened;
     await waitFor(async () => (firstQueue.waiting('timeline') === 1 ? true : undefined), {
       timeoutMs: 5_000,
       intervalMs: 5,
@@ -632,12 +624,7 @@ describe('InProcessEventBus over its queue', () => {
 
     // Act
     const second = makeBus(await openQueue());
-    const replayed: string[] = [];
-    second.subscribe({
-      name: 'timeline',
-      types: ['IncidentOpened'],
-      handler: async (event) => void replayed.push(event.id),
-    });
+    const replayed = recordDeliveries(second);
     const beforeReplay = [...replayed];
     second.replay();
     await second.idle();
@@ -655,7 +642,6 @@ describe('InProcessEventBus over its queue', () => {
     first.subscribe({ name: 'timeline', types: ['IncidentOpened'], handler: () => new Promise(() => {}) });
     await first.publish([incidentOpened('inc-1')]);
     const second = makeBus(await openQueue());
-    const reports: string[] = [];
     second.subscribe({
       name: 'timeline',
       types: ['IncidentOpened'],
@@ -664,11 +650,7 @@ describe('InProcessEventBus over its queue', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
 
     // Act: the next subscription is made a little later, as the local runtime does.
-    second.subscribe({
-      name: 'reports',
-      types: ['ReportPublished'],
-      handler: async (e) => void reports.push(e.id),
-    });
+    const reports = recordDeliveries(second, 'reports', ['ReportPublished']);
     second.replay();
     await second.idle();
 
@@ -678,17 +660,9 @@ describe('InProcessEventBus over its queue', () => {
 
   it('keeps an event whose dead letter could not be stored for the next start', async () => {
     // Prepare: a store rooted at a regular file refuses every write.
-    const file = join(root, 'not-a-directory');
-    await writeFile(file, '');
     const queue = await openQueue();
-    const bus = makeBus(queue, { maxAttempts: 1, store: new FsObjectStore(file) });
-    bus.subscribe({
-      name: 'timeline',
-      types: ['IncidentOpened'],
-      handler: async () => {
-        throw new Error('boom');
-      },
-    });
+    const bus = makeBus(queue, { maxAttempts: 1, store: await unwritableStore(root) });
+    subscribeFailing(bus);
 
     // Act
     await bus.publish([incidentOpened('inc-1')]);
@@ -706,12 +680,7 @@ describe('InProcessEventBus over its queue', () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     };
     const bus = makeBus(queue);
-    const seen: string[] = [];
-    bus.subscribe({
-      name: 'timeline',
-      types: ['IncidentOpened'],
-      handler: async (e) => void seen.push(e.id),
-    });
+    const seen = recordDeliveries(bus);
 
     // Act
     const attempt = bus.publish([incidentOpened('inc-1')]);

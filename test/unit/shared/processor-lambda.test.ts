@@ -4,6 +4,7 @@ import { processorLambda } from '../../../functions/shared/adapters/aws/processo
 import { ValidationError } from '../../../functions/shared/errors.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
 import type { ComposeProcessor, WorkerConfig } from '../../../functions/shared/workers/composition.js';
+import { captureLog } from '../../support/captured-log.js';
 
 describe('A processor on Lambda', () => {
   const saved = { ...process.env };
@@ -100,5 +101,36 @@ describe('A processor on Lambda', () => {
     await expect(first).rejects.toThrow('Secrets Manager throttled the read');
     await handler(payload);
     expect(seen.runs).toBe(1);
+  });
+
+  it('logs a failure once, through the logger its ports hand to the worker', async () => {
+    // Prepare
+    const log = captureLog('dora-metrics');
+    const failing: ComposeProcessor = async (ports) => ({
+      handle: async () => {},
+      schedules: {
+        DoraRecompute: async () => {
+          ports.logger.info('recomputing');
+          throw new Error('the store refused the write');
+        },
+      },
+    });
+    const handler = processorLambda(doraMetricsManifest, failing, { logger: log.logger });
+
+    // Act
+    const run = handler({ ...doraMetricsManifest.schedules[0].payload });
+
+    // Assess
+    await expect(run).rejects.toThrow('the store refused the write');
+    const records = log.records();
+    expect(records.map((record) => record['msg'])).toEqual([
+      'recomputing',
+      'toilless_worker_failures_total +1',
+    ]);
+    expect(records[1]).toMatchObject({
+      metric: 'toilless_worker_failures_total',
+      subscriber: 'dora-metrics',
+      err: { message: 'the store refused the write' },
+    });
   });
 });

@@ -12,7 +12,7 @@ import { loadRuntimeConfig, type RuntimeConfig } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
 import { toApiGatewayResult, toWebhookRequest } from '../../http/api-gateway.js';
 import type { WebhookHandler } from '../../http/webhook.js';
-import { createLogger } from '../../log.js';
+import { createLogger, type Logger } from '../../log.js';
 import { systemClock } from '../../ports/clock.js';
 import type { ComposeWebhook, IntakePorts } from '../../workers/composition.js';
 import type { ProcessorManifest, WebhookManifest } from '../../workers/manifest.js';
@@ -21,6 +21,11 @@ import { EnvironmentSecretSource } from './environment-secret-source.js';
 
 export type WebhookLambda = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** The logger of a worker on Lambda: JSON lines on stdout, named after the worker. */
+export function lambdaWorkerLogger(manifest: Pick<WebhookManifest | ProcessorManifest, 'name'>): Logger {
+  return createLogger({ name: manifest.name });
+}
+
 /**
  * The store, bus, secrets, clock and logger of a worker on Lambda. Throws ConfigurationError naming
  * TOILLESS_BUCKET or TOILLESS_EVENT_BUS when one is missing.
@@ -28,6 +33,7 @@ export type WebhookLambda = (event: APIGatewayProxyEventV2) => Promise<APIGatewa
 export function awsIntakePorts(
   manifest: Pick<WebhookManifest | ProcessorManifest, 'name'>,
   env: NodeJS.ProcessEnv = process.env,
+  logger: Logger = lambdaWorkerLogger(manifest),
 ): IntakePorts & { readonly runtime: RuntimeConfig } {
   const runtime = loadRuntimeConfig(env);
   const { bucket, eventBusName } = runtime;
@@ -49,7 +55,7 @@ export function awsIntakePorts(
     }),
     secrets: new EnvironmentSecretSource(env),
     clock: systemClock,
-    logger: createLogger({ name: manifest.name }),
+    logger,
   };
 }
 

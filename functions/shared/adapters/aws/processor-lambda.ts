@@ -8,7 +8,7 @@ import { loadRuntimeConfig, type RuntimeConfig } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
 import { resolveClaimCheck } from '../../events/claim-check.js';
 import { lazily } from '../../lazily.js';
-import { createLogger } from '../../log.js';
+import type { Logger } from '../../log.js';
 import type { Notifier } from '../../ports/notifier.js';
 import { loadToillessConfig, stackConfigDir } from '../../stack-config.js';
 import { countingFailures, logWorkerSignal } from '../../worker-signals.js';
@@ -23,26 +23,36 @@ import { type ProcessorManifest, scheduledTask } from '../../workers/manifest.js
 import { DeferredNotifier } from '../deferred/deferred-ports.js';
 import { fromEventBridgeEvent } from './eventbridge-event.js';
 import { configuredRemoteWriteUrl, LambdaMetrics } from './lambda-metrics.js';
-import { awsIntakePorts } from './lambda-worker.js';
+import { awsIntakePorts, lambdaWorkerLogger } from './lambda-worker.js';
 
 /** What a processor's Lambda receives: a toilless event from its rule, or one of its schedules' payloads. */
 export type ProcessorInvocation = EventBridgeEvent<string, unknown> | Record<string, unknown>;
 
 export type ProcessorLambda = (invocation: ProcessorInvocation) => Promise<void>;
 
+export interface ProcessorLambdaOptions {
+  /** Where the processor logs: its ports' logger and its failures. @default lambdaWorkerLogger(manifest) */
+  readonly logger?: Logger;
+}
+
 /**
  * The Lambda handler of a processor: events from its EventBridge rule (a claim-checked one resolved
  * first) go to `handle`, a payload of one of its manifest's schedules to that schedule's run.
  */
-export function processorLambda(manifest: ProcessorManifest, create: ComposeProcessor): ProcessorLambda {
-  const logger = createLogger({ name: manifest.name });
+export function processorLambda(
+  manifest: ProcessorManifest,
+  create: ComposeProcessor,
+  options: ProcessorLambdaOptions = {},
+): ProcessorLambda {
+  // One logger for the ports, the failures and the metrics push, so its configuration lives in one place.
+  const logger = options.logger ?? lambdaWorkerLogger(manifest);
   const metrics = new LambdaMetrics({
     worker: manifest.name,
     logger,
     ...optional('remoteWriteUrl', pushTarget(process.env)),
   });
   const composed = lazily(async () => {
-    const intakePorts = awsIntakePorts(manifest);
+    const intakePorts = awsIntakePorts(manifest, process.env, logger);
     const config = awsWorkerConfig(intakePorts.runtime);
     const ports: WorkerPorts = {
       ...intakePorts,

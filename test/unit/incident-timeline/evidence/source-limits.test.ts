@@ -53,6 +53,18 @@ function countingFetch(delayMs: number) {
   return { fetchImpl, inFlight, peak, requests };
 }
 
+type GathererOptions = Parameters<typeof createEvidenceGatherer>[0];
+
+/** The toilless config with these per-source bounds under incidents.concurrency. */
+function withConcurrency(bounds: string) {
+  return toillessConfig(`incidents:\n  concurrency: { ${bounds} }\n`);
+}
+
+/** One request slot per source. */
+function oneSlotEach(): EvidenceLimits {
+  return new EvidenceLimits({ prometheus: 1, loki: 1, tempo: 1, deployments: 1 });
+}
+
 const unavailable = (events: readonly TimelineEvent[]) =>
   events.filter((event) => event.kind === 'source.unavailable');
 
@@ -69,24 +81,39 @@ describe('Evidence source limits', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps every source within its bound across many incidents gathered at once', async () => {
-    const counting = countingFetch(5);
-    const toilless = toillessConfig(
-      'incidents:\n  concurrency: { prometheus: 3, loki: 2, tempo: 2, deployments: 1 }\n',
-    );
-    const gather = createEvidenceGatherer({
+  /** A gatherer of the test's store that fetches through `fetchImpl`, with the given bounds. */
+  function gathererOf(
+    fetchImpl: typeof fetch,
+    toilless: GathererOptions['toilless'],
+    options: Partial<GathererOptions> = {},
+  ) {
+    return createEvidenceGatherer({
       config: ENDPOINTS,
       toilless,
       stackConfigDir: STACK_CONFIG_DIR,
       store,
       logger: silentLogger,
       slos: [],
-      fetch: counting.fetchImpl,
+      fetch: fetchImpl,
+      ...options,
     });
+  }
 
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, index) => gather(evidenceRequest({ incidentId: `inc-${index}` }))),
+  /** Evidence requests for `count` incidents inc-0, inc-1, …, gathered at once. */
+  function gatherAll(gather: ReturnType<typeof createEvidenceGatherer>, count: number) {
+    return Promise.all(
+      Array.from({ length: count }, (_, index) => gather(evidenceRequest({ incidentId: `inc-${index}` }))),
     );
+  }
+
+  it('keeps every source within its bound across many incidents gathered at once', async () => {
+    const counting = countingFetch(5);
+    const gather = gathererOf(
+      counting.fetchImpl,
+      withConcurrency('prometheus: 3, loki: 2, tempo: 2, deployments: 1'),
+    );
+
+    const results = await gatherAll(gather, 40);
 
     expect(results.flatMap(unavailable)).toEqual([]);
     expect(counting.peak).toEqual({ prometheus: 3, loki: 2, tempo: 2 });
@@ -95,20 +122,9 @@ describe('Evidence source limits', () => {
 
   it('shares one set of limits between gatherers given the same EvidenceLimits', async () => {
     const counting = countingFetch(5);
-    const toilless = toillessConfig('incidents:\n  concurrency: { prometheus: 2, loki: 1, tempo: 1 }\n');
+    const toilless = withConcurrency('prometheus: 2, loki: 1, tempo: 1');
     const limits = new EvidenceLimits(evidenceConcurrency(toilless));
-    const gatherers = [0, 1].map(() =>
-      createEvidenceGatherer({
-        config: ENDPOINTS,
-        toilless,
-        stackConfigDir: STACK_CONFIG_DIR,
-        store,
-        logger: silentLogger,
-        slos: [],
-        fetch: counting.fetchImpl,
-        limits,
-      }),
-    );
+    const gatherers = [0, 1].map(() => gathererOf(counting.fetchImpl, toilless, { limits }));
 
     await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
@@ -121,16 +137,7 @@ describe('Evidence source limits', () => {
 
   it('serves the incident that started first first, so early incidents finish whole', async () => {
     const counting = countingFetch(10);
-    const toilless = toillessConfig('incidents:\n  concurrency: { prometheus: 1, loki: 1, tempo: 1 }\n');
-    const gather = createEvidenceGatherer({
-      config: ENDPOINTS,
-      toilless,
-      stackConfigDir: STACK_CONFIG_DIR,
-      store,
-      logger: silentLogger,
-      slos: [],
-      fetch: counting.fetchImpl,
-    });
+    const gather = gathererOf(counting.fetchImpl, withConcurrency('prometheus: 1, loki: 1, tempo: 1'));
     const finished: number[] = [];
 
     await Promise.all(
@@ -144,16 +151,7 @@ describe('Evidence source limits', () => {
 
   it('says a source was still waiting for its slots when the budget ran out', async () => {
     const counting = countingFetch(300);
-    const toilless = toillessConfig('incidents:\n  concurrency: { prometheus: 1, loki: 1, tempo: 1 }\n');
-    const gather = createEvidenceGatherer({
-      config: ENDPOINTS,
-      toilless,
-      stackConfigDir: STACK_CONFIG_DIR,
-      store,
-      logger: silentLogger,
-      slos: [],
-      fetch: counting.fetchImpl,
-    });
+    const gather = gathererOf(counting.fetchImpl, withConcurrency('prometheus: 1, loki: 1, tempo: 1'));
 
     const [, second] = await Promise.all([
       gather(evidenceRequest({ incidentId: 'inc-first' })),
@@ -169,28 +167,18 @@ describe('Evidence source limits', () => {
 
   it("starts a source's time limit when its first request gets a slot, not while it waits", async () => {
     const counting = countingFetch(60);
-    const toilless = toillessConfig('incidents:\n  concurrency: { prometheus: 1, loki: 1, tempo: 1 }\n');
-    const gather = createEvidenceGatherer({
-      config: ENDPOINTS,
-      toilless,
-      stackConfigDir: STACK_CONFIG_DIR,
-      store,
-      logger: silentLogger,
-      slos: [],
-      fetch: counting.fetchImpl,
+    const gather = gathererOf(counting.fetchImpl, withConcurrency('prometheus: 1, loki: 1, tempo: 1'), {
       sourceTimeoutMs: 400,
     });
 
     // Each incident's Loki needs two requests of 60 ms: the fifth waits ~500 ms before its first.
-    const results = await Promise.all(
-      Array.from({ length: 5 }, (_, index) => gather(evidenceRequest({ incidentId: `inc-${index}` }))),
-    );
+    const results = await gatherAll(gather, 5);
 
     expect(results.flatMap(unavailable)).toEqual([]);
   });
 
   it('holds a slot until the response body is read, and frees it when the request is aborted', async () => {
-    const limits = new EvidenceLimits({ prometheus: 1, loki: 1, tempo: 1, deployments: 1 });
+    const limits = oneSlotEach();
     const limited = limits.fetchFor('loki', async () => new Response('{"ok":true}'));
 
     const first = await limited('http://loki:3100/a');
@@ -206,7 +194,7 @@ describe('Evidence source limits', () => {
   });
 
   it('frees the slot when the request fails', async () => {
-    const limits = new EvidenceLimits({ prometheus: 1, loki: 1, tempo: 1, deployments: 1 });
+    const limits = oneSlotEach();
     const limited = limits.fetchFor('tempo', async () => {
       throw new TypeError('fetch failed');
     });
@@ -227,9 +215,7 @@ describe('incidents.concurrency', () => {
   });
 
   it('reserves the smallest bound as the function concurrency, and gives each instance its share', () => {
-    const toilless = toillessConfig(
-      'incidents:\n  concurrency: { prometheus: 9, loki: 3, tempo: 6, deployments: 12 }\n',
-    );
+    const toilless = withConcurrency('prometheus: 9, loki: 3, tempo: 6, deployments: 12');
 
     expect(timelineReservedConcurrency(toilless)).toBe(3);
     expect(evidenceConcurrency(toilless, 3)).toEqual({ prometheus: 3, loki: 1, tempo: 2, deployments: 4 });
@@ -237,6 +223,6 @@ describe('incidents.concurrency', () => {
   });
 
   it('refuses a bound of 0 naming the key', () => {
-    expect(() => toillessConfig('incidents:\n  concurrency: { loki: 0 }\n')).toThrow(/concurrency\.loki/);
+    expect(() => withConcurrency('loki: 0')).toThrow(/concurrency\.loki/);
   });
 });
