@@ -57,7 +57,11 @@ export function createSampleAppServer(config: SampleAppConfig, logger: Logger): 
         }
         send(response, result.status, JSON.stringify(result.body), 'application/json');
         const durationSeconds = (performance.now() - started) / 1000;
-        metrics.observe({ method, route, status_code: String(result.status) }, durationSeconds);
+        metrics.observe(
+          { method, route, status_code: String(result.status) },
+          durationSeconds,
+          span.spanContext().traceId,
+        );
         span.setAttribute('http.response.status_code', result.status);
         if (result.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
         const line = {

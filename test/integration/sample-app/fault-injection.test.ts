@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, type RunningSampleApp, startSampleApp } from '../../support/sample-app.js';
 
-/** The sample of a metric line such as `name{a="b",...} 3` in the Prometheus text exposition. */
+/** The sample of a metric line such as `name{a="b",...} 3` in the OpenMetrics exposition. */
 function sampleValue(exposition: string, name: string, labels: string): number | undefined {
   const line = exposition.split('\n').find((entry) => entry.startsWith(`${name}{`) && entry.includes(labels));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  // OpenMetrics: `name{labels} value # {trace_id="..."} exemplar-value timestamp`.
+  const sample = line?.split(' # ')[0];
+  return sample === undefined ? undefined : Number(sample.slice(sample.lastIndexOf(' ') + 1));
 }
 
 describe('sample app fault injection', () => {

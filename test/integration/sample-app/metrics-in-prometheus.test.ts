@@ -88,6 +88,8 @@ describe('sample app metrics in Prometheus, with the shipped scrape job and SLO 
     await sendTraffic(app);
     prometheus = await startPrometheus({
       config: sampleAppScrapeConfig(app.port),
+      // As the stack runs it: exemplars link a latency point to its trace.
+      extraArgs: ['--enable-feature=exemplar-storage'],
       ruleFiles: Object.fromEntries(
         RULE_FILES.map((file) => [
           file,
@@ -171,6 +173,26 @@ describe('sample app metrics in Prometheus, with the shipped scrape job and SLO 
     // Assess
     expect(samples).toEqual([expect.objectContaining({ metric: { service: 'sample-app' } })]);
     expect(Number(samples[0]?.value[1])).toBeGreaterThan(0.5);
+  });
+
+  it('stores trace ids as exemplars of the duration histogram, for the dashboard to open the trace', async () => {
+    // Act
+    const now = Date.now() / 1000;
+    const exemplars = await prometheus.api<{ exemplars: { labels: Record<string, string> }[] }[]>(
+      '/api/v1/query_exemplars',
+      {
+        query: 'http_request_duration_seconds_bucket{service="sample-app", route="/slow"}',
+        start: String(now - 600),
+        end: String(now + 60),
+      },
+    );
+
+    // Assess
+    const traceIds = exemplars.flatMap((series) =>
+      series.exemplars.map((exemplar) => exemplar.labels['trace_id']),
+    );
+    expect(traceIds.length).toBeGreaterThan(0);
+    for (const traceId of traceIds) expect(traceId).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('exposes the process metrics the dashboards read', async () => {
