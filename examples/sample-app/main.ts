@@ -22,7 +22,12 @@ const telemetry = startTelemetry(config);
 const { logger } = telemetry;
 const server = createSampleAppServer(config, logger);
 server.listen(config.port, config.host);
-await once(server, 'listening');
+try {
+  await once(server, 'listening');
+} catch (error) {
+  console.error(`sample-app: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  process.exit(1);
+}
 const address = server.address();
 logger.info(
   {
