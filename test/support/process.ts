@@ -25,6 +25,8 @@ export interface ServerProcessOptions {
   readonly tempDir?: string;
   /** Working directory. @default the temp dir if given, else the current one */
   readonly cwd?: string;
+  /** The whole environment of the process. @default this process's environment */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** A started server process. */
@@ -86,6 +88,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const [command, args] = withParentDeathSignal(options.command, options.args);
   const child = spawn(command, args, {
     cwd: options.cwd ?? tempDir ?? process.cwd(),
+    env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exitStatus: string | undefined;
