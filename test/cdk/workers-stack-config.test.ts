@@ -171,6 +171,7 @@ describe("Workers stack with an operator's stack-config", () => {
       ].join('\n'),
     );
     writeFileSync(join(stackConfig, 'slos.yaml'), 'services: {}\n');
+    mkdirSync(join(stackConfig, 'grafana', 'dashboards'), { recursive: true });
 
     // Act
     const built = buildApp({
