@@ -202,7 +202,12 @@ function none(doc: Doc, text: string, y: number): number {
 }
 
 function sloTable(doc: Doc, slos: readonly SloSummary[], y: number): number {
-  if (slos.length === 0) return none(doc, 'No objectives in slos.yaml.', y);
+  if (slos.length === 0)
+    return none(
+      doc,
+      'No SLO series in Prometheus for this window (slo:objective:ratio, recorded from slos.yaml): check that Prometheus loads the generated SLO rules.',
+      y,
+    );
   const compliance = (value: number | null, target: number): TableCell => ({
     text: percent(value),
     ...(value === null ? {} : { color: value >= target ? '#37872D' : '#C4162A' }),
