@@ -27,6 +27,7 @@ import {
   timelineReservedConcurrency,
 } from '../functions/shared/stack-config.js';
 import type {
+  EndpointName,
   ProcessorManifest,
   WebhookManifest,
   WorkerManifest,
@@ -311,7 +312,9 @@ export class WorkersStack extends Stack {
   }
 
   private secretsOf(manifest: WorkerManifest): Record<string, secretsmanager.ISecret> {
-    return Object.fromEntries(manifest.secrets.map((name) => [name, asISecret(this.secrets[name])]));
+    return Object.fromEntries(
+      workerSecretNames(manifest).map((name) => [name, asISecret(this.secrets[name])]),
+    );
   }
 
   /** One schedule of a processor: EventBridge Scheduler invokes it with the manifest's payload. */
@@ -440,4 +443,22 @@ function lambdaBundleProps(
  */
 export function incidentTimelineTimeout(toilless: ToillessConfig): Duration {
   return Duration.seconds(Math.ceil(parseDurationMs(toilless.incidents.sourceBudget) / 1000) + 40);
+}
+
+/** The endpoints whose external service takes credentials, and the secret holding them. */
+const ENDPOINT_AUTH_SECRETS: Partial<Record<EndpointName, WorkerSecretName>> = {
+  prometheusUrl: 'PROMETHEUS_AUTH',
+  remoteWriteUrl: 'PROMETHEUS_AUTH',
+  lokiUrl: 'LOKI_AUTH',
+  tempoUrl: 'TEMPO_AUTH',
+};
+
+/** The secrets a worker reads: its manifest's, and the credentials of the endpoints it uses. */
+export function workerSecretNames(manifest: WorkerManifest): WorkerSecretName[] {
+  const names = new Set<WorkerSecretName>(manifest.secrets);
+  for (const endpoint of manifest.kind === 'processor' ? manifest.endpoints : []) {
+    const secret = ENDPOINT_AUTH_SECRETS[endpoint];
+    if (secret !== undefined) names.add(secret);
+  }
+  return [...names];
 }

@@ -3,6 +3,7 @@
  * Lambda handler, the local runtime and `toilless dora`.
  */
 import type { RateLimitWait } from '../shared/clients/github.js';
+import { serviceAuthorizations } from '../shared/clients/service-auth.js';
 import { RemoteWriteClient } from '../shared/prometheus/remote-write.js';
 import type {
   ComposeProcessor,
@@ -41,6 +42,7 @@ export async function create(
     logger: ports.logger,
     onRateLimit: options.onRateLimit,
   });
+  const { prometheus: prometheusAuthorization } = await serviceAuthorizations(ports.secrets);
   const worker = createDoraMetricsWorker({
     store: ports.store,
     bus: ports.bus,
@@ -50,6 +52,7 @@ export async function create(
     // Locally Prometheus is often not running: give up fast, the store keeps everything for the next write.
     writer: new RemoteWriteClient({
       url: config.runtime.prometheusRemoteWriteUrl,
+      authorization: prometheusAuthorization,
       ...(config.platform === 'local' ? { deadlineMs: 5_000, maxAttempts: 3 } : {}),
     }),
     commits: integrations.commits,

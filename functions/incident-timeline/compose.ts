@@ -2,6 +2,7 @@
  * The incident-timeline worker from its ports and configuration: the one place it is assembled, for
  * the Lambda handler, the local runtime and `toilless timeline`.
  */
+import { type ServiceAuthorizations, serviceAuthorizations } from '../shared/clients/service-auth.js';
 import type { AlertmanagerPayload } from '../shared/events/alertmanager.js';
 import { timelineReservedConcurrency } from '../shared/stack-config.js';
 import { logWorkerSignal } from '../shared/worker-signals.js';
@@ -21,7 +22,7 @@ export const create: ComposeProcessor = async (ports, config) => {
     logger: ports.logger,
     config: config.toilless,
     prometheusUrl: config.runtime.prometheusUrl,
-    gatherEvidence: evidenceGatherer(ports, config),
+    gatherEvidence: evidenceGatherer(ports, config, await serviceAuthorizations(ports.secrets)),
   });
   return {
     handle: async (event) => {
@@ -50,8 +51,13 @@ export function createTimelinePreview(
     });
 }
 
-function evidenceGatherer(ports: Pick<WorkerPorts, 'store' | 'logger' | 'signals'>, config: WorkerConfig) {
+function evidenceGatherer(
+  ports: Pick<WorkerPorts, 'store' | 'logger' | 'signals'>,
+  config: WorkerConfig,
+  authorizations: ServiceAuthorizations = {},
+) {
   return createEvidenceGatherer({
+    authorizations,
     config: config.runtime,
     toilless: config.toilless,
     stackConfigDir: config.stackConfigDir,

@@ -50,6 +50,7 @@
 
 import { LokiClient } from '../shared/clients/loki.js';
 import { PrometheusClient } from '../shared/clients/prometheus.js';
+import type { ServiceAuthorizations } from '../shared/clients/service-auth.js';
 import { TempoClient } from '../shared/clients/tempo.js';
 import type { RuntimeConfig } from '../shared/config.js';
 import { parseDurationMs } from '../shared/duration.js';
@@ -69,6 +70,8 @@ import { gatherTempoEvidence } from './sources/tempo.js';
 export interface EvidenceGathererDependencies {
   /** Where Prometheus, Loki and Tempo answer (PROMETHEUS_URL, LOKI_URL, TEMPO_URL). */
   readonly config: Pick<RuntimeConfig, 'prometheusUrl' | 'lokiUrl' | 'tempoUrl'>;
+  /** Authorization headers of hosted services (PROMETHEUS_AUTH, LOKI_AUTH, TEMPO_AUTH). @default none */
+  readonly authorizations?: ServiceAuthorizations;
   /**
    * toilless.yaml: links.grafanaUrl, prometheus.externalUrls, services' log selectors,
    * incidents.deployLookback and maxErrorLines.
@@ -126,16 +129,19 @@ export function createEvidenceGatherer(deps: EvidenceGathererDependencies): Evid
     baseUrl: deps.config.prometheusUrl,
     timeoutMs: requestTimeoutMs,
     fetch: limits.fetchFor('prometheus', deps.fetch),
+    authorization: deps.authorizations?.prometheus,
   });
   const loki = new LokiClient({
     baseUrl: deps.config.lokiUrl,
     timeoutMs: requestTimeoutMs,
     fetch: limits.fetchFor('loki', deps.fetch),
+    authorization: deps.authorizations?.loki,
   });
   const tempo = new TempoClient({
     baseUrl: deps.config.tempoUrl,
     timeoutMs: requestTimeoutMs,
     fetch: limits.fetchFor('tempo', deps.fetch),
+    authorization: deps.authorizations?.tempo,
   });
   const deployIndex = limits.storeFor(deps.store);
   const grafanaUrl = deps.toilless.links.grafanaUrl;

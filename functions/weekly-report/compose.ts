@@ -2,7 +2,9 @@
  * The weekly-report worker from its ports and configuration: the one place it is assembled, for the
  * Lambda handler, the local runtime and `toilless report`.
  */
+
 import { PrometheusClient } from '../shared/clients/prometheus.js';
+import { serviceAuthorizations } from '../shared/clients/service-auth.js';
 import { ConfigurationError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type {
@@ -26,6 +28,8 @@ type ReportSchedule = (typeof weeklyReportManifest)['schedules'][number]['name']
 export interface ReportEngineContext {
   readonly config: WorkerConfig;
   readonly grafanaToken: string | undefined;
+  /** The Authorization header for a hosted Prometheus (PROMETHEUS_AUTH). @default none */
+  readonly prometheusAuthorization?: string | undefined;
   readonly logger: Logger;
 }
 
@@ -36,7 +40,7 @@ export type ReportEnginesFactory = (context: ReportEngineContext) => ReportEngin
  * The engines of this build: the native renderer (Prometheus and pdfkit only), the grafana renderer
  * (Chromium, loaded only when that mode runs) and the PDF assembly.
  */
-export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken }) => ({
+export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken, prometheusAuthorization }) => ({
   renderer: async (mode: RenderMode) => {
     if (mode === 'grafana') {
       if (grafanaToken === undefined) {
@@ -58,7 +62,11 @@ export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken }) =>
     return createNativeRenderer({
       stackConfigDir: config.stackConfigDir,
       // Week-long range queries over many series take longer than the client's default 10 s.
-      prometheus: new PrometheusClient({ baseUrl: config.runtime.prometheusUrl, timeoutMs: 30_000 }),
+      prometheus: new PrometheusClient({
+        baseUrl: config.runtime.prometheusUrl,
+        timeoutMs: 30_000,
+        authorization: prometheusAuthorization,
+      }),
       grafanaUrl: config.runtime.grafanaUrl,
     });
   },
@@ -86,8 +94,18 @@ export async function create(
 ): Promise<WeeklyReportComposition> {
   const { logger, clock } = ports;
   const grafanaToken = await ports.secrets.get('GRAFANA_TOKEN');
-  const engines = (options.engines ?? reportEngines)({ config, grafanaToken, logger });
-  const prometheus = new PrometheusClient({ baseUrl: config.runtime.prometheusUrl, timeoutMs: 30_000 });
+  const { prometheus: prometheusAuthorization } = await serviceAuthorizations(ports.secrets);
+  const engines = (options.engines ?? reportEngines)({
+    config,
+    grafanaToken,
+    prometheusAuthorization,
+    logger,
+  });
+  const prometheus = new PrometheusClient({
+    baseUrl: config.runtime.prometheusUrl,
+    timeoutMs: 30_000,
+    authorization: prometheusAuthorization,
+  });
   const report = createWeeklyReport({
     ...ports,
     engines,

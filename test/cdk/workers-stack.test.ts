@@ -10,7 +10,11 @@ import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../../functions/manifest
 import { parseDurationMs } from '../../functions/shared/duration.js';
 import { SECRET_NAMES } from '../../functions/shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir } from '../../functions/shared/stack-config.js';
-import { scheduledTask, type WorkerManifest } from '../../functions/shared/workers/manifest.js';
+import {
+  type EndpointName,
+  scheduledTask,
+  type WorkerManifest,
+} from '../../functions/shared/workers/manifest.js';
 import { SECRET_CATALOGUE } from '../../functions/shared/workers/secret-catalogue.js';
 import { weeklyReportManifest } from '../../functions/weekly-report/manifest.js';
 import { buildApp } from '../../lib/app.js';
@@ -90,6 +94,14 @@ function schedulerRoleId(): string {
   // The hourly recompute's: the weekly report has its own role.
   return resources[logicalId(stack.doraRecompute)].Properties.Target.RoleArn['Fn::GetAtt'][0];
 }
+
+/** The credentials secret of each endpoint whose service may be hosted (observability.external). */
+const CREDENTIALS_OF_ENDPOINT: Partial<Record<EndpointName, string>> = {
+  prometheusUrl: 'PROMETHEUS_AUTH',
+  remoteWriteUrl: 'PROMETHEUS_AUTH',
+  lokiUrl: 'LOKI_AUTH',
+  tempoUrl: 'TEMPO_AUTH',
+};
 
 describe('Workers stack', () => {
   it('passes the AWS Solutions checks with every finding acknowledged', () => {
@@ -358,7 +370,10 @@ describe('Workers stack', () => {
       const processor = stack.processors[manifest.name];
       if (!processor) throw new Error(`no processor for ${manifest.name}`);
       expect(grantsOf(manifest, processor.worker)).toEqual(prefixes(manifest));
-      expect(secretArns(processor.worker.function)).toEqual([...manifest.secrets].sort());
+      const credentials = manifest.endpoints.flatMap((endpoint) => CREDENTIALS_OF_ENDPOINT[endpoint] ?? []);
+      expect(secretArns(processor.worker.function)).toEqual(
+        [...new Set([...manifest.secrets, ...credentials])].sort(),
+      );
       if (manifest.consumes.length === 0) expect(processor.rule).toBeUndefined();
       else {
         expect(resources[logicalId(ruleOf(processor))].Properties.EventPattern['detail-type']).toEqual(
@@ -521,6 +536,33 @@ describe('Workers stack', () => {
     expect(dora).toMatchObject({ Timeout: 300, MemorySize: 1024, Runtime: 'nodejs22.x' });
   });
 
+  it("grants each external service's credentials to exactly the processors that use its endpoint", () => {
+    // Prepare
+    const readers = (secret: 'PROMETHEUS_AUTH' | 'LOKI_AUTH' | 'TEMPO_AUTH') =>
+      [...Object.values(stack.intakes), ...Object.values(stack.processors).map((p) => p?.worker)]
+        .filter((fn) => fn !== undefined)
+        .filter((fn) =>
+          statementsOf(logicalId(fn.role.node.findChild('DefaultPolicy'))).some(
+            (statement: Json) =>
+              JSON.stringify(statement.Action) ===
+                '["secretsmanager:DescribeSecret","secretsmanager:GetSecretValue"]' &&
+              [statement.Resource]
+                .flat()
+                .some((resource: Json) => resource?.Ref === logicalId(stack.secrets[secret])),
+          ),
+        )
+        .map((fn) => fn.node.path)
+        .sort();
+    const paths = (...fns: { node: { path: string } }[]) => fns.map((fn) => fn.node.path).sort();
+
+    // Assess: dora-metrics writes to Prometheus only; the timeline and the report read all three.
+    expect(readers('PROMETHEUS_AUTH')).toEqual(
+      paths(stack.incidentTimeline.worker, stack.doraMetrics.worker, stack.weeklyReport.worker),
+    );
+    expect(readers('LOKI_AUTH')).toEqual(paths(stack.incidentTimeline.worker, stack.weeklyReport.worker));
+    expect(readers('TEMPO_AUTH')).toEqual(paths(stack.incidentTimeline.worker, stack.weeklyReport.worker));
+  });
+
   it('gives each processor the ARNs of its own secrets, the store, the bus and the bundled stack-config', () => {
     // Prepare
     const timeline = functionEnvironment(stack.incidentTimeline.worker.function);
@@ -530,12 +572,16 @@ describe('Workers stack', () => {
     expect(timeline.SLACK_BOT_TOKEN_ARN).toEqual({ Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) });
     expect(dora.GITHUB_TOKEN_ARN).toEqual({ Ref: logicalId(stack.secrets.GITHUB_TOKEN) });
     expect(dora.GRAFANA_TOKEN_ARN).toEqual({ Ref: logicalId(stack.secrets.GRAFANA_TOKEN) });
-    expect(Object.keys(timeline).filter((name) => name.endsWith('_ARN'))).toEqual(['SLACK_BOT_TOKEN_ARN']);
+    expect(
+      Object.keys(timeline)
+        .filter((name) => name.endsWith('_ARN'))
+        .sort(),
+    ).toEqual(['LOKI_AUTH_ARN', 'PROMETHEUS_AUTH_ARN', 'SLACK_BOT_TOKEN_ARN', 'TEMPO_AUTH_ARN']);
     expect(
       Object.keys(dora)
         .filter((name) => name.endsWith('_ARN'))
         .sort(),
-    ).toEqual(['GITHUB_TOKEN_ARN', 'GRAFANA_TOKEN_ARN']);
+    ).toEqual(['GITHUB_TOKEN_ARN', 'GRAFANA_TOKEN_ARN', 'PROMETHEUS_AUTH_ARN']);
     for (const environment of [timeline, dora]) {
       expect(environment.TOILLESS_BUCKET).toEqual({ Ref: logicalId(stack.store.bucket) });
       expect(environment.TOILLESS_EVENT_BUS).toEqual({ Ref: logicalId(stack.eventBus.bus) });
@@ -588,12 +634,21 @@ describe('Workers stack', () => {
       [
         stack.incidentTimeline,
         ['incidents/*', 'outbox/*'],
-        { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) },
+        [
+          { Ref: logicalId(stack.secrets.LOKI_AUTH) },
+          { Ref: logicalId(stack.secrets.PROMETHEUS_AUTH) },
+          { Ref: logicalId(stack.secrets.SLACK_BOT_TOKEN) },
+          { Ref: logicalId(stack.secrets.TEMPO_AUTH) },
+        ],
       ],
       [
         stack.doraMetrics,
         ['deployments/*', 'changes/*', 'dora/*'],
-        [{ Ref: logicalId(stack.secrets.GITHUB_TOKEN) }, { Ref: logicalId(stack.secrets.GRAFANA_TOKEN) }],
+        [
+          { Ref: logicalId(stack.secrets.GITHUB_TOKEN) },
+          { Ref: logicalId(stack.secrets.GRAFANA_TOKEN) },
+          { Ref: logicalId(stack.secrets.PROMETHEUS_AUTH) },
+        ],
       ],
     ];
     for (const [processor, prefixes, secrets] of expected) {

@@ -1,5 +1,6 @@
 import { UpstreamError } from '../errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBodyWithin } from './bounded-body.js';
+import { authorizedFetch } from './service-auth.js';
 
 export interface JsonGetOptions {
   /** The service named in errors, e.g. 'loki' or 'tempo'. */
@@ -36,6 +37,8 @@ export interface TenantJsonApiOptions {
   readonly fetch?: typeof fetch;
   /** A larger answer is an UpstreamError. @default 10 MiB */
   readonly maxResponseBytes?: number;
+  /** Authorization header for a hosted service (LOKI_AUTH, TEMPO_AUTH), sent to baseUrl's origin only. @default none */
+  readonly authorization?: string | undefined;
 }
 
 const DEFAULT_API_TIMEOUT_MS = 10_000;
@@ -55,7 +58,7 @@ export class TenantJsonApi {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.headers = options.tenant ? { 'X-Scope-OrgID': options.tenant } : {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS;
-    this.fetchImpl = options.fetch;
+    this.fetchImpl = authorizedFetch(this.baseUrl, options.authorization, options.fetch);
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 

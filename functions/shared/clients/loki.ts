@@ -20,6 +20,8 @@ export interface LokiClientOptions {
   readonly fetch?: typeof fetch;
   /** A larger answer is an UpstreamError. @default 10 MiB */
   readonly maxResponseBytes?: number;
+  /** Authorization header for a hosted service (LOKI_AUTH), sent to baseUrl's origin only. @default none */
+  readonly authorization?: string | undefined;
 }
 
 export type Labels = Readonly<Record<string, string>>;

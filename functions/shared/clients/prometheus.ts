@@ -5,6 +5,7 @@
 import { UpstreamError } from '../errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
 import { getJson } from './http-json.js';
+import { authorizedFetch } from './service-auth.js';
 
 export interface PrometheusClientOptions {
   /** e.g. http://localhost:9090 (PROMETHEUS_URL). */
@@ -15,6 +16,8 @@ export interface PrometheusClientOptions {
   readonly fetch?: typeof fetch;
   /** A larger answer is an UpstreamError. @default 10 MiB */
   readonly maxResponseBytes?: number;
+  /** Authorization header for a hosted Prometheus (PROMETHEUS_AUTH), sent to baseUrl's origin only. @default none */
+  readonly authorization?: string | undefined;
 }
 
 /** An alerting rule as Prometheus runs it (GET /api/v1/rules). */
@@ -66,7 +69,7 @@ export class PrometheusClient {
   constructor(options: PrometheusClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.fetchImpl = options.fetch;
+    this.fetchImpl = authorizedFetch(this.baseUrl, options.authorization, options.fetch);
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 

@@ -23,6 +23,8 @@ export interface TempoClientOptions {
   readonly fetch?: typeof fetch;
   /** A larger answer is an UpstreamError. @default 10 MiB */
   readonly maxResponseBytes?: number;
+  /** Authorization header for a hosted service (TEMPO_AUTH), sent to baseUrl's origin only. @default none */
+  readonly authorization?: string | undefined;
 }
 
 export type AttributeValue = string | number | boolean;

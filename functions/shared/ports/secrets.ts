@@ -10,6 +10,9 @@ export const SECRET_NAMES = [
   'GITHUB_TOKEN',
   'SLACK_BOT_TOKEN',
   'GRAFANA_TOKEN',
+  'PROMETHEUS_AUTH',
+  'LOKI_AUTH',
+  'TEMPO_AUTH',
 ] as const;
 
 export type SecretName = (typeof SECRET_NAMES)[number];

@@ -50,6 +50,8 @@ export interface RemoteWriteClientOptions {
   readonly userAgent?: string;
   /** More headers on every request, e.g. X-Scope-OrgID or Authorization; the protocol's own (and User-Agent) are not overridden. @default none */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Authorization header for a hosted receiver (PROMETHEUS_AUTH); redirects are not followed, so it goes to `url` only. @default none */
+  readonly authorization?: string | undefined;
   /** Attempts per request, the first one included. @default 5 */
   readonly maxAttempts?: number;
   /** Backoff ceiling after the first failure; it doubles per attempt and the delay is drawn below it. @default 100 */
@@ -134,6 +136,7 @@ export class RemoteWriteClient {
     );
     this.#headers = {
       ...Object.fromEntries(extraHeaders),
+      ...(options.authorization !== undefined ? { Authorization: options.authorization } : {}),
       'Content-Encoding': 'snappy',
       'Content-Type': 'application/x-protobuf',
       'User-Agent': options.userAgent ?? `toilless/${packageJson.version}`,

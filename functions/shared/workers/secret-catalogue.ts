@@ -50,4 +50,25 @@ export const SECRET_CATALOGUE = {
       'Grafana service account token (annotations writer, dashboards reader); put the value after deploying',
     rotation: 'Grafana issues the token; it is replaced by hand when reissued',
   },
+  PROMETHEUS_AUTH: {
+    id: 'PrometheusAuth',
+    generated: false,
+    description:
+      'Credentials for a hosted Prometheus (queries and remote-write) (observability.external): basic-auth user:password or a bearer token; put the value after deploying',
+    rotation: 'the hosting service issues the credential; it is replaced by hand when reissued',
+  },
+  LOKI_AUTH: {
+    id: 'LokiAuth',
+    generated: false,
+    description:
+      'Credentials for a hosted Loki (observability.external): basic-auth user:password or a bearer token; put the value after deploying',
+    rotation: 'the hosting service issues the credential; it is replaced by hand when reissued',
+  },
+  TEMPO_AUTH: {
+    id: 'TempoAuth',
+    generated: false,
+    description:
+      'Credentials for a hosted Tempo (observability.external): basic-auth user:password or a bearer token; put the value after deploying',
+    rotation: 'the hosting service issues the credential; it is replaced by hand when reissued',
+  },
 } as const satisfies Record<SecretName, SecretSpec>;

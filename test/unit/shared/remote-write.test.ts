@@ -363,6 +363,14 @@ describe('Remote-write client', () => {
     expect(request?.series).toEqual(decodeWriteRequest(encodeWriteRequest([deploys])));
   });
 
+  it('sends the hosted receiver its Authorization header', async () => {
+    // Act
+    await client({ authorization: 'Bearer glc_token' }).write([deploys]);
+
+    // Assess
+    expect(receiver.requests[0]?.headers).toMatchObject({ authorization: 'Bearer glc_token' });
+  });
+
   it('resends the same body after a 500 and succeeds', async () => {
     // Prepare
     receiver.answerNext({ status: 500, body: 'TSDB is busy' });

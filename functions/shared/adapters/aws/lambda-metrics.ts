@@ -33,21 +33,30 @@ export class LambdaMetrics {
   readonly metrics = new WorkerMetrics({ processMetrics: false });
   /** This execution environment: one series per counter and environment. */
   readonly instance: string;
-  private readonly client?: RemoteWriteClient;
+  private client: RemoteWriteClient | undefined;
 
   constructor(private readonly options: LambdaMetricsOptions) {
     this.instance = `${options.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? options.worker}/${randomUUID()}`;
     // The worker's failure series exists at 0, so the first failure is an increase.
     this.metrics.workerFailures.inc({ subscriber: options.worker }, 0);
-    if (options.remoteWriteUrl) {
-      const deadlineMs = options.pushDeadlineMs ?? 2000;
-      this.client = new RemoteWriteClient({
-        url: options.remoteWriteUrl,
-        deadlineMs,
-        timeoutMs: deadlineMs,
-        maxAttempts: 2,
-      });
-    }
+    this.client = this.remoteWriteClient(undefined);
+  }
+
+  /** Pushes with this Authorization header from now on: a hosted receiver's credentials (PROMETHEUS_AUTH). */
+  authorize(authorization: string | undefined): void {
+    this.client = this.remoteWriteClient(authorization);
+  }
+
+  private remoteWriteClient(authorization: string | undefined): RemoteWriteClient | undefined {
+    if (!this.options.remoteWriteUrl) return undefined;
+    const deadlineMs = this.options.pushDeadlineMs ?? 2000;
+    return new RemoteWriteClient({
+      url: this.options.remoteWriteUrl,
+      deadlineMs,
+      timeoutMs: deadlineMs,
+      maxAttempts: 2,
+      authorization,
+    });
   }
 
   /** One failed attempt of the worker (each retry counts, as locally). */

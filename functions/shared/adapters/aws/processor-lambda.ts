@@ -3,7 +3,9 @@
  * its compose.ts builds once per execution environment. The Slack client is loaded with the first
  * message, the AWS clients with their first call.
  */
+
 import type { EventBridgeEvent } from 'aws-lambda';
+import { serviceAuthorizations } from '../../clients/service-auth.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../config.js';
 import { ConfigurationError } from '../../errors.js';
 import { resolveClaimCheck } from '../../events/claim-check.js';
@@ -54,6 +56,7 @@ export function processorLambda(
   const composed = lazily(async () => {
     const intakePorts = awsIntakePorts(manifest, process.env, logger);
     const config = awsWorkerConfig(intakePorts.runtime);
+    metrics.authorize((await serviceAuthorizations(intakePorts.secrets)).prometheus);
     const ports: WorkerPorts = {
       ...intakePorts,
       bus: metrics.metrics.countPublished(intakePorts.bus),
