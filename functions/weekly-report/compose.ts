@@ -28,8 +28,8 @@ type ReportSchedule = (typeof weeklyReportManifest)['schedules'][number]['name']
 export interface ReportEngineContext {
   readonly config: WorkerConfig;
   readonly grafanaToken: string | undefined;
-  /** The Authorization header for a hosted Prometheus (PROMETHEUS_AUTH). @default none */
-  readonly prometheusAuthorization?: string | undefined;
+  /** The report's Prometheus client (its credentials and a time limit for week-long queries). */
+  readonly prometheus: PrometheusClient;
   readonly logger: Logger;
 }
 
@@ -40,7 +40,7 @@ export type ReportEnginesFactory = (context: ReportEngineContext) => ReportEngin
  * The engines of this build: the native renderer (Prometheus and pdfkit only), the grafana renderer
  * (Chromium, loaded only when that mode runs) and the PDF assembly.
  */
-export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken, prometheusAuthorization }) => ({
+export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken, prometheus }) => ({
   renderer: async (mode: RenderMode) => {
     if (mode === 'grafana') {
       if (grafanaToken === undefined) {
@@ -61,12 +61,7 @@ export const reportEngines: ReportEnginesFactory = ({ config, grafanaToken, prom
     const { createNativeRenderer } = await import('./native/native-renderer.js');
     return createNativeRenderer({
       stackConfigDir: config.stackConfigDir,
-      // Week-long range queries over many series take longer than the client's default 10 s.
-      prometheus: new PrometheusClient({
-        baseUrl: config.runtime.prometheusUrl,
-        timeoutMs: 30_000,
-        authorization: prometheusAuthorization,
-      }),
+      prometheus,
       grafanaUrl: config.runtime.grafanaUrl,
     });
   },
@@ -95,17 +90,14 @@ export async function create(
   const { logger, clock } = ports;
   const grafanaToken = await ports.secrets.get('GRAFANA_TOKEN');
   const { prometheus: prometheusAuthorization } = await serviceAuthorizations(ports.secrets);
-  const engines = (options.engines ?? reportEngines)({
-    config,
-    grafanaToken,
-    prometheusAuthorization,
-    logger,
-  });
+  // One client for the summary and the native renderer; week-long range queries over many series take
+  // longer than the client's default 10 s.
   const prometheus = new PrometheusClient({
     baseUrl: config.runtime.prometheusUrl,
     timeoutMs: 30_000,
     authorization: prometheusAuthorization,
   });
+  const engines = (options.engines ?? reportEngines)({ config, grafanaToken, prometheus, logger });
   const report = createWeeklyReport({
     ...ports,
     engines,
