@@ -29,7 +29,8 @@ export const doraMetricsManifest = {
     },
   ],
   stackConfigFiles: ['toilless.yaml', 'slos.yaml'],
-  endpoints: ['prometheusUrl', 'remoteWriteUrl', 'grafanaUrl'],
+  // It writes to Prometheus and queries nothing there; Grafana takes the deployment annotations.
+  endpoints: ['remoteWriteUrl', 'grafanaUrl'],
   postsToSlack: false,
   // The hourly recompute reads every ledger and remote-writes every series.
   sizing: { memoryMb: 1024, timeoutSeconds: 300 },

@@ -15,7 +15,8 @@ export const incidentTimelineManifest = {
   store: { readWrite: ['incidents/', 'outbox/'], read: ['claim-check/'] },
   schedules: [],
   stackConfigFiles: ['toilless.yaml', 'slos.yaml'],
-  endpoints: ['prometheusUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl'],
+  // Remote-write carries its own toilless_* metrics (processor-lambda.ts).
+  endpoints: ['prometheusUrl', 'remoteWriteUrl', 'lokiUrl', 'tempoUrl', 'grafanaUrl'],
   postsToSlack: true,
   // On AWS the timeout is derived from incidents.sourceBudget (the workers stack); this is the default budget's.
   sizing: { memoryMb: 1024, timeoutSeconds: 60 },

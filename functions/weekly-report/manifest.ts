@@ -26,7 +26,9 @@ export const weeklyReportManifest = {
     },
   ],
   stackConfigFiles: ['toilless.yaml', 'slos.yaml', 'grafana/dashboards'],
-  endpoints: ['prometheusUrl', 'grafanaUrl', 'lokiUrl', 'tempoUrl'],
+  // It queries Prometheus (summary, native panels) and Grafana; Loki and Tempo panels are links only.
+  // Remote-write carries its own toilless_* metrics (processor-lambda.ts).
+  endpoints: ['prometheusUrl', 'remoteWriteUrl', 'grafanaUrl'],
   postsToSlack: true,
   // The npm @sparticuz/chromium ships the x86_64 binary only; installed beside the bundle as its
   // documentation recommends (esbuild cannot bundle its brotli archives). The PDF embeds DejaVu Sans

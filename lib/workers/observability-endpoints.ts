@@ -7,7 +7,7 @@ import { Token } from 'aws-cdk-lib';
 export interface ObservabilityEndpoints {
   /** Prometheus HTTP API base URL (PROMETHEUS_URL). @default - not set */
   readonly prometheusUrl?: string;
-  /** Prometheus remote-write receiver (PROMETHEUS_REMOTE_WRITE_URL). @default - not set: the runtime derives it from PROMETHEUS_URL */
+  /** Prometheus remote-write receiver (PROMETHEUS_REMOTE_WRITE_URL). @default - `<prometheusUrl>/api/v1/write` when prometheusUrl is given */
   readonly remoteWriteUrl?: string;
   /** Loki base URL (LOKI_URL). @default - not set */
   readonly lokiUrl?: string;
@@ -38,12 +38,23 @@ export function endpointVariables(
 ): Record<string, string> {
   const variables: Record<string, string> = {};
   for (const name of wanted) {
-    const value = endpoints?.[name];
+    const value = name === 'remoteWriteUrl' ? remoteWriteUrlOf(endpoints) : endpoints?.[name];
     if (value === undefined) continue;
     if (!Token.isUnresolved(value)) checkEndpoint(name, value);
     variables[ENDPOINT_VARIABLES[name]] = value;
   }
   return variables;
+}
+
+/**
+ * The remote-write receiver: the one given, else Prometheus's own below the given prometheusUrl (as the
+ * runtime derives it), so that a worker that only writes needs no PROMETHEUS_URL.
+ */
+function remoteWriteUrlOf(endpoints: ObservabilityEndpoints | undefined): string | undefined {
+  if (endpoints?.remoteWriteUrl !== undefined) return endpoints.remoteWriteUrl;
+  const base = endpoints?.prometheusUrl;
+  if (base === undefined) return undefined;
+  return `${Token.isUnresolved(base) ? base : base.replace(/\/+$/, '')}/api/v1/write`;
 }
 
 /** Throws when an endpoint known at synth cannot be reached from Lambda. */

@@ -555,12 +555,12 @@ describe('Workers stack', () => {
         .sort();
     const paths = (...fns: { node: { path: string } }[]) => fns.map((fn) => fn.node.path).sort();
 
-    // Assess: dora-metrics writes to Prometheus only; the timeline and the report read all three.
+    // Assess: dora-metrics writes to Prometheus and the report queries it; only the timeline reads all three.
     expect(readers('PROMETHEUS_AUTH')).toEqual(
       paths(stack.incidentTimeline.worker, stack.doraMetrics.worker, stack.weeklyReport.worker),
     );
-    expect(readers('LOKI_AUTH')).toEqual(paths(stack.incidentTimeline.worker, stack.weeklyReport.worker));
-    expect(readers('TEMPO_AUTH')).toEqual(paths(stack.incidentTimeline.worker, stack.weeklyReport.worker));
+    expect(readers('LOKI_AUTH')).toEqual(paths(stack.incidentTimeline.worker));
+    expect(readers('TEMPO_AUTH')).toEqual(paths(stack.incidentTimeline.worker));
   });
 
   it('gives each processor the ARNs of its own secrets, the store, the bus and the bundled stack-config', () => {
@@ -773,6 +773,32 @@ describe('Workers stack', () => {
       RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 86_400 },
     });
     expect(scheduledTask(weeklyReportManifest, JSON.parse(schedule.Target.Input))?.name).toBe('WeeklyReport');
+  });
+
+  it('gives the weekly report the Prometheus and Grafana it queries and the remote-write for its metrics, no Loki or Tempo', () => {
+    // Prepare
+    const environment = functionEnvironment(stack.weeklyReport.worker.function);
+    const group =
+      resources[logicalId(stack.weeklyReport.worker.function)].Properties.VpcConfig.SecurityGroupIds[0][
+        'Fn::GetAtt'
+      ][0];
+    const egressPorts = Object.values<Json>(resources)
+      .filter((r) => r.Type === 'AWS::EC2::SecurityGroupEgress')
+      .filter(
+        (r) => JSON.stringify(r.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [group, 'GroupId'] }),
+      )
+      .map((r) => r.Properties.FromPort);
+
+    // Assess
+    expect(environment).toMatchObject({
+      PROMETHEUS_URL: 'http://prometheus.toilless.local:9090',
+      PROMETHEUS_REMOTE_WRITE_URL: 'http://prometheus.toilless.local:9090/api/v1/write',
+      GRAFANA_URL: expect.anything(),
+    });
+    for (const name of ['LOKI_URL', 'TEMPO_URL', 'LOKI_AUTH_ARN', 'TEMPO_AUTH_ARN']) {
+      expect(environment).not.toHaveProperty(name);
+    }
+    expect(egressPorts.sort()).toEqual([3000, 9090]);
   });
 
   it('installs @sparticuz/chromium beside the report bundle and copies in the fonts and the dashboards', () => {

@@ -21,6 +21,34 @@ describe('Observability endpoints', () => {
     });
   });
 
+  it('derives the remote-write receiver from prometheusUrl for a worker that only writes', () => {
+    // Act
+    const variables = endpointVariables({ prometheusUrl: 'https://prometheus.example.net/' }, [
+      'remoteWriteUrl',
+    ]);
+
+    // Assess
+    expect(variables).toEqual({
+      PROMETHEUS_REMOTE_WRITE_URL: 'https://prometheus.example.net/api/v1/write',
+    });
+  });
+
+  it('keeps a remote-write receiver given apart from prometheusUrl (a hosted Prometheus)', () => {
+    // Act
+    const variables = endpointVariables(
+      {
+        prometheusUrl: 'https://prometheus.example.net/api/prom',
+        remoteWriteUrl: 'https://prometheus.example.net/api/prom/push',
+      },
+      ['remoteWriteUrl'],
+    );
+
+    // Assess
+    expect(variables).toEqual({
+      PROMETHEUS_REMOTE_WRITE_URL: 'https://prometheus.example.net/api/prom/push',
+    });
+  });
+
   it('sets nothing when no endpoints are given', () => {
     // Act
     const variables = endpointVariables(undefined, ['prometheusUrl', 'grafanaUrl']);

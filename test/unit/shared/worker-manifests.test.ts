@@ -46,6 +46,13 @@ describe('Worker manifests', () => {
     expect(new Set(routes).size).toBe(routes.length);
   });
 
+  it('give every processor the remote-write receiver its metrics are pushed to (processor-lambda.ts)', () => {
+    for (const manifest of PROCESSOR_MANIFESTS) {
+      // Assess: without it a hosted receiver apart from PROMETHEUS_URL would get nothing.
+      expect(manifest.endpoints, manifest.name).toContain('remoteWriteUrl');
+    }
+  });
+
   it("tell a schedule's payload from a bus event", () => {
     // Prepare
     const [recompute] = doraMetricsManifest.schedules;
