@@ -17,10 +17,11 @@ export const STACK_COMPONENTS = [
   'node-exporter',
   'toilless',
   'config-sync',
+  'loki-gateway',
 ] as const;
 
 /** Components only the ECS stack runs (docker compose mounts stack-config directly). */
-export const ECS_ONLY_COMPONENTS: readonly StackComponent[] = ['config-sync'];
+export const ECS_ONLY_COMPONENTS: readonly StackComponent[] = ['config-sync', 'loki-gateway'];
 
 export type StackComponent = (typeof STACK_COMPONENTS)[number];
 

@@ -2,7 +2,7 @@ import { Aws, Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CLUSTER_GRPC_PORT, MEMBERLIST_PORT } from '../../functions/service-configs/cluster.js';
-import type { ComponentImage } from '../../functions/shared/versions.js';
+import { type ComponentImage, loadStackVersions } from '../../functions/shared/versions.js';
 import {
   httpHealthCheck,
   LgtmService,
@@ -12,12 +12,6 @@ import {
 } from './lgtm-service.js';
 import { LOKI_PORT } from './loki.js';
 import { TelemetryBucket } from './telemetry-bucket.js';
-
-/** The proxy in front of the write and read paths, as the Loki Helm chart runs it (nginx, unprivileged, ARM64 and x86). */
-export const LOKI_GATEWAY_IMAGE: ComponentImage = {
-  image: 'nginxinc/nginx-unprivileged',
-  tag: '1.27.5-alpine',
-};
 
 /** The config file every Loki task of the large profile reads; each starts with its own -target. */
 export const LOKI_LARGE_CONFIG = '/etc/loki/loki-large.yaml';
@@ -58,7 +52,7 @@ export interface LokiSimpleScalableProps extends Omit<StackServiceProps, 'cpu' |
   readonly sizes?: Partial<Readonly<Record<LokiPath, LokiPathSize>>>;
   /** Most read tasks the CPU-based scaling may run. @default 6 */
   readonly maxReadTasks?: number;
-  /** The gateway's image. @default LOKI_GATEWAY_IMAGE */
+  /** The gateway's image (nginx in front of the write and read paths). @default - versions.yaml `loki-gateway` of the configs' stack-config */
   readonly gatewayImage?: ComponentImage;
 }
 
@@ -153,7 +147,7 @@ export class LokiSimpleScalable extends Construct {
 
     this.service = new LgtmService(this, 'Gateway', {
       ...base,
-      image: props.gatewayImage ?? LOKI_GATEWAY_IMAGE,
+      image: props.gatewayImage ?? loadStackVersions(props.configs.stackConfigDir)['loki-gateway'],
       name: 'loki',
       configFolder: 'loki',
       configMountPath: '/etc/loki',

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { stackConfigDir } from '../../functions/shared/stack-config.js';
+import { loadStackVersions } from '../../functions/shared/versions.js';
 import { LokiSimpleScalable } from '../../lib/lgtm/loki-simple-scalable.js';
 import { TempoScalable } from '../../lib/lgtm/tempo-scalable.js';
 import { ObservabilityStack } from '../../lib/observability-stack.js';
@@ -135,7 +136,8 @@ describe('Observability stack, large profile', () => {
       expect(environment.TOILLESS_NAMESPACE).toBe('toilless.local');
     }
     const gateway = mainContainerOf('loki');
-    expect(gateway.Image).toBe('nginxinc/nginx-unprivileged:1.27.5-alpine');
+    const { image, tag } = loadStackVersions()['loki-gateway'];
+    expect(gateway.Image).toBe(`${image}:${tag}`);
     expect(gateway.Command).toEqual(['nginx', '-c', '/etc/loki/gateway-nginx.conf', '-g', 'daemon off;']);
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,36 @@ describe('Loki in simple scalable mode', () => {
 });
 
 describe('The loki gateway', () => {
+  it("runs the image versions.yaml names as loki-gateway, so that its version is pinned with the stack's", () => {
+    // Prepare: a stack-config whose versions.yaml names another gateway tag.
+    scratch = mkdtempSync(join(tmpdir(), 'toilless-loki-gateway-versions-'));
+    const configDir = join(scratch, 'stack-config');
+    cpSync(stackConfigDir(), configDir, { recursive: true });
+    const versionsPath = join(configDir, 'versions.yaml');
+    const shipped = readFileSync(versionsPath, 'utf8');
+    const changed = shipped.replace(
+      /(loki-gateway:\n\s+image: nginxinc\/nginx-unprivileged\n\s+tag: )\S+/,
+      '$11.27.4-alpine',
+    );
+    expect(changed).not.toBe(shipped);
+    writeFileSync(versionsPath, changed);
+    fixture = new ConstructTestStack();
+    const shared = lgtmTestBase(fixture.stack, configDir);
+
+    // Act
+    new LokiSimpleScalable(fixture.stack, 'Loki', {
+      ...shared,
+      image: shared.versions.loki,
+      accessLogsBucket: shared.accessLogs,
+      retentionDays: 30,
+    });
+
+    // Assess
+    expect(containerNamed(containersOf(fixture.stack, 'LokiGateway'), 'Main').Image).toBe(
+      'nginxinc/nginx-unprivileged:1.27.4-alpine',
+    );
+  });
+
   it('runs for real with the arguments and file its task definition gives it, and sends pushes to write and queries to read', async () => {
     // Prepare: the synthesized command; the Service Connect names and the port mapped to loopback.
     const { stack, shared } = base();
