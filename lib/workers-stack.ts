@@ -234,7 +234,7 @@ export class WorkersStack extends Stack {
     configDir: string,
   ): EventProcessor {
     const tuning = PROCESSOR_TUNING[manifest.name]?.(toilless) ?? {};
-    const network = this.processorNetwork(manifest, props);
+    const network = this.workerNetwork(manifest, props);
     const processor = new EventProcessor(this, manifest.id, {
       worker: manifest.name,
       description: manifest.description,
@@ -263,11 +263,11 @@ export class WorkersStack extends Stack {
   }
 
   /**
-   * A processor that uses the observability stack's endpoints runs in its VPC, with a security group of
+   * A worker that uses the observability stack's endpoints runs in its VPC, with a security group of
    * its own that reaches those services' ports and HTTPS (AWS APIs, Slack, GitHub), nothing else. Given
-   * `observability` endpoints (outside the stack) keep the processors out of the VPC.
+   * `observability` endpoints (outside the stack) keep the workers out of the VPC.
    */
-  private processorNetwork(manifest: ProcessorManifest, props: WorkersStackProps): WorkerNetwork | undefined {
+  private workerNetwork(manifest: WorkerManifest, props: WorkersStackProps): WorkerNetwork | undefined {
     const lgtm = props.lgtmStack;
     if (!lgtm || props.observability || manifest.endpoints.length === 0) return undefined;
     const securityGroup = new ec2.SecurityGroup(this, `${manifest.id}Network`, {
@@ -280,18 +280,24 @@ export class WorkersStack extends Stack {
     return { vpc: lgtm.vpc, securityGroup };
   }
 
-  /** The intake of one webhook source: functions/<worker> behind POST /webhooks/<source>. */
+  /**
+   * The intake of one webhook source: functions/<worker> behind POST /webhooks/<source>. It pushes its
+   * metrics to Prometheus, so with the stack's own Prometheus it runs in the VPC like the processors.
+   */
   private intake(manifest: WebhookManifest, props: WorkersStackProps): WorkerFunction {
+    const network = this.workerNetwork(manifest, props);
     const fn = new WorkerFunction(this, manifest.id, {
       worker: manifest.name,
       description: manifest.description,
       timeout: Duration.seconds(manifest.sizing.timeoutSeconds),
       memorySize: manifest.sizing.memoryMb,
       environment: {
+        ...endpointVariables(props.observability ?? props.lgtmStack?.endpoints, manifest.endpoints),
         TOILLESS_BUCKET: this.store.bucket.bucketName,
         TOILLESS_EVENT_BUS: this.eventBus.bus.eventBusName,
       },
       secrets: this.secretsOf(manifest),
+      ...(network ? { network } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
     });
@@ -456,7 +462,7 @@ const ENDPOINT_AUTH_SECRETS: Partial<Record<EndpointName, WorkerSecretName>> = {
 /** The secrets a worker reads: its manifest's, and the credentials of the endpoints it uses. */
 export function workerSecretNames(manifest: WorkerManifest): WorkerSecretName[] {
   const names = new Set<WorkerSecretName>(manifest.secrets);
-  for (const endpoint of manifest.kind === 'processor' ? manifest.endpoints : []) {
+  for (const endpoint of manifest.endpoints) {
     const secret = ENDPOINT_AUTH_SECRETS[endpoint];
     if (secret !== undefined) names.add(secret);
   }

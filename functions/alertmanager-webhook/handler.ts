@@ -1,6 +1,6 @@
 /** POST /webhooks/alertmanager on Lambda, behind API Gateway. */
-import { webhookLambda } from '../shared/adapters/aws/lambda-worker.js';
+import { meteredWebhookLambda } from '../shared/adapters/aws/metered-webhook-lambda.js';
 import { create } from './compose.js';
 import { alertmanagerWebhookManifest } from './manifest.js';
 
-export const handler = webhookLambda(alertmanagerWebhookManifest, create);
+export const handler = meteredWebhookLambda(alertmanagerWebhookManifest, create);

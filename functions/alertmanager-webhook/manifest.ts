@@ -11,6 +11,8 @@ export const alertmanagerWebhookManifest = {
   // Notifications over the bus's event size are stored here and the event carries a reference.
   store: { readWrite: [], write: ['claim-check/'] },
   emits: ['AlertNotification'],
+  // Its request and event counts, pushed by remote-write (metered-webhook-lambda.ts).
+  endpoints: ['remoteWriteUrl'],
   // Alertmanager's webhook timeout is 10 s by default; the intake only checks and publishes.
   sizing: { memoryMb: 512, timeoutSeconds: 10 },
 } as const satisfies WebhookManifest;

@@ -1,6 +1,6 @@
 /** POST /webhooks/github on Lambda, behind API Gateway. */
-import { webhookLambda } from '../shared/adapters/aws/lambda-worker.js';
+import { meteredWebhookLambda } from '../shared/adapters/aws/metered-webhook-lambda.js';
 import { create } from './compose.js';
 import { githubWebhookManifest } from './manifest.js';
 
-export const handler = webhookLambda(githubWebhookManifest, create);
+export const handler = meteredWebhookLambda(githubWebhookManifest, create);

@@ -17,6 +17,8 @@ export const githubWebhookManifest = {
     'GitHubPush',
     'GitHubPullRequest',
   ],
+  // Its request and event counts, pushed by remote-write (metered-webhook-lambda.ts).
+  endpoints: ['remoteWriteUrl'],
   // GitHub gives up on a delivery after 10 s.
   sizing: { memoryMb: 512, timeoutSeconds: 10 },
 } as const satisfies WebhookManifest;

@@ -6,6 +6,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import type { DeliveryObserver } from '../shared/adapters/local/in-process-bus.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
+import { EVENTS_PUBLISHED, WEBHOOK_DURATION, WEBHOOK_REQUESTS } from '../shared/webhook-metrics.js';
 import type { WorkerSignals } from '../shared/workers/composition.js';
 
 /** The outcomes of toilless_report_runs_total. */
@@ -18,24 +19,21 @@ export class WorkerMetrics {
   readonly registry = new Registry();
 
   readonly webhookRequests = new Counter({
-    name: 'toilless_webhook_requests_total',
-    help: 'Webhook and API requests answered by the local server, by route and HTTP status.',
-    labelNames: ['route', 'status'] as const,
+    ...WEBHOOK_REQUESTS,
+    labelNames: [...WEBHOOK_REQUESTS.labelNames],
     registers: [this.registry],
   });
 
   readonly webhookDuration = new Histogram({
-    name: 'toilless_webhook_request_duration_seconds',
-    help: 'Time from the first byte of a request to its answer, by route.',
-    labelNames: ['route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ...WEBHOOK_DURATION,
+    labelNames: [...WEBHOOK_DURATION.labelNames],
+    buckets: [...WEBHOOK_DURATION.buckets],
     registers: [this.registry],
   });
 
   readonly eventsPublished = new Counter({
-    name: 'toilless_events_published_total',
-    help: 'Events accepted by the bus, by event type.',
-    labelNames: ['type'] as const,
+    ...EVENTS_PUBLISHED,
+    labelNames: [...EVENTS_PUBLISHED.labelNames],
     registers: [this.registry],
   });
 

@@ -130,12 +130,13 @@ describe("Workers stack with an operator's stack-config", () => {
       TEMPO_URL: 'https://tempo.lgtm.example.com',
       GRAFANA_URL: 'https://grafana.lgtm.example.com',
     });
-    expect(timeline).not.toHaveProperty('PROMETHEUS_REMOTE_WRITE_URL');
+    // Its own metrics go to the remote-write receiver; dora-metrics writes there and queries nothing.
+    expect(timeline.PROMETHEUS_REMOTE_WRITE_URL).toBe('https://prometheus.lgtm.example.com/api/v1/write');
     expect(dora).toMatchObject({
-      PROMETHEUS_URL: 'https://prometheus.lgtm.example.com',
       PROMETHEUS_REMOTE_WRITE_URL: 'https://prometheus.lgtm.example.com/api/v1/write',
       GRAFANA_URL: 'https://grafana.lgtm.example.com',
     });
+    expect(dora).not.toHaveProperty('PROMETHEUS_URL');
     expect(dora).not.toHaveProperty('LOKI_URL');
     expect(dora).not.toHaveProperty('TEMPO_URL');
   });
@@ -196,6 +197,16 @@ describe("Workers stack with an operator's stack-config", () => {
     });
     expect(timeline.Properties.Environment.Variables).not.toHaveProperty('TEMPO_URL');
     expect(timeline.Properties).not.toHaveProperty('VpcConfig');
+    // The intakes push their metrics to the external receiver, with its credentials, outside any VPC.
+    for (const intake of [built.workers.alertmanagerWebhook, built.workers.githubWebhook]) {
+      const properties =
+        template[built.workers.getLogicalId(intake.function.node.defaultChild as CfnElement)].Properties;
+      expect(properties).not.toHaveProperty('VpcConfig');
+      expect(properties.Environment.Variables).toMatchObject({
+        PROMETHEUS_REMOTE_WRITE_URL: 'https://prometheus.example.net/api/v1/write',
+        PROMETHEUS_AUTH_ARN: expect.anything(),
+      });
+    }
     expect(built.workers.alertmanagerReceiver).toBeUndefined();
   });
 

@@ -252,7 +252,7 @@ describe('Workers stack', () => {
     );
   });
 
-  it('scopes the intake roles to their log group, their delivery records, claim-checked payloads, the bus and their own secret', () => {
+  it('scopes the intake roles to their log group, their delivery records, claim-checked payloads, the bus and their own secrets', () => {
     // Prepare
     const bucket = logicalId(stack.store.bucket);
     const objects = (pattern: string) => ({
@@ -307,7 +307,8 @@ describe('Workers stack', () => {
           {
             Effect: 'Allow',
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-            Resource: secret,
+            // Its own, and the remote-write credentials its metrics push would send to a hosted Prometheus.
+            Resource: [secret, { Ref: logicalId(stack.secrets.PROMETHEUS_AUTH) }],
           },
           {
             Effect: 'Allow',
@@ -317,8 +318,22 @@ describe('Workers stack', () => {
         ]),
       );
       const unscoped = statements.filter((statement: Json) => statement.Resource === '*');
+      // X-Ray, and the network interfaces of the VPC it pushes its metrics from.
       expect(unscoped).toEqual([
-        { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: [
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:CreateNetworkInterface',
+            'ec2:DeleteNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:UnassignPrivateIpAddresses',
+            'xray:PutTelemetryRecords',
+            'xray:PutTraceSegments',
+          ],
+          Resource: '*',
+        },
       ]);
       expect(statements).toHaveLength(6 + deliveryRecords.length);
     }
@@ -360,7 +375,12 @@ describe('Workers stack', () => {
       const fn = stack.intakes[manifest.name];
       if (!fn) throw new Error(`no intake for ${manifest.name}`);
       expect(grantsOf(manifest, fn)).toEqual(prefixes(manifest));
-      expect(secretArns(fn.function)).toEqual([...manifest.secrets].sort());
+      const intakeCredentials = manifest.endpoints.flatMap(
+        (endpoint) => CREDENTIALS_OF_ENDPOINT[endpoint] ?? [],
+      );
+      expect(secretArns(fn.function)).toEqual(
+        [...new Set([...manifest.secrets, ...intakeCredentials])].sort(),
+      );
       expect(resources[logicalId(fn.function)].Properties).toMatchObject({
         MemorySize: manifest.sizing.memoryMb,
         Timeout: manifest.sizing.timeoutSeconds,
@@ -555,9 +575,16 @@ describe('Workers stack', () => {
         .sort();
     const paths = (...fns: { node: { path: string } }[]) => fns.map((fn) => fn.node.path).sort();
 
-    // Assess: dora-metrics writes to Prometheus and the report queries it; only the timeline reads all three.
+    // Assess: every worker writes its metrics to Prometheus (dora-metrics its DORA series too) and the
+    // report queries it; only the timeline reads all three.
     expect(readers('PROMETHEUS_AUTH')).toEqual(
-      paths(stack.incidentTimeline.worker, stack.doraMetrics.worker, stack.weeklyReport.worker),
+      paths(
+        stack.alertmanagerWebhook,
+        stack.githubWebhook,
+        stack.incidentTimeline.worker,
+        stack.doraMetrics.worker,
+        stack.weeklyReport.worker,
+      ),
     );
     expect(readers('LOKI_AUTH')).toEqual(paths(stack.incidentTimeline.worker));
     expect(readers('TEMPO_AUTH')).toEqual(paths(stack.incidentTimeline.worker));
@@ -819,7 +846,7 @@ describe('Workers stack', () => {
     expect(existsSync(join(assetDirectoryOf(stack.doraMetrics.worker.function), 'node_modules'))).toBe(false);
   });
 
-  it('runs each processor that uses the LGTM endpoints in the private subnets, reaching exactly their ports and HTTPS', () => {
+  it('runs each worker that uses the LGTM endpoints in the private subnets, reaching exactly their ports and HTTPS', () => {
     // Prepare
     const portOf = {
       prometheusUrl: 9090,
@@ -830,9 +857,14 @@ describe('Workers stack', () => {
     };
     const ofType = (type: string) => Object.values<Json>(resources).filter((r) => r.Type === type);
 
-    for (const manifest of PROCESSOR_MANIFESTS.filter((m) => m.endpoints.length > 0)) {
+    const manifests = [...WEBHOOK_MANIFESTS, ...PROCESSOR_MANIFESTS].filter((m) => m.endpoints.length > 0);
+    expect(manifests.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['alertmanager-webhook', 'github-webhook']),
+    );
+    for (const manifest of manifests) {
       // Act
-      const fn = stack.processors[manifest.name]?.worker.function as IConstruct;
+      const fn = (stack.intakes[manifest.name]?.function ??
+        stack.processors[manifest.name]?.worker.function) as IConstruct;
       const vpcConfig = resources[logicalId(fn)].Properties.VpcConfig;
       const group = vpcConfig.SecurityGroupIds[0]['Fn::GetAtt'][0];
       const groupRef = JSON.stringify({ 'Fn::GetAtt': [group, 'GroupId'] });
@@ -860,8 +892,35 @@ describe('Workers stack', () => {
         },
       ]);
     }
-    for (const fn of [stack.alertmanagerWebhook.function, stack.githubWebhook.function]) {
-      expect(resources[logicalId(fn)].Properties).not.toHaveProperty('VpcConfig');
+  });
+
+  it('lets the intakes reach Prometheus alone of the LGTM services, for their metrics', () => {
+    for (const intake of [stack.alertmanagerWebhook, stack.githubWebhook]) {
+      // Prepare
+      const properties = resources[logicalId(intake.function)].Properties;
+      const group = properties.VpcConfig.SecurityGroupIds[0]['Fn::GetAtt'][0];
+
+      // Act
+      const egress = Object.values<Json>(resources).filter(
+        (r) =>
+          r.Type === 'AWS::EC2::SecurityGroupEgress' &&
+          JSON.stringify(r.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [group, 'GroupId'] }),
+      );
+
+      // Assess
+      expect(egress).toHaveLength(1);
+      expect(egress[0].Properties).toMatchObject({
+        FromPort: 9090,
+        ToPort: 9090,
+        Description: 'to prometheus on 9090',
+      });
+      expect(JSON.stringify(egress[0].Properties.DestinationSecurityGroupId)).toContain('PrometheusService');
+      expect(properties.Environment.Variables.PROMETHEUS_REMOTE_WRITE_URL).toBe(
+        'http://prometheus.toilless.local:9090/api/v1/write',
+      );
+      for (const name of ['PROMETHEUS_URL', 'LOKI_URL', 'TEMPO_URL', 'GRAFANA_URL']) {
+        expect(properties.Environment.Variables).not.toHaveProperty(name);
+      }
     }
   });
 

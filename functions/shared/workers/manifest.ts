@@ -54,6 +54,8 @@ interface ManifestBase {
   };
   /** The toilless events it publishes. */
   readonly emits: readonly EventType[];
+  /** The observability endpoints it talks to (on AWS: their variables, credentials and network access). */
+  readonly endpoints: readonly EndpointName[];
   /** Memory and time for one invocation on Lambda. */
   readonly sizing: { readonly memoryMb: number; readonly timeoutSeconds: number };
 }
@@ -75,8 +77,6 @@ export interface ProcessorManifest extends ManifestBase {
   readonly schedules: readonly WorkerSchedule[];
   /** stack-config files it reads at run time, bundled with it on Lambda. */
   readonly stackConfigFiles: readonly string[];
-  /** The observability endpoints it talks to. */
-  readonly endpoints: readonly EndpointName[];
   /** It posts to Slack: it gets SLACK_CHANNEL (toilless.yaml `slack.channel`) and the Notifier port. */
   readonly postsToSlack: boolean;
   /** What its Lambda bundle needs beyond the one esbuild file. @default arm64, nothing else */

@@ -10,9 +10,9 @@ import { WorkerMetrics } from '../../../local/worker-metrics.js';
 import type { Logger } from '../../log.js';
 import { registrySeries } from '../../prometheus/registry-series.js';
 import { RemoteWriteClient } from '../../prometheus/remote-write.js';
+import { PUSHED_JOB_LABELS } from './pushed-job-labels.js';
 
-/** Labels of every pushed series: the job and service the toilless rules and dashboard select. */
-export const PUSHED_JOB_LABELS = { job: 'toilless', service: 'toilless' } as const;
+export { PUSHED_JOB_LABELS } from './pushed-job-labels.js';
 
 export interface LambdaMetricsOptions {
   /** The worker (subscriber) whose failures are counted. */
