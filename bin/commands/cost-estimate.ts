@@ -34,6 +34,8 @@ const priceTableSchema = z.strictObject({
     lambdaArm64GbSecond: price,
     lambdaMillionRequests: price,
     eventBridgeMillionEvents: price,
+    httpApiMillionRequests: price,
+    cloudWatchMetricMonth: price,
   }),
   assumptions: z.strictObject({
     lokiStoredRatio: price,
@@ -44,6 +46,11 @@ const priceTableSchema = z.strictObject({
     lambdaInvocationsPerMonth: price,
     lambdaSecondsPerInvocation: price,
     eventsPerMonth: price,
+    webhookRequestsPerDay: price,
+    containerInsightsMetricsPerCluster: price,
+    containerInsightsMetricsPerService: price,
+    containerInsightsMetricsPerTaskFamily: price,
+    containerInsightsLogGbPerTaskMonth: price,
   }),
 });
 
@@ -63,6 +70,8 @@ export function parsePriceTable(text: string, source = 'stack-config/prices.yaml
 export interface Load {
   readonly logsGbPerDay: number;
   readonly tracesGbPerDay: number;
+  /** Webhook deliveries a day (API Gateway requests). @default prices.yaml `assumptions.webhookRequestsPerDay` */
+  readonly webhookRequestsPerDay?: number;
 }
 
 export interface CostItem {
@@ -105,12 +114,17 @@ export function estimateMonthlyCost(
   // Fargate: every service's task size times its desired count, all month.
   let vcpu = 0;
   let memoryGb = 0;
+  let tasks = 0;
+  const taskFamilies = new Set<string>();
   for (const [, service] of ofType('AWS::ECS::Service')) {
-    const task = byId.get(service.Properties?.TaskDefinition?.Ref);
+    const taskId = service.Properties?.TaskDefinition?.Ref;
+    const task = byId.get(taskId);
     if (!task) continue;
     const count = Number(service.Properties?.DesiredCount ?? 1);
     vcpu += (Number(task.Properties.Cpu) / 1024) * count;
     memoryGb += (Number(task.Properties.Memory) / 1024) * count;
+    tasks += count;
+    taskFamilies.add(taskId);
   }
   add(
     'Fargate ARM64 vCPU',
@@ -166,6 +180,28 @@ export function estimateMonthlyCost(
     ofType('AWS::ECS::Service').length > 0 ? a.serviceLogsGbPerMonth * p.logsGbIngested : 0,
   );
 
+  // Container Insights, on the clusters that turn it on: its metrics are custom metrics, its performance
+  // log events CloudWatch Logs. Enhanced observability adds task and container metrics not counted here.
+  const insightClusters = ofType('AWS::ECS::Cluster').filter(([, cluster]) =>
+    (cluster.Properties?.ClusterSettings ?? []).some(
+      (setting: { Name?: string; Value?: string }) =>
+        setting.Name === 'containerInsights' && setting.Value !== 'disabled',
+    ),
+  ).length;
+  if (insightClusters > 0) {
+    const services = ofType('AWS::ECS::Service').length;
+    const metrics =
+      insightClusters * a.containerInsightsMetricsPerCluster +
+      services * a.containerInsightsMetricsPerService +
+      taskFamilies.size * a.containerInsightsMetricsPerTaskFamily;
+    const logsGb = tasks * a.containerInsightsLogGbPerTaskMonth;
+    add(
+      'Container Insights',
+      `${insightClusters} × ${a.containerInsightsMetricsPerCluster} + ${services} services × ${a.containerInsightsMetricsPerService} + ${taskFamilies.size} task families × ${a.containerInsightsMetricsPerTaskFamily} = ${metrics} metrics × $${p.cloudWatchMetricMonth}, plus ${tasks} tasks × ${a.containerInsightsLogGbPerTaskMonth} GB × $${p.logsGbIngested}`,
+      metrics * p.cloudWatchMetricMonth + logsGb * p.logsGbIngested,
+    );
+  }
+
   const secrets = ofType('AWS::SecretsManager::Secret').length;
   add('Secrets Manager', `${secrets} secrets × $${p.secretMonth}`, secrets * p.secretMonth);
 
@@ -179,6 +215,15 @@ export function estimateMonthlyCost(
       'Lambda',
       `${a.lambdaInvocationsPerMonth} invocations × ${a.lambdaSecondsPerInvocation} s × ${round2(meanGb)} GB × $${p.lambdaArm64GbSecond}, plus requests`,
       gbSeconds * p.lambdaArm64GbSecond + (a.lambdaInvocationsPerMonth / 1e6) * p.lambdaMillionRequests,
+    );
+  }
+  if (ofType('AWS::ApiGatewayV2::Api').length > 0) {
+    const perDay = load.webhookRequestsPerDay ?? a.webhookRequestsPerDay;
+    const requests = perDay * DAYS_PER_MONTH;
+    add(
+      'API Gateway',
+      `${perDay} requests/day × ${DAYS_PER_MONTH.toFixed(2)} days = ${Math.round(requests)} × $${p.httpApiMillionRequests} per million`,
+      (requests / 1e6) * p.httpApiMillionRequests,
     );
   }
   if (ofType('AWS::Events::EventBus').length > 0) {
@@ -214,7 +259,7 @@ export function formatEstimate(estimate: CostEstimate, load: Load): string {
     (item) => `${item.item.padEnd(width)}  ${usd(item.monthly).padStart(9)}  ${item.basis}`,
   );
   return [
-    `Monthly estimate at ${estimate.region} list prices of ${estimate.takenOn} (stack-config/prices.yaml), ${load.logsGbPerDay} GB of logs and ${load.tracesGbPerDay} GB of traces a day, ${DAYS_PER_MONTH.toFixed(1)} days:`,
+    `Monthly estimate at ${estimate.region} list prices of ${estimate.takenOn} (stack-config/prices.yaml), ${load.logsGbPerDay} GB of logs and ${load.tracesGbPerDay} GB of traces a day${load.webhookRequestsPerDay === undefined ? '' : `, ${load.webhookRequestsPerDay} webhook requests a day`}, ${DAYS_PER_MONTH.toFixed(1)} days:`,
     '',
     ...lines,
     '',

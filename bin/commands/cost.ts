@@ -44,6 +44,14 @@ function gigabytes(value: string): number {
   return parsed;
 }
 
+function requestsPerDay(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) {
+    throw new InvalidArgumentError(`"${value}" is not a number of requests a day, e.g. 1000`);
+  }
+  return parsed;
+}
+
 export function costCommand(): Command {
   return new Command('cost')
     .description(
@@ -54,19 +62,36 @@ export function costCommand(): Command {
     )
     .option('--logs-gb-per-day <gb>', 'logs ingested into Loki per day', gigabytes, 5)
     .option('--traces-gb-per-day <gb>', 'traces ingested into Tempo per day', gigabytes, 1)
+    .option(
+      '--webhook-requests-per-day <n>',
+      'webhook deliveries per day (API Gateway requests); default: prices.yaml assumptions.webhookRequestsPerDay',
+      requestsPerDay,
+    )
     .option('--dir <dir>', 'the stack-config directory', stackConfigDir())
-    .action((options: { profile: string; logsGbPerDay: number; tracesGbPerDay: number; dir: string }) => {
-      const table = parsePriceTable(readFileSync(join(options.dir, 'prices.yaml'), 'utf8'));
-      const load: Load = { logsGbPerDay: options.logsGbPerDay, tracesGbPerDay: options.tracesGbPerDay };
-      console.log(
-        formatEstimate(
-          estimateMonthlyCost(
-            synthesizedTemplates(options.dir, options.profile === 'large' ? 'large' : 'small'),
-            table,
+    .action(
+      (options: {
+        profile: string;
+        logsGbPerDay: number;
+        tracesGbPerDay: number;
+        webhookRequestsPerDay?: number;
+        dir: string;
+      }) => {
+        const table = parsePriceTable(readFileSync(join(options.dir, 'prices.yaml'), 'utf8'));
+        const load: Load = {
+          logsGbPerDay: options.logsGbPerDay,
+          tracesGbPerDay: options.tracesGbPerDay,
+          webhookRequestsPerDay: options.webhookRequestsPerDay ?? table.assumptions.webhookRequestsPerDay,
+        };
+        console.log(
+          formatEstimate(
+            estimateMonthlyCost(
+              synthesizedTemplates(options.dir, options.profile === 'large' ? 'large' : 'small'),
+              table,
+              load,
+            ),
             load,
           ),
-          load,
-        ),
-      );
-    });
+        );
+      },
+    );
 }

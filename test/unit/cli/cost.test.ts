@@ -23,6 +23,10 @@ const FOOTPRINT: Record<string, Template> = {
         Type: 'AWS::ECS::Service',
         Properties: { TaskDefinition: { Ref: 'Small' }, DesiredCount: 2 },
       },
+      Cluster: {
+        Type: 'AWS::ECS::Cluster',
+        Properties: { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] },
+      },
       Nat: { Type: 'AWS::EC2::NatGateway' },
       Alb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer' },
       Files: { Type: 'AWS::EFS::FileSystem' },
@@ -40,9 +44,28 @@ const FOOTPRINT: Record<string, Template> = {
       Password: { Type: 'AWS::SecretsManager::Secret' },
       Fn: { Type: 'AWS::Lambda::Function', Properties: { MemorySize: 1024 } },
       Bus: { Type: 'AWS::Events::EventBus' },
+      Webhooks: { Type: 'AWS::ApiGatewayV2::Api' },
     },
   },
 };
+
+/** The footprint with Container Insights left off on its cluster. */
+function withoutContainerInsights(): Record<string, Template> {
+  const lgtm = FOOTPRINT.Lgtm as Template;
+  return {
+    ...FOOTPRINT,
+    Lgtm: {
+      ...lgtm,
+      Resources: {
+        ...lgtm.Resources,
+        Cluster: {
+          Type: 'AWS::ECS::Cluster',
+          Properties: { ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }] },
+        },
+      },
+    },
+  };
+}
 
 describe('toilless cost', () => {
   it('itemises a footprint at the list prices, as worked out by hand', () => {
@@ -66,15 +89,20 @@ describe('toilless cost', () => {
       'S3 Loki storage': 1.7,
       // 5 GB × 0.50
       'CloudWatch Logs': 2.5,
+      // 1 cluster × 12 + 2 services × 15 + 2 task families × 10 = 62 metrics × 0.30 = 18.60,
+      // plus 3 tasks × 0.09 GB × 0.50 = 0.135: 18.735
+      'Container Insights': 18.74,
       // 2 × 0.40
       'Secrets Manager': 0.8,
       // 20000 × 2 s × 1 GB × 0.0000133334 = 0.533336, plus 0.02 × 0.20 = 0.004
       Lambda: 0.54,
+      // 1000 requests/day (prices.yaml) × 730 / 24 days = 30,416.7 requests / 1e6 × 1.00 = 0.0304
+      'API Gateway': 0.03,
       // 20000 / 1e6 × 1.00
       EventBridge: 0.02,
     });
-    // 23.64 + 5.2 + 33.3 + 22.27 + 1.5 + 1.7 + 2.5 + 0.8 + 0.54 + 0.02
-    expect(estimate.total).toBe(91.47);
+    // 23.64 + 5.2 + 33.3 + 22.27 + 1.5 + 1.7 + 2.5 + 18.74 + 0.8 + 0.54 + 0.03 + 0.02
+    expect(estimate.total).toBe(110.24);
     expect(formatEstimate(estimate, { logsGbPerDay: 5, tracesGbPerDay: 1 })).toContain('total');
   });
 
@@ -88,6 +116,30 @@ describe('toilless cost', () => {
       estimate.items.find((item) => item.item === 'S3 Loki storage')?.monthly;
     expect(loki(heavy)).toBe(17.02);
     expect(round(heavy.total - modest.total)).toBe(round(17.02 - 1.7));
+  });
+
+  it('counts Container Insights only on a cluster that turns it on', () => {
+    // Act
+    const estimate = estimateMonthlyCost(withoutContainerInsights(), TABLE, {
+      logsGbPerDay: 5,
+      tracesGbPerDay: 1,
+    });
+
+    // Assess
+    expect(estimate.items.map((item) => item.item)).not.toContain('Container Insights');
+    expect(estimate.total).toBe(round(110.24 - 18.74));
+  });
+
+  it('prices API Gateway from the webhook request rate given', () => {
+    // Act
+    const estimate = estimateMonthlyCost(FOOTPRINT, TABLE, {
+      logsGbPerDay: 5,
+      tracesGbPerDay: 1,
+      webhookRequestsPerDay: 50_000,
+    });
+
+    // Assess: 50,000 × 730 / 24 = 1,520,833 requests × $1.00 per million = 1.5208
+    expect(estimate.items.find((item) => item.item === 'API Gateway')?.monthly).toBe(1.52);
   });
 
   it('refuses a price table with a missing price, naming it', () => {
@@ -112,7 +164,7 @@ describe('toilless cost of the default footprint', () => {
     else process.env.CDK_VALIDATION = saved;
   });
 
-  it('stays within $150 a month at 5 GB of logs and 1 GB of traces a day, from the synthesized stacks', () => {
+  it('estimates the default footprint at 5 GB of logs and 1 GB of traces a day, from the synthesized stacks', () => {
     // Act
     const estimate = estimateMonthlyCost(templates, TABLE, { logsGbPerDay: 5, tracesGbPerDay: 1 });
 
@@ -124,7 +176,14 @@ describe('toilless cost of the default footprint', () => {
     expect(monthly['S3 Loki storage']).toBe(1.7); // loki.yaml keeps 30 days; the bucket expires at 37
     expect(monthly['S3 Tempo storage']).toBe(0.24); // 1 × 0.5 × 21 days = 10.5 GB × 0.023 = 0.2415
     expect(monthly).not.toHaveProperty('Load balancer'); // Grafana stays inside the VPC by default
-    expect(estimate.total).toBeLessThanOrEqual(150);
+    // The cluster turns Container Insights on: 12 + 7 services × 15 + 7 task families × 10 = 187 metrics
+    // × 0.30 = 56.10, plus 7 tasks × 0.09 GB × 0.50 = 0.315.
+    expect(monthly['Container Insights']).toBe(56.42);
+    expect(monthly['API Gateway']).toBe(0.03); // 1000 webhook requests a day
+    // Everything but Container Insights stays within the $150 target; with it the footprint does not
+    // (README, "Monthly cost").
+    expect(estimate.total - (monthly['Container Insights'] ?? 0)).toBeLessThanOrEqual(150);
+    expect(estimate.total).toBeGreaterThan(150);
   });
 });
 
