@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { createTimelinePreview } from '../../functions/incident-timeline/compose.js';
+import { LocalSecretSource } from '../../functions/local/local-secrets.js';
 import { FsObjectStore } from '../../functions/shared/adapters/local/fs-object-store.js';
 import { loadRuntimeConfig } from '../../functions/shared/config.js';
 import { ToillessError } from '../../functions/shared/errors.js';
@@ -32,8 +33,9 @@ export function timelineCommand(): Command {
     .option('--json', 'print timeline.json instead of the Markdown draft')
     .addHelpText(
       'after',
-      '\nQueries the sources configured by PROMETHEUS_URL, LOKI_URL and TEMPO_URL; an unreachable source is noted\n' +
-        'in the timeline, not fatal. Nothing is stored and nothing is posted to Slack.',
+      '\nQueries the sources configured by PROMETHEUS_URL, LOKI_URL and TEMPO_URL, with the credentials of\n' +
+        'PROMETHEUS_AUTH, LOKI_AUTH and TEMPO_AUTH when set (each sent to its own source only); an unreachable\n' +
+        'source is noted in the timeline, not fatal. Nothing is stored and nothing is posted to Slack.',
     )
     .action(async (file: string, options: { json?: boolean }) => {
       const logger = commandLogger();
@@ -41,7 +43,13 @@ export function timelineCommand(): Command {
       const runtime = loadRuntimeConfig();
       const configDir = stackConfigDir();
       const preview = createTimelinePreview(
-        { store: new FsObjectStore(runtime.dataDir), clock: systemClock, logger },
+        {
+          store: new FsObjectStore(runtime.dataDir),
+          clock: systemClock,
+          logger,
+          // PROMETHEUS_AUTH, LOKI_AUTH, TEMPO_AUTH as `toilless serve` reads them: environment, else the data directory.
+          secrets: new LocalSecretSource(runtime.dataDir),
+        },
         { runtime, toilless: loadToillessConfig(configDir), stackConfigDir: configDir, platform: 'local' },
       );
       const { timeline, markdown } = await preview(payload as AlertmanagerPayload);

@@ -4,6 +4,7 @@
  */
 import { type ServiceAuthorizations, serviceAuthorizations } from '../shared/clients/service-auth.js';
 import type { AlertmanagerPayload } from '../shared/events/alertmanager.js';
+import { lazily } from '../shared/lazily.js';
 import { timelineReservedConcurrency } from '../shared/stack-config.js';
 import { logWorkerSignal } from '../shared/worker-signals.js';
 import type { ComposeProcessor, WorkerConfig, WorkerPorts } from '../shared/workers/composition.js';
@@ -34,20 +35,25 @@ export const create: ComposeProcessor = async (ports, config) => {
   };
 };
 
-/** `toilless timeline <payload.json>`: the timeline of one payload, built now; nothing stored or sent. */
+/**
+ * `toilless timeline <payload.json>`: the timeline of one payload, built now; nothing stored or sent.
+ * Hosted sources get their credentials (PROMETHEUS_AUTH, LOKI_AUTH, TEMPO_AUTH) as the worker does.
+ */
 export function createTimelinePreview(
-  ports: Pick<WorkerPorts, 'store' | 'clock' | 'logger'>,
+  ports: Pick<WorkerPorts, 'store' | 'clock' | 'logger' | 'secrets'>,
   config: WorkerConfig,
 ): (
   payload: AlertmanagerPayload,
 ) => Promise<{ readonly timeline: IncidentTimeline; readonly markdown: string }> {
-  const gatherEvidence = evidenceGatherer(ports, config);
-  return (payload) =>
+  const gatherEvidence = lazily(async () =>
+    evidenceGatherer(ports, config, await serviceAuthorizations(ports.secrets)),
+  );
+  return async (payload) =>
     buildTimelineOnce(payload, {
       clock: ports.clock,
       config: config.toilless,
       logger: ports.logger,
-      gatherEvidence,
+      gatherEvidence: await gatherEvidence(),
     });
 }
 

@@ -4,7 +4,8 @@
  * servers given through PROMETHEUS_URL, LOKI_URL and TEMPO_URL.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import {
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import { RemoteWriteClient, type TimeSeries } from '../../../functions/shared/prometheus/remote-write.js';
 import { runCli, STACK_LINE } from '../../support/cli.js';
+import { closeServer, listenOnLoopback, readBody } from '../../support/http-test-server.js';
 import { type LokiEntryInput, type LokiServer, startLokiServer } from '../../support/loki-server.js';
 import { freePort } from '../../support/ports.js';
 import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
@@ -32,6 +34,14 @@ const DELIVERY = join(
 );
 const SERVICE = 'sample-app';
 const MINUTE = 60_000;
+
+/** A source behind a gate that wants a credential. */
+interface GuardedSource {
+  readonly url: string;
+  /** The Authorization header of each request, as it arrived. */
+  readonly seen: (string | undefined)[];
+  close(): Promise<void>;
+}
 
 /** 32 hex digits per index: the error traces' ids, in the logs and in Tempo. */
 function traceIdOf(index: number): string {
@@ -341,6 +351,119 @@ describe('toilless timeline <payload.json>', () => {
       expect(result.stdout).toBe('');
       expect(result.stderr).toContain(`cannot read ${missing}`);
       expect(result.stderr).not.toMatch(STACK_LINE);
+    });
+  });
+
+  describe('with hosted Prometheus, Loki and Tempo that require credentials', () => {
+    /** Lets a request through to `target` only with `authorization`; records what each request carried. */
+    async function guarded(target: string, authorization: string): Promise<GuardedSource> {
+      const seen: (string | undefined)[] = [];
+      const server = createServer(async (request, response) => {
+        seen.push(request.headers.authorization);
+        if (request.headers.authorization !== authorization) {
+          response.writeHead(401, { 'content-type': 'text/plain' }).end('authentication required');
+          return;
+        }
+        const body = await readBody(request);
+        const upstream = await fetch(`${target}${request.url}`, {
+          method: request.method ?? 'GET',
+          headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
+          ...(body.length > 0 ? { body } : {}),
+        });
+        response
+          .writeHead(upstream.status, {
+            'content-type': upstream.headers.get('content-type') ?? 'text/plain',
+          })
+          .end(Buffer.from(await upstream.arrayBuffer()));
+      });
+      const url = await listenOnLoopback(server);
+      return { url, seen, close: () => closeServer(server) };
+    }
+
+    const credentials = {
+      PROMETHEUS_AUTH: '901234:prometheus-token',
+      LOKI_AUTH: 'loki-token',
+      TEMPO_AUTH: 'Bearer tempo-token',
+    };
+    const expected = {
+      prometheus: `Basic ${Buffer.from(credentials.PROMETHEUS_AUTH).toString('base64')}`,
+      loki: 'Bearer loki-token',
+      tempo: 'Bearer tempo-token',
+    };
+    let sources: Record<'prometheus' | 'loki' | 'tempo', GuardedSource>;
+
+    beforeAll(async () => {
+      sources = {
+        prometheus: await guarded(prometheus.url, expected.prometheus),
+        loki: await guarded(loki.url, expected.loki),
+        tempo: await guarded(tempo.url, expected.tempo),
+      };
+    });
+
+    afterAll(async () => {
+      await Promise.all(Object.values(sources ?? {}).map((source) => source.close()));
+    });
+
+    const guardedEnv = () => ({
+      ...sourcesEnv(),
+      PROMETHEUS_URL: sources.prometheus.url,
+      LOKI_URL: sources.loki.url,
+      TEMPO_URL: sources.tempo.url,
+    });
+
+    it('sends each source its own credential, and gets their evidence', async () => {
+      // Act
+      const result = await runCli(['timeline', payloadFile], { ...guardedEnv(), ...credentials });
+
+      // Assess
+      expect(result.status).toBe(0);
+      expect(result.stdout).not.toContain('source.unavailable');
+      expect(result.stdout).toMatch(/\[log\.spike\] .* \(loki\)/);
+      expect(result.stdout).toMatch(/\[trace\.error\] .* \(tempo\)/);
+      expect(result.stdout).toMatch(/\[metric\] .* \(prometheus\)/);
+      for (const [name, source] of Object.entries(sources)) {
+        expect(source.seen.length, name).toBeGreaterThan(0);
+        expect(new Set(source.seen), name).toEqual(new Set([expected[name as keyof typeof expected]]));
+      }
+    });
+
+    it('reads the credentials from the data directory as `toilless serve` does', async () => {
+      // Prepare
+      const data = await mkdtemp(join(tmpdir(), 'toilless-timeline-cli-secrets-'));
+      try {
+        await mkdir(join(data, 'secrets'));
+        await writeFile(join(data, 'secrets', 'loki-auth'), `${credentials.LOKI_AUTH}\n`);
+        const { LOKI_AUTH: _fromFile, ...others } = credentials;
+
+        // Act
+        const result = await runCli(['timeline', payloadFile], {
+          ...guardedEnv(),
+          ...others,
+          TOILLESS_DATA_DIR: data,
+        });
+
+        // Assess
+        expect(result.status).toBe(0);
+        expect(result.stdout).toMatch(/\[log\.spike\] .* \(loki\)/);
+        expect(result.stdout).not.toContain('source.unavailable');
+      } finally {
+        await rm(data, { recursive: true, force: true });
+      }
+    });
+
+    it('lists a source whose credential is not set as unavailable', async () => {
+      // Prepare
+      const { TEMPO_AUTH: _unset, ...others } = credentials;
+
+      // Act
+      const result = await runCli(['timeline', payloadFile], { ...guardedEnv(), ...others });
+
+      // Assess
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(
+        /\[source\.unavailable\] Tempo unavailable: authentication required \(tempo\)/,
+      );
+      expect(result.stdout).toMatch(/\[log\.spike\] .* \(loki\)/);
     });
   });
 
