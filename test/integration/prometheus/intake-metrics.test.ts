@@ -9,10 +9,16 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { create } from '../../../functions/alertmanager-webhook/compose.js';
 import { alertmanagerWebhookManifest } from '../../../functions/alertmanager-webhook/manifest.js';
+import { IntakeMetricsPush } from '../../../functions/shared/adapters/aws/intake-metrics-push.js';
 import { meteredWebhookLambda } from '../../../functions/shared/adapters/aws/metered-webhook-lambda.js';
+import { IntakeCounters } from '../../../functions/shared/webhook-metrics.js';
 import { TEST_BUS, useAwsTestServers } from '../../support/aws-test-servers.js';
 import { type InstantQueryData, type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
-import { type RemoteWriteServer, startRemoteWriteServer } from '../../support/remote-write-server.js';
+import {
+  type DecodedSeries,
+  type RemoteWriteServer,
+  startRemoteWriteServer,
+} from '../../support/remote-write-server.js';
 
 const TOKEN = 'intake-metrics-test-token';
 /** A notification Alertmanager 0.25 sent (the fixture holds its headers and body). */
@@ -69,6 +75,17 @@ function delivery(token: string): APIGatewayProxyEventV2 {
     isBase64Encoded: false,
     requestContext: { http: { method: 'POST' } },
   } as unknown as APIGatewayProxyEventV2;
+}
+
+/** The samples of toilless_webhook_requests_total in one received write. */
+function requestsTotal(series: readonly DecodedSeries[] | undefined) {
+  return series
+    ?.find((one) =>
+      one.labels.some(
+        (label) => label.name === '__name__' && label.value === 'toilless_webhook_requests_total',
+      ),
+    )
+    ?.samples.map(({ value, timestampMs }) => ({ value, timestampMs }));
 }
 
 function values(data: InstantQueryData): Array<{ labels: Record<string, string>; value: number }> {
@@ -142,6 +159,34 @@ describe('Intake metrics on Lambda', () => {
         ?.samples.map((sample) => sample.value),
     );
     expect(pushed).toEqual([[0, 1], [4]]);
+  });
+
+  it('sends the zero before a new series until the receiver has answered for it, a refusal included', async () => {
+    // Prepare: the first push is refused (as Prometheus refuses a zero an unanswered push already wrote).
+    receiver = await startRemoteWriteServer();
+    receiver.answerNext({ status: 400, body: 'out of order sample' });
+    const push = new IntakeMetricsPush({
+      url: receiver.url,
+      instance: 'fn/1',
+      timeoutMs: 1_000,
+      startedAtMs: 1_000,
+    });
+    const counters = new IntakeCounters();
+
+    // Act
+    counters.answered('/webhooks/github', 200, 0.01);
+    await expect(push.push(counters, 2_000)).rejects.toThrow(/400 out of order sample/);
+    counters.answered('/webhooks/github', 200, 0.01);
+    await push.push(counters, 3_000);
+
+    // Assess
+    expect(receiver.requests.map((request) => requestsTotal(request.series))).toEqual([
+      [
+        { value: 0, timestampMs: 1_000 },
+        { value: 1, timestampMs: 2_000 },
+      ],
+      [{ value: 2, timestampMs: 3_000 }],
+    ]);
   });
 
   it('answers within its bound when Prometheus holds its answer, and when nothing listens', async () => {

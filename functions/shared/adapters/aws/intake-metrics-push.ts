@@ -4,6 +4,7 @@
  * since they are cumulative). Loaded on the first push only (metered-webhook-lambda.ts), so neither
  * the remote-write client nor Snappy is part of the intake's import.
  */
+import { UpstreamError } from '../../errors.js';
 import { RemoteWriteClient } from '../../prometheus/remote-write.js';
 import type { TimeSeries } from '../../prometheus/write-request.js';
 import type { IntakeCounters } from '../../webhook-metrics.js';
@@ -56,7 +57,7 @@ export class IntakeMetricsPush {
     } catch (error) {
       // A refusal is an answer: a zero it refused (already written by an attempt that timed out) is not
       // sent again. Without an answer the next push tries the same again.
-      if ((error as { status?: unknown }).status !== undefined) this.#answered(series, nowMs);
+      if (error instanceof UpstreamError && error.status !== undefined) this.#answered(series, nowMs);
       throw error;
     }
   }
