@@ -115,8 +115,18 @@ export class ObservabilityStack extends Stack {
     const vpc = this.network.vpc;
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // Written out either way: left unset, the account's default setting would decide.
+      containerInsightsV2: settings.containerInsights
+        ? ecs.ContainerInsights.ENABLED
+        : ecs.ContainerInsights.DISABLED,
     });
+    if (!settings.containerInsights) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-ECS4',
+        reason:
+          "Container Insights is off (toilless.yaml observability.containerInsights): its custom metrics would cost about half the stack again; ECS's free per-service CPU and memory metrics remain and Prometheus scrapes the services' own metrics.",
+      });
+    }
     this.namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
       name: settings.namespace,
       vpc,

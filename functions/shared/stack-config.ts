@@ -204,6 +204,13 @@ const observabilitySchema = z
     profile: z.enum(['small', 'large']).default('small'),
     /** Days the services' and flow logs are kept (a CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90...). */
     logRetentionDays: z.number().int().min(1).default(30),
+    /**
+     * CloudWatch Container Insights on the ECS cluster: per-task CPU, memory, network and storage metrics
+     * as CloudWatch custom metrics, about $56 a month for the small profile's seven services. Without it,
+     * ECS's free per-service CPUUtilization and MemoryUtilization remain and Prometheus scrapes the
+     * services' own metrics. @default false
+     */
+    containerInsights: z.boolean().default(false),
     prometheus: z
       .strictObject({
         /** How long Prometheus keeps samples (--storage.tsdb.retention.time). */

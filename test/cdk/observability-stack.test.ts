@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,9 +109,6 @@ describe('Observability stack', () => {
       'tempo',
     ]);
     expect(ofType('AWS::ServiceDiscovery::PrivateDnsNamespace')[0].Properties.Name).toBe('toilless.local');
-    expect(ofType('AWS::ECS::Cluster')[0].Properties.ClusterSettings).toEqual([
-      { Name: 'containerInsights', Value: 'enabled' },
-    ]);
   });
 
   it('takes each image from versions.yaml', () => {
@@ -202,6 +200,16 @@ describe('Observability stack', () => {
     });
   });
 
+  it('leaves Container Insights off by default, saying so to the AWS Solutions checks', () => {
+    // Assess: written out as disabled, so an account-wide default cannot turn it on.
+    expect(ofType('AWS::ECS::Cluster')[0].Properties.ClusterSettings).toEqual([
+      { Name: 'containerInsights', Value: 'disabled' },
+    ]);
+    expect(acknowledgedRules(stack.cluster)).toEqual({
+      ECS4: expect.stringContaining('observability.containerInsights'),
+    });
+  });
+
   it('fails synth on an unacknowledged finding', () => {
     // Prepare
     const dir = mkdtempSync(join(outdir, 'nag-'));
@@ -228,3 +236,54 @@ describe('Observability stack', () => {
     );
   });
 });
+
+describe('Container Insights setting', () => {
+  /** The stack built (not synthesized) from the repository's stack-config with one observability setting. */
+  function stackWith(containerInsights: boolean): ObservabilityStack {
+    const dir = mkdtempSync(join(outdir, 'insights-'));
+    cpSync(stackConfigDir(), dir, { recursive: true });
+    const toilless = parseYaml(readFileSync(join(dir, 'toilless.yaml'), 'utf8'));
+    toilless.observability = { ...toilless.observability, containerInsights };
+    writeFileSync(join(dir, 'toilless.yaml'), stringifyYaml(toilless));
+    const app = new App({ outdir: dir, context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
+    return new ObservabilityStack(app, 'Toilless-Observability', { stackConfigDir: dir });
+  }
+
+  function clusterSettings(built: ObservabilityStack): unknown {
+    const cluster = built.cluster.node.defaultChild as ecs.CfnCluster;
+    return built.resolve(cluster.clusterSettings);
+  }
+
+  it('turns Container Insights on when toilless.yaml asks, with nothing acknowledged', () => {
+    // Act
+    const built = stackWith(true);
+
+    // Assess
+    expect(clusterSettings(built)).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
+    expect(acknowledgedRules(built.cluster)).toEqual({});
+  });
+
+  it('keeps it off when toilless.yaml says false, acknowledging AwsSolutions-ECS4 with the reason', () => {
+    // Act
+    const built = stackWith(false);
+
+    // Assess
+    expect(clusterSettings(built)).toEqual([{ name: 'containerInsights', value: 'disabled' }]);
+    expect(acknowledgedRules(built.cluster)).toEqual({
+      ECS4: expect.stringMatching(/Container Insights is off .*free per-service CPU and memory metrics/),
+    });
+  });
+});
+
+/** The AWS Solutions rules acknowledged on a construct itself, by rule (ECS4), with their reasons. */
+function acknowledgedRules(construct: { node: { metadata: ReadonlyArray<{ type: string; data: unknown }> } }) {
+  const rules: Record<string, string> = {};
+  for (const entry of construct.node.metadata) {
+    if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+    for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+      const rule = /AwsSolutions\W+(\w+)$/.exec(id)?.[1];
+      if (rule) rules[rule] = reason;
+    }
+  }
+  return rules;
+}

@@ -3,7 +3,7 @@ import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
 import { logRetentionFor } from '../../../lib/observability-stack.js';
 
 describe('toilless.yaml observability', () => {
-  it('defaults to a new VPC, the toilless.local namespace, the small profile, 15 days of metrics and Grafana inside the VPC', () => {
+  it('defaults to a new VPC, the toilless.local namespace, the small profile, 15 days of metrics, no Container Insights and Grafana inside the VPC', () => {
     // Act
     const { observability } = parseToillessConfig('{}');
 
@@ -13,6 +13,7 @@ describe('toilless.yaml observability', () => {
       namespace: 'toilless.local',
       profile: 'small',
       logRetentionDays: 30,
+      containerInsights: false,
       prometheus: { retention: '15d', ec2Nodes: [] },
       grafana: {},
       probes: { http: [], https: [] },
