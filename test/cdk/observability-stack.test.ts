@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { stackConfigDir } from '../../functions/shared/stack-config.js';
@@ -276,7 +277,7 @@ describe('Container Insights setting', () => {
 });
 
 /** The AWS Solutions rules acknowledged on a construct itself, by rule (ECS4), with their reasons. */
-function acknowledgedRules(construct: { node: { metadata: ReadonlyArray<{ type: string; data: unknown }> } }) {
+function acknowledgedRules(construct: IConstruct): Record<string, string> {
   const rules: Record<string, string> = {};
   for (const entry of construct.node.metadata) {
     if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;

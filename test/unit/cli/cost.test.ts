@@ -49,22 +49,33 @@ const FOOTPRINT: Record<string, Template> = {
   },
 };
 
-/** The footprint with Container Insights left off on its cluster. */
-function withoutContainerInsights(): Record<string, Template> {
-  const lgtm = FOOTPRINT.Lgtm as Template;
-  return {
-    ...FOOTPRINT,
-    Lgtm: {
-      ...lgtm,
-      Resources: {
-        ...lgtm.Resources,
-        Cluster: {
-          Type: 'AWS::ECS::Cluster',
-          Properties: { ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }] },
-        },
+/** The templates with every ECS cluster's Container Insights setting replaced, as toilless.yaml would set it. */
+function withContainerInsights(
+  templates: Record<string, Template>,
+  value: 'enabled' | 'disabled',
+): Record<string, Template> {
+  return Object.fromEntries(
+    Object.entries(templates).map(([name, template]) => [
+      name,
+      {
+        ...template,
+        Resources: Object.fromEntries(
+          Object.entries(template.Resources ?? {}).map(([id, resource]) => [
+            id,
+            resource.Type === 'AWS::ECS::Cluster'
+              ? {
+                  ...resource,
+                  Properties: {
+                    ...resource.Properties,
+                    ClusterSettings: [{ Name: 'containerInsights', Value: value }],
+                  },
+                }
+              : resource,
+          ]),
+        ),
       },
-    },
-  };
+    ]),
+  );
 }
 
 describe('toilless cost', () => {
@@ -120,14 +131,15 @@ describe('toilless cost', () => {
 
   it('counts Container Insights only on a cluster that turns it on', () => {
     // Act
-    const estimate = estimateMonthlyCost(withoutContainerInsights(), TABLE, {
+    const estimate = estimateMonthlyCost(withContainerInsights(FOOTPRINT, 'disabled'), TABLE, {
       logsGbPerDay: 5,
       tracesGbPerDay: 1,
     });
 
-    // Assess
+    // Assess: the items above but Container Insights:
+    // 23.64 + 5.2 + 33.3 + 22.27 + 1.5 + 1.7 + 2.5 + 0.8 + 0.54 + 0.03 + 0.02
     expect(estimate.items.map((item) => item.item)).not.toContain('Container Insights');
-    expect(estimate.total).toBe(round(110.24 - 18.74));
+    expect(estimate.total).toBe(91.5);
   });
 
   it('prices API Gateway from the webhook request rate given', () => {
@@ -170,20 +182,39 @@ describe('toilless cost of the default footprint', () => {
 
     // Assess: seven ARM64 tasks, 3 × (0.5 vCPU, 1 GB) + 4 × (0.25 vCPU, 0.5 GB) = 2.5 vCPU, 5 GB.
     const monthly = Object.fromEntries(estimate.items.map((item) => [item.item, item.monthly]));
-    expect(monthly['Fargate ARM64 vCPU']).toBe(59.09); // 2.5 × 730 × 0.03238 = 59.0935
-    expect(monthly['Fargate ARM64 memory']).toBe(12.99); // 5 × 730 × 0.00356 = 12.994
-    expect(monthly['NAT gateway']).toBe(33.3); // one NAT gateway
-    expect(monthly['S3 Loki storage']).toBe(1.7); // loki.yaml keeps 30 days; the bucket expires at 37
-    expect(monthly['S3 Tempo storage']).toBe(0.24); // 1 × 0.5 × 21 days = 10.5 GB × 0.023 = 0.2415
-    expect(monthly).not.toHaveProperty('Load balancer'); // Grafana stays inside the VPC by default
-    // The cluster turns Container Insights on: 12 + 7 services × 15 + 7 task families × 10 = 187 metrics
-    // × 0.30 = 56.10, plus 7 tasks × 0.09 GB × 0.50 = 0.315.
-    expect(monthly['Container Insights']).toBe(56.42);
-    expect(monthly['API Gateway']).toBe(0.03); // 1000 webhook requests a day
-    // Everything but Container Insights stays within the $150 target; with it the footprint does not
+    expect(monthly).toEqual({
+      'Fargate ARM64 vCPU': 59.09, // 2.5 × 730 × 0.03238 = 59.0935
+      'Fargate ARM64 memory': 12.99, // 5 × 730 × 0.00356 = 12.994
+      'NAT gateway': 33.3, // one NAT gateway: 730 × 0.045 + 10 GB × 0.045
+      EFS: 1.5, // 5 GB × 0.30
+      'S3 Loki storage': 1.7, // loki.yaml keeps 30 days; the bucket expires at 37: 74 GB × 0.023
+      'S3 Tempo storage': 0.24, // 1 × 0.5 × 21 days = 10.5 GB × 0.023 = 0.2415
+      'CloudWatch Logs': 2.5, // 5 GB × 0.50
+      'Secrets Manager': 4.4, // 11 secrets of both stacks × 0.40
+      Lambda: 0.41, // 20000 × 2 s × 0.77 GB × 0.0000133334 = 0.4107, plus 0.02 × 0.20 = 0.004
+      'API Gateway': 0.03, // 1000 webhook requests a day
+      EventBridge: 0.02, // 20000 / 1e6 × 1.00
+    });
+    // No load balancer (Grafana stays inside the VPC) and no Container Insights (toilless.yaml
+    // observability.containerInsights is off by default):
+    // 59.09 + 12.99 + 33.3 + 1.5 + 1.7 + 0.24 + 2.5 + 4.4 + 0.41 + 0.03 + 0.02, within the $150 target
     // (README, "Monthly cost").
-    expect(estimate.total - (monthly['Container Insights'] ?? 0)).toBeLessThanOrEqual(150);
-    expect(estimate.total).toBeGreaterThan(150);
+    expect(estimate.total).toBe(116.18);
+    expect(estimate.total).toBeLessThanOrEqual(150);
+  });
+
+  it('adds Container Insights to the default footprint when its cluster turns it on', () => {
+    // Act
+    const estimate = estimateMonthlyCost(withContainerInsights(templates, 'enabled'), TABLE, {
+      logsGbPerDay: 5,
+      tracesGbPerDay: 1,
+    });
+
+    // Assess: 12 + 7 services × 15 + 7 task families × 10 = 187 metrics × 0.30 = 56.10, plus 7 tasks ×
+    // 0.09 GB × 0.50 = 0.315: 56.415. The total, 116.18 + 56.42, is over the $150 target.
+    const monthly = Object.fromEntries(estimate.items.map((item) => [item.item, item.monthly]));
+    expect(monthly['Container Insights']).toBe(56.42);
+    expect(estimate.total).toBe(172.6);
   });
 });
 
