@@ -80,3 +80,5 @@ export class LambdaMetrics {
     }
   }
 }
+
+export { configuredRemoteWriteUrl } from './remote-write-target.js';

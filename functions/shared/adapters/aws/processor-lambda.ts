@@ -26,6 +26,7 @@ import { DeferredNotifier } from '../deferred/deferred-ports.js';
 import { fromEventBridgeEvent } from './eventbridge-event.js';
 import type { LambdaMetrics } from './lambda-metrics.js';
 import { awsIntakePorts, lambdaWorkerLogger } from './lambda-worker.js';
+import { configuredRemoteWriteUrl } from './remote-write-target.js';
 
 /** What a processor's Lambda receives: a toilless event from its rule, or one of its schedules' payloads. */
 export type ProcessorInvocation = EventBridgeEvent<string, unknown> | Record<string, unknown>;
@@ -135,9 +136,7 @@ function metricsPush(manifest: ProcessorManifest, logger: Logger): () => Promise
 /** Where the metrics go: the configured remote-write receiver, or nowhere (never the local default). */
 function pushTarget(env: NodeJS.ProcessEnv): string | undefined {
   try {
-    // The runtime config falls back to the local default, which no Lambda can reach: push only when set.
-    if (!env.PROMETHEUS_REMOTE_WRITE_URL && !env.PROMETHEUS_URL) return undefined;
-    return loadRuntimeConfig(env).prometheusRemoteWriteUrl;
+    return configuredRemoteWriteUrl(env, loadRuntimeConfig(env).prometheusRemoteWriteUrl);
   } catch {
     // An invalid environment fails the composition with its own message; metrics stay unpushed.
     return undefined;
