@@ -12,3 +12,15 @@ export function lazily<T>(build: () => Promise<T>): () => Promise<T> {
     return pending;
   };
 }
+
+/**
+ * A value built synchronously on first use and kept: for what a module would otherwise build at import
+ * although a given path may never need it (a zod schema of one event type among several).
+ */
+export function builtOnFirstUse<T>(build: () => T): () => T {
+  let built: { readonly value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
+}

@@ -3,6 +3,7 @@
  * Unknown fields are tolerated (GitHub adds fields without notice); the fields consumers read are enforced.
  */
 import * as z from 'zod';
+import { builtOnFirstUse } from '../lazily.js';
 import { parseWith } from '../validation.js';
 import { environmentNameProblem, repositoryNameProblem } from './github-names.js';
 import type {
@@ -33,95 +34,112 @@ const environmentName = nameChecked(environmentNameProblem);
 
 const repository = z.object({ full_name: repositoryFullName, default_branch: z.string().min(1).optional() });
 
-const deploymentObject = z.object({
-  id: z.number().int(),
-  sha: z.string().min(1),
-  ref: z.string(),
-  task: z.string(),
-  environment: environmentName,
-  created_at: timestamp,
-  description: nullableText,
-  production_environment: z.boolean().optional(),
-});
-
-export const deploymentEventSchema = z.object({
-  action: z.literal('created'),
-  deployment: deploymentObject,
-  repository,
-});
-
-export const deploymentStatusEventSchema = z.object({
-  action: z.literal('created'),
-  deployment_status: z.object({
+// The schemas of the event types are built on first use: a delivery needs only its own type's.
+const deploymentObject = builtOnFirstUse(() =>
+  z.object({
     id: z.number().int(),
-    state: z.enum(['success', 'failure', 'error', 'inactive', 'pending', 'in_progress', 'queued']),
+    sha: z.string().min(1),
+    ref: z.string(),
+    task: z.string(),
     environment: environmentName,
     created_at: timestamp,
-    target_url: nullableText,
     description: nullableText,
+    production_environment: z.boolean().optional(),
   }),
-  deployment: deploymentObject,
-  repository,
-});
+);
 
-export const workflowRunEventSchema = z.object({
-  action: z.enum(['requested', 'in_progress', 'completed']),
-  workflow_run: z.object({
-    id: z.number().int(),
-    name: z.string(),
-    path: z.string().optional(),
-    head_sha: z.string().min(1),
-    head_branch: z.string().nullable(),
-    event: z.string(),
-    status: z.string(),
-    conclusion: z.string().nullable(),
-    run_attempt: z.number().int().positive(),
-    run_started_at: timestamp,
-    updated_at: timestamp,
-    html_url: z.string(),
+export const deploymentEventSchema = builtOnFirstUse(() =>
+  z.object({
+    action: z.literal('created'),
+    deployment: deploymentObject(),
+    repository,
   }),
-  repository,
-});
+);
 
-const commit = z.object({
-  id: z.string().min(1),
-  message: z.string(),
-  timestamp,
-});
-
-export const pushEventSchema = z.object({
-  ref: z.string().min(1),
-  before: z.string(),
-  after: z.string(),
-  forced: z.boolean(),
-  deleted: z.boolean().default(false),
-  commits: z.array(commit),
-  head_commit: commit.nullable(),
-  repository: repository.extend({
-    /** Epoch seconds in push payloads (ISO elsewhere): the push time when there is no head commit. */
-    pushed_at: z.union([z.number(), timestamp]).nullable().optional(),
+export const deploymentStatusEventSchema = builtOnFirstUse(() =>
+  z.object({
+    action: z.literal('created'),
+    deployment_status: z.object({
+      id: z.number().int(),
+      state: z.enum(['success', 'failure', 'error', 'inactive', 'pending', 'in_progress', 'queued']),
+      environment: environmentName,
+      created_at: timestamp,
+      target_url: nullableText,
+      description: nullableText,
+    }),
+    deployment: deploymentObject(),
+    repository,
   }),
-});
+);
 
-export const pullRequestEventSchema = z.object({
-  action: z.string().min(1),
-  number: z.number().int(),
-  pull_request: z.object({
-    title: z.string(),
-    merged: z.boolean().nullable().optional(),
-    merged_at: timestamp.nullable(),
-    closed_at: timestamp.nullable(),
-    merge_commit_sha: z.string().nullable(),
-    created_at: timestamp,
-    commits: z.number().int().nonnegative(),
-    head: z.object({ sha: z.string().min(1) }),
-    base: z.object({ ref: z.string().min(1) }),
+export const workflowRunEventSchema = builtOnFirstUse(() =>
+  z.object({
+    action: z.enum(['requested', 'in_progress', 'completed']),
+    workflow_run: z.object({
+      id: z.number().int(),
+      name: z.string(),
+      path: z.string().optional(),
+      head_sha: z.string().min(1),
+      head_branch: z.string().nullable(),
+      event: z.string(),
+      status: z.string(),
+      conclusion: z.string().nullable(),
+      run_attempt: z.number().int().positive(),
+      run_started_at: timestamp,
+      updated_at: timestamp,
+      html_url: z.string(),
+    }),
+    repository,
   }),
-  repository,
-});
+);
+
+const commit = builtOnFirstUse(() =>
+  z.object({
+    id: z.string().min(1),
+    message: z.string(),
+    timestamp,
+  }),
+);
+
+export const pushEventSchema = builtOnFirstUse(() =>
+  z.object({
+    ref: z.string().min(1),
+    before: z.string(),
+    after: z.string(),
+    forced: z.boolean(),
+    deleted: z.boolean().default(false),
+    commits: z.array(commit()),
+    head_commit: commit().nullable(),
+    repository: repository.extend({
+      /** Epoch seconds in push payloads (ISO elsewhere): the push time when there is no head commit. */
+      pushed_at: z.union([z.number(), timestamp]).nullable().optional(),
+    }),
+  }),
+);
+
+export const pullRequestEventSchema = builtOnFirstUse(() =>
+  z.object({
+    action: z.string().min(1),
+    number: z.number().int(),
+    pull_request: z.object({
+      title: z.string(),
+      merged: z.boolean().nullable().optional(),
+      merged_at: timestamp.nullable(),
+      closed_at: timestamp.nullable(),
+      merge_commit_sha: z.string().nullable(),
+      created_at: timestamp,
+      commits: z.number().int().nonnegative(),
+      head: z.object({ sha: z.string().min(1) }),
+      base: z.object({ ref: z.string().min(1) }),
+    }),
+    repository,
+  }),
+);
 
 /** A closed pull request must say when it closed: that is the event's time. */
-const closedPullRequestSchema = z.object({ pull_request: z.object({ closed_at: timestamp }) });
+const closedPullRequestSchema = builtOnFirstUse(() =>
+  z.object({ pull_request: z.object({ closed_at: timestamp }) }),
+);
 
 export type GitHubNormalization =
   | { readonly kind: 'event'; readonly event: ToillessEvent }
@@ -146,7 +164,11 @@ export function normalizeGitHubEvent(
     case 'deployment': {
       const { action } = parseWith(actionOnly, payload, 'deployment event');
       if (action !== 'created') return ignored(`deployment action "${action}" is not used`);
-      const { deployment: d, repository: r } = parseWith(deploymentEventSchema, payload, 'deployment event');
+      const { deployment: d, repository: r } = parseWith(
+        deploymentEventSchema(),
+        payload,
+        'deployment event',
+      );
       const detail: GitHubDeploymentDetail = {
         repository: r.full_name,
         deliveryId,
@@ -166,7 +188,7 @@ export function normalizeGitHubEvent(
     case 'deployment_status': {
       const { action } = parseWith(actionOnly, payload, 'deployment_status event');
       if (action !== 'created') return ignored(`deployment_status action "${action}" is not used`);
-      const parsed = parseWith(deploymentStatusEventSchema, payload, 'deployment_status event');
+      const parsed = parseWith(deploymentStatusEventSchema(), payload, 'deployment_status event');
       const { deployment_status: s, deployment: d } = parsed;
       const detail: GitHubDeploymentStatusDetail = {
         repository: parsed.repository.full_name,
@@ -189,7 +211,7 @@ export function normalizeGitHubEvent(
       if (!['requested', 'in_progress', 'completed'].includes(action)) {
         return ignored(`workflow_run action "${action}" is not used`);
       }
-      const parsed = parseWith(workflowRunEventSchema, payload, 'workflow_run event');
+      const parsed = parseWith(workflowRunEventSchema(), payload, 'workflow_run event');
       // Only a finished run says whether a deploy pipeline succeeded; the earlier ones are noise.
       if (parsed.action !== 'completed')
         return ignored(`workflow_run action "${action}": only completed runs are used`);
@@ -214,7 +236,7 @@ export function normalizeGitHubEvent(
       return published({ id, type: 'GitHubWorkflowRun', time: run.updated_at, detail });
     }
     case 'push': {
-      const push = parseWith(pushEventSchema, payload, 'push event');
+      const push = parseWith(pushEventSchema(), payload, 'push event');
       if (push.deleted || ZERO_SHA.test(push.after)) {
         return ignored(`push deleting ${push.ref}: no commits to record`);
       }
@@ -232,12 +254,12 @@ export function normalizeGitHubEvent(
       return published({ id, type: 'GitHubPush', time, detail });
     }
     case 'pull_request': {
-      const parsed = parseWith(pullRequestEventSchema, payload, 'pull_request event');
+      const parsed = parseWith(pullRequestEventSchema(), payload, 'pull_request event');
       if (parsed.action !== 'closed') {
         return ignored(`pull_request action "${parsed.action}": only closed pull requests are used`);
       }
       const pr = parsed.pull_request;
-      const { pull_request: closed } = parseWith(closedPullRequestSchema, payload, 'pull_request event');
+      const { pull_request: closed } = parseWith(closedPullRequestSchema(), payload, 'pull_request event');
       const time = pr.merged_at ?? closed.closed_at;
       const detail: GitHubPullRequestDetail = {
         repository: parsed.repository.full_name,
@@ -259,7 +281,7 @@ export function normalizeGitHubEvent(
   }
 }
 
-function toPushedCommit(c: z.output<typeof commit>): PushedCommit {
+function toPushedCommit(c: z.output<ReturnType<typeof commit>>): PushedCommit {
   return { id: c.id, authoredAt: c.timestamp, title: c.message.split(/\r?\n/, 1)[0] ?? '' };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lazily } from '../../../functions/shared/lazily.js';
+import { builtOnFirstUse, lazily } from '../../../functions/shared/lazily.js';
 
 describe('A value built on first use', () => {
   it('builds once, on first use, for every caller, concurrent ones included', async () => {
@@ -39,5 +39,42 @@ describe('A value built on first use', () => {
     // Assess
     expect(retried).toBe('secret');
     expect(attempts).toBe(2);
+  });
+});
+
+describe('A value built synchronously on first use', () => {
+  it('builds nothing until asked, then once for every caller', () => {
+    // Prepare
+    let builds = 0;
+    const schema = builtOnFirstUse(() => {
+      builds++;
+      return { built: builds };
+    });
+
+    // Act
+    const before = builds;
+    const first = schema();
+    const second = schema();
+
+    // Assess
+    expect(before).toBe(0);
+    expect(builds).toBe(1);
+    expect(second).toBe(first);
+  });
+
+  it('keeps an undefined value instead of building it again', () => {
+    // Prepare
+    let builds = 0;
+    const nothing = builtOnFirstUse(() => {
+      builds++;
+      return undefined;
+    });
+
+    // Act
+    nothing();
+    nothing();
+
+    // Assess
+    expect(builds).toBe(1);
   });
 });

@@ -97,6 +97,18 @@ describe('Ports and adapters', () => {
     }
   });
 
+  it("loads a processor's metrics push (prom-client) with its first invocation, not with its handler", () => {
+    for (const worker of ['incident-timeline', 'dora-metrics', 'weekly-report']) {
+      // Act
+      const onImport = loadedOnImport(`functions/${worker}/handler.ts`);
+      const loadable = everythingLoadable(`functions/${worker}/handler.ts`);
+
+      // Assess
+      expect(onImport.packages.has('prom-client'), worker).toBe(false);
+      expect(loadable.packages.has('prom-client'), worker).toBe(true);
+    }
+  });
+
   it('never loads Octokit or the Slack client in the Alertmanager intake, nor S3 outside its store adapter', () => {
     // Act
     const graph = everythingLoadable('functions/alertmanager-webhook/handler.ts');

@@ -24,8 +24,9 @@ import type {
 import { type ProcessorManifest, scheduledTask } from '../../workers/manifest.js';
 import { DeferredNotifier } from '../deferred/deferred-ports.js';
 import { fromEventBridgeEvent } from './eventbridge-event.js';
-import { configuredRemoteWriteUrl, LambdaMetrics } from './lambda-metrics.js';
+import type { LambdaMetrics } from './lambda-metrics.js';
 import { awsIntakePorts, lambdaWorkerLogger } from './lambda-worker.js';
+import { configuredRemoteWriteUrl } from './remote-write-target.js';
 
 /** What a processor's Lambda receives: a toilless event from its rule, or one of its schedules' payloads. */
 export type ProcessorInvocation = EventBridgeEvent<string, unknown> | Record<string, unknown>;
@@ -48,18 +49,18 @@ export function processorLambda(
 ): ProcessorLambda {
   // One logger for the ports, the failures and the metrics push, so its configuration lives in one place.
   const logger = options.logger ?? lambdaWorkerLogger(manifest);
-  const metrics = new LambdaMetrics({
-    worker: manifest.name,
-    logger,
-    ...optional('remoteWriteUrl', pushTarget(process.env)),
-  });
+  const metrics = metricsPush(manifest, logger);
   const composed = lazily(async () => {
     const intakePorts = awsIntakePorts(manifest, process.env, logger);
     const config = awsWorkerConfig(intakePorts.runtime);
-    metrics.authorize((await serviceAuthorizations(intakePorts.secrets)).prometheus);
+    // The metrics module loads while the credentials are read.
+    const loadingMetrics = metrics();
+    const authorizations = await serviceAuthorizations(intakePorts.secrets);
+    const pushed = await loadingMetrics;
+    pushed.authorize(authorizations.prometheus);
     const ports: WorkerPorts = {
       ...intakePorts,
-      bus: metrics.metrics.countPublished(intakePorts.bus),
+      bus: pushed.metrics.countPublished(intakePorts.bus),
       notifier: awsNotifier(manifest, intakePorts, config),
       signals: {
         // Logged as before, and counted for Prometheus.
@@ -68,7 +69,7 @@ export function processorLambda(
             metric: 'toilless_evidence_sources_unavailable_total',
             source,
           });
-          metrics.metrics.signals.sourceUnavailable(source);
+          pushed.metrics.signals.sourceUnavailable(source);
         },
       },
     };
@@ -91,12 +92,45 @@ export function processorLambda(
         await worker.handle(await resolveClaimCheck(ports.store, event));
       });
     } catch (error) {
-      metrics.failed();
+      // Counted even when the composition failed before the metrics were needed.
+      (await metrics()).failed();
       throw error;
     } finally {
-      await metrics.push();
+      await (await metrics()).push();
     }
   };
+}
+
+/** What an invocation asks of the metrics push: LambdaMetrics, or nothing when no receiver is configured. */
+type MetricsPush = Pick<LambdaMetrics, 'authorize' | 'failed' | 'push'> & {
+  readonly metrics: Pick<LambdaMetrics['metrics'], 'countPublished' | 'signals'>;
+};
+
+/** Counts nothing and pushes nothing: what is never pushed need not be counted. */
+const NO_METRICS_PUSH: MetricsPush = {
+  authorize: () => {},
+  failed: () => {},
+  push: async () => {},
+  metrics: { countPublished: (bus) => bus, signals: { sourceUnavailable: () => {} } },
+};
+
+/**
+ * The execution environment's metrics push, built with its first invocation: prom-client and the
+ * remote-write encoder are not part of the handler's import, and are never loaded when no receiver is
+ * configured. It never fails an invocation: a module that cannot be loaded leaves the metrics unpushed.
+ */
+function metricsPush(manifest: ProcessorManifest, logger: Logger): () => Promise<MetricsPush> {
+  return lazily(async () => {
+    const remoteWriteUrl = pushTarget(process.env);
+    if (remoteWriteUrl === undefined) return NO_METRICS_PUSH;
+    try {
+      const { LambdaMetrics } = await import('./lambda-metrics.js');
+      return new LambdaMetrics({ worker: manifest.name, logger, remoteWriteUrl });
+    } catch (error) {
+      logger.warn({ err: error }, 'toilless metrics are not pushed: the metrics push could not be set up');
+      return NO_METRICS_PUSH;
+    }
+  });
 }
 
 /** Where the metrics go: the configured remote-write receiver, or nowhere (never the local default). */
@@ -107,10 +141,6 @@ function pushTarget(env: NodeJS.ProcessEnv): string | undefined {
     // An invalid environment fails the composition with its own message; metrics stay unpushed.
     return undefined;
   }
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** Slack (or the store's outbox) for a manifest that posts to Slack, created on its first message. */
