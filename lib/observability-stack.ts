@@ -31,6 +31,7 @@ import type { LokiSimpleScalable } from './lgtm/loki-simple-scalable.js';
 import { ObservabilityNetwork } from './lgtm/network.js';
 import { COLLECTOR_METRICS_PORT, OTLP_GRPC_PORT, OtelCollector } from './lgtm/otel-collector.js';
 import { PROMETHEUS_PORT, Prometheus } from './lgtm/prometheus.js';
+import { SAMPLE_APP_NAME, SampleApp } from './lgtm/sample-app.js';
 import { lokiForProfile, tempoForProfile } from './lgtm/scale-profile.js';
 import { ServiceConfigs } from './lgtm/service-configs.js';
 import { StateFileSystem } from './lgtm/state-file-system.js';
@@ -93,6 +94,14 @@ export class ObservabilityStack extends Stack {
    * Prometheus, Loki, Tempo and Grafana on their HTTP ports, nothing else.
    */
   readonly clientSecurityGroup: ec2.SecurityGroup;
+  /** The sample app, when toilless.yaml `observability.sampleApp.enabled` runs it. */
+  readonly sampleApp?: SampleApp;
+  /**
+   * With the sample app: a security group for the hosts a game day runs from (a CloudShell VPC
+   * environment, an instance reached with Session Manager). It may reach the sample app, Prometheus and
+   * Alertmanager on their ports, nothing else of the stack.
+   */
+  readonly gamedayClientSecurityGroup?: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps = {}) {
     super(scope, id, {
@@ -196,6 +205,8 @@ export class ObservabilityStack extends Stack {
           port: group.port,
           region: group.region ?? this.knownRegion(`observability.prometheus.ec2Nodes ${group.name}`),
         })),
+        // Without the sample app, its scrape job and probe would only report it down.
+        absentHosts: settings.sampleApp.enabled ? [] : [SAMPLE_APP_NAME],
       },
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', {
@@ -229,6 +240,25 @@ export class ObservabilityStack extends Stack {
       ...common,
       image: versions['blackbox-exporter'],
     });
+    if (settings.sampleApp.enabled) {
+      this.sampleApp = new SampleApp(this, 'SampleApp', {
+        cluster: asICluster(this.cluster),
+        vpc,
+        namespace: this.namespace,
+        nodeImage: versions.toilless,
+        otlpHttpEndpoint: this.collector.otlpHttpEndpoint,
+        cpu: settings.sampleApp.cpu,
+        memoryLimitMiB: settings.sampleApp.memoryMiB,
+        desiredCount: settings.sampleApp.desiredCount,
+        logRetention,
+      });
+      this.gamedayClientSecurityGroup = new ec2.SecurityGroup(this, 'GamedayClients', {
+        vpc,
+        description:
+          'Hosts a game day runs from: may reach the sample app, Prometheus and Alertmanager on their ports',
+        allowAllOutbound: true,
+      });
+    }
 
     this.clientSecurityGroup = new ec2.SecurityGroup(this, 'Clients', {
       vpc,
@@ -330,6 +360,14 @@ export class ObservabilityStack extends Stack {
       server.allowFrom('service' in client ? client.service : client, port);
     }
     this.collector.allowApplications(ec2.Peer.ipv4(this.network.vpc.vpcCidrBlock));
+    if (this.sampleApp && this.gamedayClientSecurityGroup) {
+      // The shipped sample-app scrape job and its /healthz probe, and the game day's load and queries.
+      this.sampleApp.allowFrom(prometheus.service, 'from prometheus/Service on 8000 (scrape)');
+      this.sampleApp.allowFrom(blackbox.service, 'from blackbox-exporter/Service on 8000 (probe)');
+      this.sampleApp.allowFrom(this.gamedayClientSecurityGroup, 'from game-day clients on 8000');
+      prometheus.allowFrom(this.gamedayClientSecurityGroup, PROMETHEUS_PORT);
+      alertmanager.allowFrom(this.gamedayClientSecurityGroup, ALERTMANAGER_PORT);
+    }
   }
 
   private acknowledgeFindings(): void {
@@ -386,6 +424,21 @@ export class ObservabilityStack extends Stack {
       value: this.configs.bucket.bucketName,
       description: 'The stack-config copies the init containers sync from',
     });
+    if (this.sampleApp && this.gamedayClientSecurityGroup) {
+      new CfnOutput(this, 'SampleAppUrl', {
+        value: this.sampleApp.url,
+        description: "The sample app, from the VPC (the game day's SAMPLE_APP_URL)",
+      });
+      new CfnOutput(this, 'AlertmanagerUrl', {
+        value: this.alertmanager.service.url(ALERTMANAGER_PORT),
+        description: "Alertmanager, from the VPC (the game day's ALERTMANAGER_URL)",
+      });
+      new CfnOutput(this, 'GamedayClientSecurityGroupId', {
+        value: this.gamedayClientSecurityGroup.securityGroupId,
+        description:
+          'Attach to the host the game day runs from: it may reach the sample app, Prometheus and Alertmanager',
+      });
+    }
     new CfnOutput(this, 'SlackWebhookUrlSecret', {
       value: this.slackWebhookUrl.secretName,
       description: 'Put the Slack incoming-webhook URL here',

@@ -1,4 +1,4 @@
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from 'yaml';
 
 /** The blackbox module each probe kind uses (stack-config/blackbox/blackbox.yml). */
 export const PROBE_MODULES = { http: 'http_2xx', https: 'https_2xx', tcp: 'tcp_connect' } as const;
@@ -26,22 +26,30 @@ export interface Ec2NodeGroup {
 export interface PrometheusAdditions {
   readonly probes?: Partial<Readonly<Record<ProbeKind, readonly ProbeTarget[]>>>;
   readonly ec2Nodes?: readonly Ec2NodeGroup[];
+  /**
+   * Host names of the shipped file that this deployment does not run (e.g. "sample-app" while it is
+   * disabled): their scrape and probe targets are left out, and a job left without targets with them.
+   */
+  readonly absentHosts?: readonly string[];
 }
 
 /**
- * prometheus.yml as the ECS task gets it: the shipped file with the probe targets and EC2 node jobs of
- * toilless.yaml added (a probe target joins the probe-<kind> job of its module, which is created like
- * the shipped ones when missing). Undefined when there is nothing to add: the shipped file is used as is.
- * Comments of the shipped file are kept.
+ * prometheus.yml as the ECS task gets it: the shipped file without the targets of absent hosts, with the
+ * probe targets and EC2 node jobs of toilless.yaml added (a probe target joins the probe-<kind> job of
+ * its module, which is created like the shipped ones when missing). Undefined when there is nothing to
+ * change: the shipped file is used as is. Comments of the shipped file are kept.
  */
 export function stackPrometheusConfig(source: string, additions: PrometheusAdditions): string | undefined {
   const probes = Object.entries(additions.probes ?? {}).filter(([, targets]) => (targets ?? []).length > 0);
   const ec2Nodes = additions.ec2Nodes ?? [];
-  if (probes.length === 0 && ec2Nodes.length === 0) return undefined;
+  const absentHosts = new Set(additions.absentHosts ?? []);
+  if (probes.length === 0 && ec2Nodes.length === 0 && absentHosts.size === 0) return undefined;
   const doc = parseDocument(source);
   const jobs = doc.get('scrape_configs');
   if (!isSeq(jobs))
     throw new Error('prometheus.yml has no scrape_configs list to add the toilless.yaml targets to.');
+  const removed = removeTargetsOf(jobs, absentHosts);
+  if (probes.length === 0 && ec2Nodes.length === 0 && !removed) return undefined;
   const jobNamed = (name: string) =>
     jobs.items.find((job) => isMap(job) && job.get('job_name') === name) as
       | ReturnType<typeof doc.createNode>
@@ -101,4 +109,48 @@ export function stackPrometheusConfig(source: string, additions: PrometheusAddit
     );
   }
   return `# Generated at synth from stack-config/prometheus/prometheus.yml and toilless.yaml observability.\n${doc.toString()}`;
+}
+
+/** The host a static target names: host:port, or the host of a probed URL. */
+export function targetHost(target: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    try {
+      return new URL(target).hostname;
+    } catch {
+      return target;
+    }
+  }
+  return target.replace(/:\d+$/, '');
+}
+
+/**
+ * Drops the static targets on `hosts` from every job, then the static configs and jobs left empty (a
+ * job that also discovers targets another way stays). True when anything was dropped.
+ */
+function removeTargetsOf(jobs: YAMLSeq, hosts: ReadonlySet<string>): boolean {
+  if (hosts.size === 0) return false;
+  let removed = false;
+  for (const job of [...jobs.items]) {
+    if (!isMap(job)) continue;
+    const configs = job.get('static_configs');
+    if (!isSeq(configs)) continue;
+    for (const config of [...configs.items]) {
+      if (!isMap(config)) continue;
+      const targets = config.get('targets');
+      if (!isSeq(targets)) continue;
+      for (const target of [...targets.items]) {
+        const value = isScalar(target) ? target.value : target;
+        if (typeof value === 'string' && hosts.has(targetHost(value))) {
+          targets.items.splice(targets.items.indexOf(target), 1);
+          removed = true;
+        }
+      }
+      if (targets.items.length === 0) configs.items.splice(configs.items.indexOf(config), 1);
+    }
+    const discovers = job.items.some(
+      (pair) => isScalar(pair.key) && /_sd_configs$/.test(String(pair.key.value)),
+    );
+    if (configs.items.length === 0 && !discovers) jobs.items.splice(jobs.items.indexOf(job), 1);
+  }
+  return removed;
 }
