@@ -84,6 +84,16 @@ export class SampleApp extends Construct {
     const cpu = props.cpu ?? 256;
     const memoryLimitMiB = props.memoryLimitMiB ?? 512;
     const desiredCount = props.desiredCount ?? 1;
+    if (![256, 512, 1024].includes(cpu)) {
+      throw new Error(
+        `SampleApp: cpu ${cpu} is not a size for one Node.js thread on Fargate: use 256, 512 or 1024.`,
+      );
+    }
+    if (memoryLimitMiB < cpu * 2 || memoryLimitMiB > cpu * 8) {
+      throw new Error(
+        `SampleApp: ${memoryLimitMiB} MiB does not fit ${cpu} CPU units on Fargate: use ${cpu * 2} to ${cpu * 8} MiB, or change cpu.`,
+      );
+    }
     if (!Number.isInteger(desiredCount) || desiredCount < 1) {
       throw new Error(`SampleApp: desiredCount ${desiredCount} is not a number of tasks: use 1 or more.`);
     }
