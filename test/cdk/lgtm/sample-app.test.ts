@@ -71,6 +71,26 @@ function ofType(resources: Record<string, Json>, type: string): Json[] {
   return Object.values(resources).filter((resource) => resource.Type === type);
 }
 
+interface DockerImageSource {
+  /** The staged build context, as an absolute path. */
+  readonly directory: string;
+  readonly dockerFile: string;
+  readonly dockerBuildArgs: Record<string, string>;
+  readonly platform: string;
+}
+
+/** The one image of the assets manifest the CDK CLI builds from: its staged context and build settings. */
+function dockerImageSource(test: ConstructTestStack): DockerImageSource {
+  const assembly = (test.stack.node.root as App).synth();
+  const manifest = JSON.parse(
+    readFileSync(join(assembly.directory, `${test.stack.artifactId}.assets.json`), 'utf8'),
+  );
+  const images = Object.values(manifest.dockerImages) as Array<{ source: DockerImageSource }>;
+  expect(images).toHaveLength(1);
+  const source = images[0]!.source;
+  return { ...source, directory: join(assembly.directory, source.directory) };
+}
+
 /** The Dockerfile's stages: the instructions after each FROM, comments and blank lines left out. */
 function dockerfileStages(text: string): string[][] {
   const instructions = text
@@ -198,12 +218,15 @@ describe('Sample app image', () => {
 
   it('builds on the Node.js image versions.yaml names, for linux/arm64, and runs as the image user node', () => {
     // Prepare and Act
-    const { sampleApp, base } = sampleAppStack();
+    const { base } = sampleAppStack();
 
     // Assess: the Dockerfile's default is the image the CDK passes.
     const nodeImage = imageReference(base.versions.toilless);
     expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=${nodeImage.replace(/\./g, '\\.')}$`, 'm'));
-    expect(sampleApp.image.dockerBuildArgs).toEqual({ NODE_IMAGE: nodeImage });
+    const source = dockerImageSource(fixture as ConstructTestStack);
+    expect(source.dockerBuildArgs).toEqual({ NODE_IMAGE: nodeImage });
+    expect(source.platform).toBe('linux/arm64');
+    expect(source.dockerFile).toBe(SAMPLE_APP_DOCKERFILE);
     expect(stages.map((stage) => stage[0])).toEqual([
       `FROM --platform=$BUILDPLATFORM \${NODE_IMAGE} AS bundle`,
       `FROM \${NODE_IMAGE}`,
@@ -216,8 +239,8 @@ describe('Sample app image', () => {
 
   it('sends Docker only the files the build uses', () => {
     // Prepare and Act: CDK stages the build context at synth as `docker build` would see it.
-    const { sampleApp, fixture } = sampleAppStack();
-    const staged = join((fixture.stack.node.root as App).outdir, sampleApp.image.assetPath);
+    const { fixture } = sampleAppStack();
+    const staged = dockerImageSource(fixture).directory;
 
     // Assess
     expect(configFiles(staged)).toEqual([
@@ -240,8 +263,8 @@ describe('Sample app image', () => {
 
   it("bundles from the staged context with the Dockerfile's own command into one file that serves /healthz and /metrics and exports traces", async () => {
     // Prepare: the staged context with the dependencies `npm ci` would install, and an OTLP receiver.
-    const { sampleApp, fixture } = sampleAppStack();
-    const staged = join((fixture.stack.node.root as App).outdir, sampleApp.image.assetPath);
+    const { fixture } = sampleAppStack();
+    const staged = dockerImageSource(fixture).directory;
     symlinkSync(join(REPOSITORY_ROOT, 'node_modules'), join(staged, 'node_modules'));
     const bundleStep = stages[0]?.find((line) => line.startsWith('RUN node examples/sample-app/bundle.mjs '));
     const outfile = bundleStep?.split(' ').at(-1) as string;
