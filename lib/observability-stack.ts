@@ -205,8 +205,12 @@ export class ObservabilityStack extends Stack {
           port: group.port,
           region: group.region ?? this.knownRegion(`observability.prometheus.ec2Nodes ${group.name}`),
         })),
-        // Without the sample app, its scrape job and probe would only report it down.
-        absentHosts: settings.sampleApp.enabled ? [] : [SAMPLE_APP_NAME],
+        // Without the sample app, its scrape job and probe would only report it down. With it, they
+        // reach it at its Cloud Map name, which resolves for tasks started before it existed (a
+        // Service Connect name would not, until they restart).
+        ...(settings.sampleApp.enabled
+          ? { renamedHosts: { [SAMPLE_APP_NAME]: `${SAMPLE_APP_NAME}.${settings.namespace}` } }
+          : { absentHosts: [SAMPLE_APP_NAME] }),
       },
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', {

@@ -31,6 +31,11 @@ export interface PrometheusAdditions {
    * disabled): their scrape and probe targets are left out, and a job left without targets with them.
    */
   readonly absentHosts?: readonly string[];
+  /**
+   * Host names of the shipped file reached at another name here, e.g. sample-app at its Cloud Map name
+   * sample-app.toilless.local: its scrape and probe targets are rewritten to it, port and path kept.
+   */
+  readonly renamedHosts?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -43,13 +48,16 @@ export function stackPrometheusConfig(source: string, additions: PrometheusAddit
   const probes = Object.entries(additions.probes ?? {}).filter(([, targets]) => (targets ?? []).length > 0);
   const ec2Nodes = additions.ec2Nodes ?? [];
   const absentHosts = new Set(additions.absentHosts ?? []);
-  if (probes.length === 0 && ec2Nodes.length === 0 && absentHosts.size === 0) return undefined;
+  const renamedHosts = new Map(Object.entries(additions.renamedHosts ?? {}));
+  if (probes.length === 0 && ec2Nodes.length === 0 && absentHosts.size === 0 && renamedHosts.size === 0)
+    return undefined;
   const doc = parseDocument(source);
   const jobs = doc.get('scrape_configs');
   if (!isSeq(jobs))
     throw new Error('prometheus.yml has no scrape_configs list to add the toilless.yaml targets to.');
   const removed = removeTargetsOf(jobs, absentHosts);
-  if (probes.length === 0 && ec2Nodes.length === 0 && !removed) return undefined;
+  const renamed = renameTargetsOf(jobs, renamedHosts);
+  if (probes.length === 0 && ec2Nodes.length === 0 && !removed && !renamed) return undefined;
   const jobNamed = (name: string) =>
     jobs.items.find((job) => isMap(job) && job.get('job_name') === name) as
       | ReturnType<typeof doc.createNode>
@@ -121,6 +129,40 @@ export function targetHost(target: string): string {
     }
   }
   return target.replace(/:\d+$/, '');
+}
+
+/** The target with its host replaced by `host`: host:port, or a URL whose host it is. */
+export function renamedTarget(target: string, host: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    const url = new URL(target);
+    url.hostname = host;
+    return url.toString();
+  }
+  const port = /:\d+$/.exec(target)?.[0] ?? '';
+  return `${host}${port}`;
+}
+
+/** Rewrites the static targets on a renamed host to its new name. True when anything was rewritten. */
+function renameTargetsOf(jobs: YAMLSeq, hosts: ReadonlyMap<string, string>): boolean {
+  if (hosts.size === 0) return false;
+  let renamed = false;
+  for (const job of jobs.items) {
+    const configs = isMap(job) ? job.get('static_configs') : undefined;
+    if (!isSeq(configs)) continue;
+    for (const config of configs.items) {
+      const targets = isMap(config) ? config.get('targets') : undefined;
+      if (!isSeq(targets)) continue;
+      for (const target of targets.items) {
+        if (!isScalar(target) || typeof target.value !== 'string') continue;
+        const host = hosts.get(targetHost(target.value));
+        if (host !== undefined) {
+          target.value = renamedTarget(target.value, host);
+          renamed = true;
+        }
+      }
+    }
+  }
+  return renamed;
 }
 
 /**

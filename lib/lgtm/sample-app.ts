@@ -8,7 +8,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { type ComponentImage, imageReference } from '../../functions/shared/versions.js';
 
-/** The name in the namespace and in prometheus.yml (`sample-app:8000`). */
+/** The name in the namespace; prometheus.yml's `sample-app` host. */
 export const SAMPLE_APP_NAME = 'sample-app';
 /** The port the app listens on, which the shipped scrape job and probe use. */
 export const SAMPLE_APP_PORT = 8000;
@@ -25,7 +25,7 @@ export interface SampleAppProps {
   readonly cluster: ecs.ICluster;
   /** The VPC of the cluster: the tasks run in its private subnets. */
   readonly vpc: ec2.IVpc;
-  /** The stack's namespace: the app is http://sample-app.<namespace>:8000, and sample-app:8000 through Service Connect. */
+  /** The stack's namespace: the app is http://sample-app.<namespace>:8000 in Cloud Map DNS. */
   readonly namespace: servicediscovery.PrivateDnsNamespace;
   /** The Node.js image both stages of the Dockerfile build on (versions.yaml `toilless`). */
   readonly nodeImage: ComponentImage;
@@ -57,11 +57,11 @@ export function sampleAppHealthCheckCommand(port: number = SAMPLE_APP_PORT): str
 }
 
 /**
- * The instrumented sample app (examples/sample-app) as a Fargate service on ARM64 in private subnets:
- * the game day's target on AWS. Its image is built from examples/sample-app/Dockerfile at deploy. It
- * sends traces and logs to the collector over OTLP/HTTP and lets in only the clients it is given
- * (`allowFrom`), on its port; outbound it reaches the collector and, on 443, ECR, CloudWatch Logs and
- * the Service Connect control plane.
+ * The instrumented sample app (examples/sample-app) as a Fargate service on ARM64 in private subnets,
+ * at http://sample-app.<namespace>:8000: the game day's target on AWS. Its image is built from
+ * examples/sample-app/Dockerfile at deploy. It sends traces and logs to the collector over OTLP/HTTP
+ * and lets in only the clients it is given (`allowFrom`), on its port; outbound it reaches the
+ * collector and, on 443, ECR and CloudWatch Logs.
  */
 export class SampleApp extends Construct {
   /** The ECS service. */
@@ -74,7 +74,7 @@ export class SampleApp extends Construct {
   readonly image: ecrAssets.DockerImageAsset;
   /** The security group of the tasks. */
   readonly securityGroup: ec2.SecurityGroup;
-  /** The log group of the app and its Service Connect proxy. */
+  /** The app's log group. */
   readonly logGroup: logs.LogGroup;
   /** http://sample-app.<namespace>:8000, from anywhere in the VPC that the security group lets in. */
   readonly url: string;
@@ -156,7 +156,7 @@ export class SampleApp extends Construct {
     this.securityGroup.addEgressRule(
       ec2.Peer.anyIpv4(),
       ec2.Port.tcp(443),
-      'ECR image pulls, CloudWatch Logs and Service Connect (AWS APIs, through the NAT gateway)',
+      'ECR image pulls and CloudWatch Logs (AWS APIs, through the NAT gateway)',
     );
     this.securityGroup.addEgressRule(
       ec2.Peer.ipv4(props.vpc.vpcCidrBlock),
@@ -183,21 +183,9 @@ export class SampleApp extends Construct {
         container: this.container,
         containerPort: SAMPLE_APP_PORT,
       },
-      // The short name prometheus.yml scrapes and probes (sample-app:8000), as in docker compose.
-      serviceConnectConfiguration: {
-        namespace: props.namespace.namespaceArn,
-        services: [
-          {
-            portMappingName: `${SAMPLE_APP_NAME}-${SAMPLE_APP_PORT}`,
-            dnsName: SAMPLE_APP_NAME,
-            port: SAMPLE_APP_PORT,
-          },
-        ],
-        logDriver: ecs.LogDrivers.awsLogs({
-          logGroup: this.logGroup,
-          streamPrefix: `${SAMPLE_APP_NAME}-service-connect`,
-        }),
-      },
+      // No Service Connect: its proxy would take a share of the small task that /stress measures, and
+      // its name would not resolve in tasks started before the app was enabled. Prometheus, the
+      // blackbox exporter and game-day hosts reach it at its Cloud Map name.
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',

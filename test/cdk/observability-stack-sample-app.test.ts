@@ -143,12 +143,13 @@ describe('Observability stack with the sample app', () => {
 
     // Assess
     const job = scrapeJobs(enabled).find((candidate) => candidate.job_name === 'sample-app');
+    // At its Cloud Map name: it has no Service Connect name, and tasks started before it resolve this one.
     expect(job?.static_configs).toEqual([
-      { targets: ['sample-app:8000'], labels: { service: 'sample-app' } },
+      { targets: ['sample-app.toilless.local:8000'], labels: { service: 'sample-app' } },
     ]);
     const probes = scrapeJobs(enabled).find((candidate) => candidate.job_name === 'probe-http');
     expect(probes?.static_configs).toContainEqual({
-      targets: ['http://sample-app:8000/healthz'],
+      targets: ['http://sample-app.toilless.local:8000/healthz'],
       labels: { service: 'sample-app' },
     });
     expect(scrapeJobs(disabled).map((candidate) => candidate.job_name)).not.toContain('sample-app');

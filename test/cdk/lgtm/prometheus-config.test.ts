@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
-import { stackPrometheusConfig, targetHost } from '../../../lib/lgtm/prometheus-config.js';
+import { renamedTarget, stackPrometheusConfig, targetHost } from '../../../lib/lgtm/prometheus-config.js';
 
 const SHIPPED = readFileSync(join(stackConfigDir(), 'prometheus', 'prometheus.yml'), 'utf8');
 
@@ -85,6 +85,40 @@ describe('prometheus.yml on ECS, for a host the stack does not run', () => {
       ['mixed', ['other:8000']],
       ['discovered', []],
     ]);
+  });
+
+  it('reaches the sample app at its Cloud Map name when it runs, port, path and labels kept', () => {
+    // Act
+    const delivered = stackPrometheusConfig(SHIPPED, {
+      renamedHosts: { 'sample-app': 'sample-app.toilless.local' },
+    }) as string;
+
+    // Assess
+    const jobs = jobsOf(delivered);
+    const shipped = jobsOf(SHIPPED);
+    expect(jobs.map((job) => job.job_name)).toEqual(shipped.map((job) => job.job_name));
+    expect(jobs.find((job) => job.job_name === 'sample-app')?.static_configs).toEqual([
+      { targets: ['sample-app.toilless.local:8000'], labels: { service: 'sample-app' } },
+    ]);
+    expect(targetsOf(jobs.find((job) => job.job_name === 'probe-http'))).toEqual([
+      'http://sample-app.toilless.local:8000/healthz',
+      'http://grafana:3000/api/health',
+    ]);
+    const untouched = jobs.filter((job) => !['sample-app', 'probe-http'].includes(job.job_name));
+    for (const job of untouched) {
+      expect(job).toEqual(shipped.find((candidate) => candidate.job_name === job.job_name));
+    }
+  });
+
+  it('puts the new host in place of the old one in a target, and nothing else', () => {
+    // Act and Assess
+    expect(renamedTarget('sample-app:8000', 'sample-app.toilless.local')).toBe(
+      'sample-app.toilless.local:8000',
+    );
+    expect(renamedTarget('http://sample-app:8000/healthz', 'sample-app.toilless.local')).toBe(
+      'http://sample-app.toilless.local:8000/healthz',
+    );
+    expect(renamedTarget('sample-app', 'sample-app.toilless.local')).toBe('sample-app.toilless.local');
   });
 
   it('reads the host of a static target and of a probed URL', () => {

@@ -142,7 +142,7 @@ describe('Sample app on ECS', () => {
     expect(main.Secrets).toBeUndefined();
   });
 
-  it('runs in private subnets under its Cloud Map and Service Connect name, rolling back a failed deployment', () => {
+  it('runs in private subnets under its Cloud Map name, rolling back a failed deployment', () => {
     // Prepare and Act
     const { fixture, base } = sampleAppStack({ desiredCount: 2 });
 
@@ -158,9 +158,9 @@ describe('Sample app on ECS', () => {
       Enable: true,
       Rollback: true,
     });
-    expect(service.Properties.ServiceConnectConfiguration.Services).toEqual([
-      { ClientAliases: [{ DnsName: 'sample-app', Port: 8000 }], PortName: 'sample-app-8000' },
-    ]);
+    // No Service Connect proxy shares the task that /stress measures.
+    expect(service.Properties.ServiceConnectConfiguration).toBeUndefined();
+    expect(service.Properties.ServiceRegistries).toHaveLength(1);
     expect(ofType(resources, 'AWS::ServiceDiscovery::Service').map((s) => s.Properties.Name)).toEqual([
       'sample-app',
     ]);
