@@ -39,8 +39,8 @@ export interface PrometheusAdditions {
 }
 
 /**
- * prometheus.yml as the ECS task gets it: the shipped file without the targets of absent hosts, with the
- * probe targets and EC2 node jobs of toilless.yaml added (a probe target joins the probe-<kind> job of
+ * prometheus.yml as the ECS task gets it: the shipped file without the targets of absent hosts, renamed
+ * hosts at their names here, with the probe targets and EC2 node jobs of toilless.yaml added (a probe target joins the probe-<kind> job of
  * its module, which is created like the shipped ones when missing). Undefined when there is nothing to
  * change: the shipped file is used as is. Comments of the shipped file are kept.
  */
