@@ -31,6 +31,7 @@ import type { LokiSimpleScalable } from './lgtm/loki-simple-scalable.js';
 import { ObservabilityNetwork } from './lgtm/network.js';
 import { COLLECTOR_METRICS_PORT, OTLP_GRPC_PORT, OtelCollector } from './lgtm/otel-collector.js';
 import { PROMETHEUS_PORT, Prometheus } from './lgtm/prometheus.js';
+import { ecsTargetHosts } from './lgtm/prometheus-config.js';
 import { SAMPLE_APP_NAME, SampleApp } from './lgtm/sample-app.js';
 import { lokiForProfile, tempoForProfile } from './lgtm/scale-profile.js';
 import { ServiceConfigs } from './lgtm/service-configs.js';
@@ -39,6 +40,20 @@ import { TEMPO_OTLP_PORTS, TEMPO_PORT, type Tempo } from './lgtm/tempo.js';
 import type { TempoScalable } from './lgtm/tempo-scalable.js';
 import type { LgtmStackAccess } from './workers/lgtm-stack-access.js';
 import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
+
+/**
+ * The names of the stack's services in the namespace that the shipped prometheus.yml scrapes or probes
+ * (in the large profile, `loki` is the gateway in front of the Loki paths).
+ */
+export const STACK_SERVICE_NAMES = [
+  'prometheus',
+  'alertmanager',
+  'loki',
+  'tempo',
+  'grafana',
+  'otel-collector',
+  'blackbox-exporter',
+] as const;
 
 /** The toilless receiver's URL until the workers stack writes its own: `.invalid` never resolves. */
 export const UNWIRED_RECEIVER_URL = 'http://toilless.invalid/webhooks/alertmanager';
@@ -205,12 +220,15 @@ export class ObservabilityStack extends Stack {
           port: group.port,
           region: group.region ?? this.knownRegion(`observability.prometheus.ec2Nodes ${group.name}`),
         })),
-        // Without the sample app, its scrape job and probe would only report it down. With it, they
-        // reach it at its Cloud Map name, which resolves for tasks started before it existed (a
-        // Service Connect name would not, until they restart).
-        ...(settings.sampleApp.enabled
-          ? { renamedHosts: { [SAMPLE_APP_NAME]: `${SAMPLE_APP_NAME}.${settings.namespace}` } }
-          : { absentHosts: [SAMPLE_APP_NAME] }),
+        // Only what exists here, at Cloud Map names (ecsTargetHosts says why): the toilless and
+        // node-exporter targets of docker compose, and the sample app while it is off, would only be down.
+        ...ecsTargetHosts({
+          namespace: settings.namespace,
+          services: [...STACK_SERVICE_NAMES, ...(settings.sampleApp.enabled ? [SAMPLE_APP_NAME] : [])],
+          absent: settings.sampleApp.enabled
+            ? {}
+            : { [SAMPLE_APP_NAME]: 'observability.sampleApp is off: the stack does not run it' },
+        }),
       },
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', {
@@ -270,6 +288,7 @@ export class ObservabilityStack extends Stack {
       allowAllOutbound: true,
     });
     this.allowTraffic();
+    this.startClientsAfterServers();
     this.acknowledgeFindings();
     this.addOutputs();
   }
@@ -372,6 +391,35 @@ export class ObservabilityStack extends Stack {
       prometheus.allowFrom(this.gamedayClientSecurityGroup, PROMETHEUS_PORT);
       alertmanager.allowFrom(this.gamedayClientSecurityGroup, ALERTMANAGER_PORT);
     }
+  }
+
+  /**
+   * Creates each service after the services whose Service Connect names its own files use (Grafana's
+   * data sources, the collector's exporters, Tempo's remote-write, the Loki gateway's upstreams). ECS
+   * resolves a Service Connect name only in tasks started after that name's service was created, so a
+   * client created alongside its server would fail to reach it until its tasks were replaced.
+   * Prometheus and the blackbox exporter name no one that way (ecsTargetHosts), which keeps this order
+   * free of cycles.
+   */
+  private startClientsAfterServers(): void {
+    for (const [client, servers] of this.serviceConnectClients()) {
+      const created = client.service.node.defaultChild as ecs.CfnService;
+      for (const server of servers) created.addDependency(server.service.node.defaultChild as ecs.CfnService);
+    }
+  }
+
+  /** Each service that reaches others by their Service Connect names, and those others. */
+  serviceConnectClients(): ReadonlyArray<readonly [LgtmService, readonly LgtmService[]]> {
+    const loki = this.loki.service;
+    const tempo = this.tempo.service;
+    const prometheus = this.prometheus.service;
+    return [
+      [tempo, [prometheus]],
+      [this.collector.service, [loki, tempo, prometheus]],
+      [this.grafana.service, [prometheus, loki, tempo, this.alertmanager.service]],
+      // nginx resolves its upstreams when it starts: an unknown name stops the gateway.
+      ...('paths' in this.loki ? [[loki, [this.loki.paths.write, this.loki.paths.read]] as const] : []),
+    ];
   }
 
   private acknowledgeFindings(): void {

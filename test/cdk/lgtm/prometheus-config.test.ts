@@ -5,13 +5,20 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
-import { renamedTarget, stackPrometheusConfig, targetHost } from '../../../lib/lgtm/prometheus-config.js';
+import {
+  ecsTargetHosts,
+  HOSTS_NOT_ON_ECS,
+  renamedTarget,
+  stackPrometheusConfig,
+  targetHost,
+} from '../../../lib/lgtm/prometheus-config.js';
 
 const SHIPPED = readFileSync(join(stackConfigDir(), 'prometheus', 'prometheus.yml'), 'utf8');
 
 interface Job {
   readonly job_name: string;
   readonly static_configs?: ReadonlyArray<{ targets: string[]; labels?: Record<string, string> }>;
+  readonly relabel_configs?: ReadonlyArray<{ target_label?: string; replacement?: string }>;
 }
 
 function jobsOf(text: string): Job[] {
@@ -32,7 +39,7 @@ afterEach(() => {
 describe('prometheus.yml on ECS, for a host the stack does not run', () => {
   it('drops the sample-app job and its /healthz probe, and keeps every other target', () => {
     // Act
-    const delivered = stackPrometheusConfig(SHIPPED, { absentHosts: ['sample-app'] });
+    const delivered = stackPrometheusConfig(SHIPPED, { absentHosts: { 'sample-app': 'not run here' } });
 
     // Assess
     expect(delivered).toBeDefined();
@@ -54,8 +61,10 @@ describe('prometheus.yml on ECS, for a host the stack does not run', () => {
 
   it('keeps the shipped file as it is when the sample app runs', () => {
     // Act and Assess: nothing to change, nothing generated.
-    expect(stackPrometheusConfig(SHIPPED, { absentHosts: [] })).toBeUndefined();
-    expect(stackPrometheusConfig(SHIPPED, { absentHosts: ['no-such-host'] })).toBeUndefined();
+    expect(stackPrometheusConfig(SHIPPED, { absentHosts: {} })).toBeUndefined();
+    expect(
+      stackPrometheusConfig(SHIPPED, { absentHosts: { 'no-such-host': 'not run here' } }),
+    ).toBeUndefined();
   });
 
   it('keeps a job that also discovers its targets, and drops only the emptied static config', () => {
@@ -77,7 +86,9 @@ describe('prometheus.yml on ECS, for a host the stack does not run', () => {
     ].join('\n');
 
     // Act
-    const delivered = stackPrometheusConfig(source, { absentHosts: ['sample-app'] }) as string;
+    const delivered = stackPrometheusConfig(source, {
+      absentHosts: { 'sample-app': 'not run here' },
+    }) as string;
 
     // Assess
     const jobs = jobsOf(delivered);
@@ -134,7 +145,7 @@ describe('prometheus.yml on ECS, for a host the stack does not run', () => {
     scratch = mkdtempSync(join(tmpdir(), 'toilless-prometheus-config-'));
     const file = join(scratch, 'prometheus.yml');
     const delivered = stackPrometheusConfig(SHIPPED, {
-      absentHosts: ['sample-app'],
+      absentHosts: { 'sample-app': 'not run here' },
       probes: { http: [{ target: 'http://orders.internal:8080/healthz', service: 'orders' }] },
     }) as string;
     writeFileSync(file, delivered);
@@ -146,5 +157,93 @@ describe('prometheus.yml on ECS, for a host the stack does not run', () => {
     expect(output).toContain('SUCCESS');
     const probed = targetsOf(jobsOf(delivered).find((job) => job.job_name === 'probe-http'));
     expect(probed).toEqual(['http://grafana:3000/api/health', 'http://orders.internal:8080/healthz']);
+  });
+});
+
+describe('prometheus.yml on ECS, for the hosts of docker compose', () => {
+  const ecs = ecsTargetHosts({
+    namespace: 'toilless.local',
+    services: [
+      'prometheus',
+      'alertmanager',
+      'loki',
+      'tempo',
+      'grafana',
+      'otel-collector',
+      'blackbox-exporter',
+    ],
+    absent: { 'sample-app': 'not run here' },
+  });
+
+  it('leaves out the toilless and node-exporter targets, which nothing answers on ECS, and says why', () => {
+    // Act
+    const delivered = stackPrometheusConfig(SHIPPED, ecs) as string;
+
+    // Assess
+    expect(jobsOf(delivered).map((job) => job.job_name)).toEqual([
+      'prometheus',
+      'alertmanager',
+      'loki',
+      'tempo',
+      'grafana',
+      'otel-collector',
+      'blackbox-exporter',
+      'probe-http',
+      'probe-tcp',
+    ]);
+    expect(Object.keys(HOSTS_NOT_ON_ECS).sort()).toEqual(['node-exporter', 'toilless']);
+    expect(delivered).toContain(`#   toilless: ${HOSTS_NOT_ON_ECS.toilless}`);
+    expect(delivered).toContain(`#   node-exporter: ${HOSTS_NOT_ON_ECS['node-exporter']}`);
+    expect(delivered).toContain('#   sample-app: not run here');
+    expect(delivered).not.toMatch(/^\s*-? *targets: \[.*(toilless|node-exporter):/m);
+  });
+
+  it("reaches every service, Alertmanager and the probes' exporter at their Cloud Map names", () => {
+    // Act
+    const delivered = stackPrometheusConfig(SHIPPED, ecs) as string;
+
+    // Assess
+    const parsed = parseYaml(delivered) as {
+      alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    };
+    const jobs = jobsOf(delivered);
+    const targets = jobs.flatMap((job) => targetsOf(job));
+    expect(targets).toEqual([
+      'localhost:9090',
+      'alertmanager.toilless.local:9093',
+      'loki.toilless.local:3100',
+      'tempo.toilless.local:3200',
+      'grafana.toilless.local:3000',
+      'otel-collector.toilless.local:8888',
+      'blackbox-exporter.toilless.local:9115',
+      'http://grafana.toilless.local:3000/api/health',
+      'otel-collector.toilless.local:4317',
+    ]);
+    expect(parsed.alerting.alertmanagers[0]?.static_configs[0]?.targets).toEqual([
+      'alertmanager.toilless.local:9093',
+    ]);
+    const exporters = jobs
+      .flatMap((job) => job.relabel_configs ?? [])
+      .filter((rule) => rule.target_label === '__address__')
+      .map((rule) => rule.replacement);
+    expect(exporters).toEqual([
+      'blackbox-exporter.toilless.local:9115',
+      'blackbox-exporter.toilless.local:9115',
+    ]);
+  });
+
+  it('sends the probe jobs that toilless.yaml creates to the exporter at its Cloud Map name too', () => {
+    // Act
+    const delivered = stackPrometheusConfig(SHIPPED, {
+      ...ecs,
+      probes: { https: [{ target: 'https://shop.example.com/healthz', service: 'shop' }] },
+    }) as string;
+
+    // Assess
+    const https = jobsOf(delivered).find((job) => job.job_name === 'probe-https');
+    expect(targetsOf(https)).toEqual(['https://shop.example.com/healthz']);
+    expect(https?.relabel_configs?.find((rule) => rule.target_label === '__address__')?.replacement).toBe(
+      'blackbox-exporter.toilless.local:9115',
+    );
   });
 });
