@@ -404,7 +404,8 @@ export class ObservabilityStack extends Stack {
   private startClientsAfterServers(): void {
     for (const [client, servers] of this.serviceConnectClients()) {
       const created = client.service.node.defaultChild as ecs.CfnService;
-      for (const server of servers) created.addDependency(server.service.node.defaultChild as ecs.CfnService);
+      for (const server of servers)
+        created.addResourceDependency(server.service.node.defaultChild as ecs.CfnService);
     }
   }
 

@@ -157,7 +157,7 @@ describe('Observability stack with the sample app', () => {
       (candidate.static_configs ?? []).flatMap((config) => config.targets),
     );
     expect(disabledTargets.filter((target) => target.includes('sample-app'))).toEqual([]);
-    expect(disabledTargets).toContain('http://grafana:3000/api/health');
+    expect(disabledTargets).toContain('http://grafana.toilless.local:3000/api/health');
   });
 
   it("rolls Prometheus alone when the switch changes: no other service's config hash moves", () => {
