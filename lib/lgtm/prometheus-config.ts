@@ -163,7 +163,7 @@ export function stackPrometheusConfig(source: string, additions: PrometheusAddit
     ...[...removed].map((host) => `#   ${host}: ${absentHosts.get(host)}`),
     ...(renamed ? ["# The stack's services are reached at their Cloud Map names (<name>.<namespace>)."] : []),
   ];
-  return `${header.join('\n')}\n${doc.toString()}`;
+  return `${header.join('\n')}\n#\n${doc.toString()}`;
 }
 
 /** The host a static target names: host:port, or the host of a probed URL. */
