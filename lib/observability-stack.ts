@@ -31,6 +31,8 @@ import type { LokiSimpleScalable } from './lgtm/loki-simple-scalable.js';
 import { ObservabilityNetwork } from './lgtm/network.js';
 import { COLLECTOR_METRICS_PORT, OTLP_GRPC_PORT, OtelCollector } from './lgtm/otel-collector.js';
 import { PROMETHEUS_PORT, Prometheus } from './lgtm/prometheus.js';
+import { ecsTargetHosts } from './lgtm/prometheus-config.js';
+import { SAMPLE_APP_NAME, SampleApp } from './lgtm/sample-app.js';
 import { lokiForProfile, tempoForProfile } from './lgtm/scale-profile.js';
 import { ServiceConfigs } from './lgtm/service-configs.js';
 import { StateFileSystem } from './lgtm/state-file-system.js';
@@ -38,6 +40,20 @@ import { TEMPO_OTLP_PORTS, TEMPO_PORT, type Tempo } from './lgtm/tempo.js';
 import type { TempoScalable } from './lgtm/tempo-scalable.js';
 import type { LgtmStackAccess } from './workers/lgtm-stack-access.js';
 import type { ObservabilityEndpoints } from './workers/observability-endpoints.js';
+
+/**
+ * The names of the stack's services in the namespace that the shipped prometheus.yml scrapes or probes
+ * (in the large profile, `loki` is the gateway in front of the Loki paths).
+ */
+export const STACK_SERVICE_NAMES = [
+  'prometheus',
+  'alertmanager',
+  'loki',
+  'tempo',
+  'grafana',
+  'otel-collector',
+  'blackbox-exporter',
+] as const;
 
 /** The toilless receiver's URL until the workers stack writes its own: `.invalid` never resolves. */
 export const UNWIRED_RECEIVER_URL = 'http://toilless.invalid/webhooks/alertmanager';
@@ -93,6 +109,14 @@ export class ObservabilityStack extends Stack {
    * Prometheus, Loki, Tempo and Grafana on their HTTP ports, nothing else.
    */
   readonly clientSecurityGroup: ec2.SecurityGroup;
+  /** The sample app, when toilless.yaml `observability.sampleApp.enabled` runs it. */
+  readonly sampleApp?: SampleApp;
+  /**
+   * With the sample app: a security group for the hosts a game day runs from (a CloudShell VPC
+   * environment, an instance reached with Session Manager). It may reach the sample app, Prometheus and
+   * Alertmanager on their ports, nothing else of the stack.
+   */
+  readonly gamedayClientSecurityGroup?: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps = {}) {
     super(scope, id, {
@@ -206,6 +230,15 @@ export class ObservabilityStack extends Stack {
           port: group.port,
           region: group.region ?? this.knownRegion(`observability.prometheus.ec2Nodes ${group.name}`),
         })),
+        // Only what exists here, at Cloud Map names (ecsTargetHosts says why): the toilless and
+        // node-exporter targets of docker compose, and the sample app while it is off, would only be down.
+        ...ecsTargetHosts({
+          namespace: settings.namespace,
+          services: [...STACK_SERVICE_NAMES, ...(settings.sampleApp.enabled ? [SAMPLE_APP_NAME] : [])],
+          absent: settings.sampleApp.enabled
+            ? {}
+            : { [SAMPLE_APP_NAME]: 'observability.sampleApp is off: the stack does not run it' },
+        }),
       },
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', {
@@ -239,6 +272,25 @@ export class ObservabilityStack extends Stack {
       ...common,
       image: versions['blackbox-exporter'],
     });
+    if (settings.sampleApp.enabled) {
+      this.sampleApp = new SampleApp(this, 'SampleApp', {
+        cluster: asICluster(this.cluster),
+        vpc,
+        namespace: this.namespace,
+        nodeImage: versions.toilless,
+        otlpHttpEndpoint: this.collector.otlpHttpEndpoint,
+        cpu: settings.sampleApp.cpu,
+        memoryLimitMiB: settings.sampleApp.memoryMiB,
+        desiredCount: settings.sampleApp.desiredCount,
+        logRetention,
+      });
+      this.gamedayClientSecurityGroup = new ec2.SecurityGroup(this, 'GamedayClients', {
+        vpc,
+        description:
+          'Hosts a game day runs from: may reach the sample app, Prometheus and Alertmanager on their ports',
+        allowAllOutbound: true,
+      });
+    }
 
     this.clientSecurityGroup = new ec2.SecurityGroup(this, 'Clients', {
       vpc,
@@ -246,6 +298,7 @@ export class ObservabilityStack extends Stack {
       allowAllOutbound: true,
     });
     this.allowTraffic();
+    this.startClientsAfterServers();
     this.acknowledgeFindings();
     this.addOutputs();
   }
@@ -340,6 +393,44 @@ export class ObservabilityStack extends Stack {
       server.allowFrom('service' in client ? client.service : client, port);
     }
     this.collector.allowApplications(ec2.Peer.ipv4(this.network.vpc.vpcCidrBlock));
+    if (this.sampleApp && this.gamedayClientSecurityGroup) {
+      // The shipped sample-app scrape job and its /healthz probe, and the game day's load and queries.
+      this.sampleApp.allowFrom(prometheus.service, 'from prometheus/Service on 8000 (scrape)');
+      this.sampleApp.allowFrom(blackbox.service, 'from blackbox-exporter/Service on 8000 (probe)');
+      this.sampleApp.allowFrom(this.gamedayClientSecurityGroup, 'from game-day clients on 8000');
+      prometheus.allowFrom(this.gamedayClientSecurityGroup, PROMETHEUS_PORT);
+      alertmanager.allowFrom(this.gamedayClientSecurityGroup, ALERTMANAGER_PORT);
+    }
+  }
+
+  /**
+   * Creates each service after the services whose Service Connect names its own files use (Grafana's
+   * data sources, the collector's exporters, Tempo's remote-write, the Loki gateway's upstreams). ECS
+   * resolves a Service Connect name only in tasks started after that name's service was created, so a
+   * client created alongside its server would fail to reach it until its tasks were replaced.
+   * Prometheus and the blackbox exporter name no one that way (ecsTargetHosts), which keeps this order
+   * free of cycles.
+   */
+  private startClientsAfterServers(): void {
+    for (const [client, servers] of this.serviceConnectClients()) {
+      const created = client.service.node.defaultChild as ecs.CfnService;
+      for (const server of servers)
+        created.addResourceDependency(server.service.node.defaultChild as ecs.CfnService);
+    }
+  }
+
+  /** Each service that reaches others by their Service Connect names, and those others. */
+  serviceConnectClients(): ReadonlyArray<readonly [LgtmService, readonly LgtmService[]]> {
+    const loki = this.loki.service;
+    const tempo = this.tempo.service;
+    const prometheus = this.prometheus.service;
+    return [
+      [tempo, [prometheus]],
+      [this.collector.service, [loki, tempo, prometheus]],
+      [this.grafana.service, [prometheus, loki, tempo, this.alertmanager.service]],
+      // nginx resolves its upstreams when it starts: an unknown name stops the gateway.
+      ...('paths' in this.loki ? [[loki, [this.loki.paths.write, this.loki.paths.read]] as const] : []),
+    ];
   }
 
   private acknowledgeFindings(): void {
@@ -396,6 +487,21 @@ export class ObservabilityStack extends Stack {
       value: this.configs.bucket.bucketName,
       description: 'The stack-config copies the init containers sync from',
     });
+    if (this.sampleApp && this.gamedayClientSecurityGroup) {
+      new CfnOutput(this, 'SampleAppUrl', {
+        value: this.sampleApp.url,
+        description: "The sample app, from the VPC (the game day's SAMPLE_APP_URL)",
+      });
+      new CfnOutput(this, 'AlertmanagerUrl', {
+        value: this.alertmanager.service.url(ALERTMANAGER_PORT),
+        description: "Alertmanager, from the VPC (the game day's ALERTMANAGER_URL)",
+      });
+      new CfnOutput(this, 'GamedayClientSecurityGroupId', {
+        value: this.gamedayClientSecurityGroup.securityGroupId,
+        description:
+          'Attach to the host the game day runs from: it may reach the sample app, Prometheus and Alertmanager',
+      });
+    }
     new CfnOutput(this, 'SlackWebhookUrlSecret', {
       value: this.slackWebhookUrl.secretName,
       description: 'Put the Slack incoming-webhook URL here',

@@ -243,6 +243,37 @@ const observabilitySchema = z
         https: z.array(probeSchema(/^https$/, 'https://example.com/healthz')).default([]),
       })
       .prefault({}),
+    /**
+     * The instrumented sample app (examples/sample-app) as a service of the stack, the target of the game
+     * day on AWS (docs/gameday.md). Its image is built from examples/sample-app/Dockerfile at deploy, so
+     * `cdk deploy` then needs Docker. @default disabled
+     */
+    sampleApp: z
+      .strictObject({
+        /** Run it; off, Prometheus's prometheus.yml has no sample-app scrape job or probe. @default false */
+        enabled: z.boolean().default(false),
+        /** vCPU in CPU units: /stress saturates 256 (0.25 vCPU), one Node.js thread uses at most 1024. @default 256 */
+        cpu: z
+          .union([z.literal(256), z.literal(512), z.literal(1024)], {
+            error: 'expected 256, 512 or 1024 CPU units (one Node.js thread uses at most 1024)',
+          })
+          .default(256),
+        /** Memory in MiB, within what Fargate allows for the cpu (two to eight times it). @default twice cpu: 512 */
+        memoryMiB: z.number().int().optional(),
+        /** Tasks to run. @default 1 */
+        desiredCount: z.number().int().min(1).max(10).default(1),
+      })
+      .superRefine(({ cpu, memoryMiB }, context) => {
+        if (memoryMiB !== undefined && (memoryMiB < cpu * 2 || memoryMiB > cpu * 8)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['memoryMiB'],
+            message: `expected ${cpu * 2} to ${cpu * 8} MiB: what Fargate allows with ${cpu} CPU units`,
+          });
+        }
+      })
+      .transform((sampleApp) => ({ ...sampleApp, memoryMiB: sampleApp.memoryMiB ?? sampleApp.cpu * 2 }))
+      .prefault({}),
     grafana: z
       .strictObject({
         /** The host name people open Grafana at; with certificateArn, an HTTPS load balancer serves it. */

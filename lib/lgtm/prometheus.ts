@@ -19,7 +19,9 @@ export interface PrometheusProps extends StackServiceProps {
   readonly retention?: string;
   /**
    * Probe targets and EC2 node groups from toilless.yaml, added to the shipped prometheus.yml of the
-   * task (stack-config/prometheus/prometheus.yml itself stays as docker compose uses it). @default - none
+   * task, and the shipped hosts this stack does not run (left out) or reaches at other names (Cloud
+   * Map; see ecsTargetHosts). stack-config/prometheus/prometheus.yml itself stays as docker compose
+   * uses it. @default - none
    */
   readonly additions?: PrometheusAdditions;
 }

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { synthesizedTemplates } from '../../../bin/commands/cost.js';
 import {
   estimateMonthlyCost,
@@ -215,6 +217,40 @@ describe('toilless cost of the default footprint', () => {
     const monthly = Object.fromEntries(estimate.items.map((item) => [item.item, item.monthly]));
     expect(monthly['Container Insights']).toBe(56.42);
     expect(estimate.total).toBe(172.6);
+  });
+});
+
+describe('toilless cost with the sample app', () => {
+  let scratch: string;
+  let templates: Record<string, Template>;
+  const saved = process.env.CDK_VALIDATION;
+
+  beforeAll(() => {
+    // Prepare: the repository's stack-config with observability.sampleApp enabled at its default size.
+    process.env.CDK_VALIDATION = 'false';
+    scratch = mkdtempSync(join(tmpdir(), 'toilless-cost-sample-app-'));
+    cpSync(stackConfigDir(), scratch, { recursive: true });
+    const file = join(scratch, 'toilless.yaml');
+    const toilless = parseYaml(readFileSync(file, 'utf8'));
+    toilless.observability = { ...toilless.observability, sampleApp: { enabled: true } };
+    writeFileSync(file, stringifyYaml(toilless));
+    templates = synthesizedTemplates(scratch);
+  }, 120_000);
+
+  afterAll(() => {
+    if (saved === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = saved;
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('counts its task from the synthesized template: 0.25 vCPU and 0.5 GB more', () => {
+    // Act
+    const estimate = estimateMonthlyCost(templates, TABLE, { logsGbPerDay: 5, tracesGbPerDay: 1 });
+
+    // Assess: eight tasks, the default seven and the sample app's (0.25 vCPU, 0.5 GB).
+    const monthly = Object.fromEntries(estimate.items.map((item) => [item.item, item.monthly]));
+    expect(monthly['Fargate ARM64 vCPU']).toBe(65); // 2.75 × 730 × 0.03238 = 65.0029
+    expect(monthly['Fargate ARM64 memory']).toBe(14.29); // 5.5 × 730 × 0.00356 = 14.2934
   });
 });
 

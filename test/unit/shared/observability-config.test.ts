@@ -17,7 +17,36 @@ describe('toilless.yaml observability', () => {
       prometheus: { retention: '15d', ec2Nodes: [] },
       grafana: {},
       probes: { http: [], https: [] },
+      sampleApp: { enabled: false, cpu: 256, memoryMiB: 512, desiredCount: 1 },
     });
+  });
+
+  it('runs the sample app when enabled, with memory twice its CPU units unless given', () => {
+    // Act
+    const sized = parseToillessConfig('observability:\n  sampleApp: { enabled: true, cpu: 512 }\n');
+    const given = parseToillessConfig('observability:\n  sampleApp: { enabled: true, memoryMiB: 1024 }\n');
+
+    // Assess
+    expect(sized.observability.sampleApp).toEqual({
+      enabled: true,
+      cpu: 512,
+      memoryMiB: 1024,
+      desiredCount: 1,
+    });
+    expect(given.observability.sampleApp.memoryMiB).toBe(1024);
+  });
+
+  it('refuses a sample app size Fargate does not offer, saying what it allows', () => {
+    // Act and Assess
+    expect(() => parseToillessConfig('observability:\n  sampleApp: { cpu: 300 }\n')).toThrow(
+      /observability\.sampleApp\.cpu: expected 256, 512 or 1024 CPU units/,
+    );
+    expect(() => parseToillessConfig('observability:\n  sampleApp: { memoryMiB: 4096 }\n')).toThrow(
+      /observability\.sampleApp\.memoryMiB: expected 512 to 2048 MiB: what Fargate allows with 256 CPU units/,
+    );
+    expect(() => parseToillessConfig('observability:\n  sampleApp: { desiredCount: 0 }\n')).toThrow(
+      /observability\.sampleApp\.desiredCount/,
+    );
   });
 
   it('refuses a domain without a certificate, saying both or neither', () => {
