@@ -1,7 +1,7 @@
 /**
  * Data for the series every shipped dashboard reads (application, node and blackbox exporters, the
  * DORA worker's own series, toilless's /metrics names), sampled over a time span, for the weekly
- * report's native renderer tests and benchmark. The values are simple so that the numbers the report
+ * report's native renderer tests and benchmark and the dashboards' PromQL test. The values are simple so that the numbers the report
  * shows can be worked out by hand:
  * - sample-app: 10 req/s answered 200 and 0.2 req/s answered 500 (error ratio 0.2 / 10.2 = 1.96%);
  *   p95 latency of the 200s exactly 0.5 s (the 0.25-0.5 s bucket ends at the 95th percentile);
@@ -178,13 +178,18 @@ function doraSeries(span: ReportDataSpan): TimeSeries[] {
   return [...merged.values()];
 }
 
+export interface ReportSeriesOptions {
+  /** Include toilless's own /metrics series; leave them out where a real registry is scraped. @default true */
+  readonly toillessMetrics?: boolean;
+}
+
 /** Every series the shipped dashboards read, over the span. */
-export function reportSeries(span: ReportDataSpan): TimeSeries[] {
+export function reportSeries(span: ReportDataSpan, options: ReportSeriesOptions = {}): TimeSeries[] {
   return [
     ...applicationSeries(span),
     ...nodeSeries(span),
     ...probeSeries(span),
-    ...toillessSeries(span),
+    ...(options.toillessMetrics === false ? [] : toillessSeries(span)),
     ...doraSeries(span),
   ];
 }

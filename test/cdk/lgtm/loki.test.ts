@@ -1,42 +1,31 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Loki } from '../../../lib/lgtm/loki.js';
-import { ConstructTestStack } from '../app-fixture.js';
 import {
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
+const stacks = useLgtmTestStacks();
 
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
-
-function lokiStack(): { loki: Loki; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const loki = new Loki(fixture.stack, 'Loki', {
-    ...base,
-    image: base.versions.loki,
-    accessLogsBucket: base.accessLogs,
-    retentionDays: 30,
-  });
+function lokiStack(retentionDays = 30) {
+  const { built: loki, fixture } = stacks.build(
+    (stack, base) =>
+      new Loki(stack, 'Loki', {
+        ...base,
+        image: base.versions.loki,
+        accessLogsBucket: base.accessLogs,
+        retentionDays,
+      }),
+  );
   return { loki, fixture };
 }
 
 describe('Loki', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = lokiStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(lokiStack);
 
   it('runs the single binary on S3 with the bucket and region expanded from the environment', () => {
     // Prepare and Act
@@ -95,20 +84,9 @@ describe('Loki', () => {
   });
 
   it('refuses a retention under a day', () => {
-    // Prepare
-    fixture = new ConstructTestStack();
-    const base = lgtmTestBase(fixture.stack);
-
-    // Act
-    const act = () =>
-      new Loki(fixture!.stack, 'Loki', {
-        ...base,
-        image: base.versions.loki,
-        accessLogsBucket: base.accessLogs,
-        retentionDays: 0,
-      });
-
-    // Assess
-    expect(act).toThrow(/retentionDays must be a whole number of days of at least 1 \(got 0\)/);
+    // Act and Assess
+    expect(() => lokiStack(0)).toThrow(
+      /retentionDays must be a whole number of days of at least 1 \(got 0\)/,
+    );
   });
 });

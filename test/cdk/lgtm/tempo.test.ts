@@ -1,42 +1,31 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tempo } from '../../../lib/lgtm/tempo.js';
-import { ConstructTestStack } from '../app-fixture.js';
 import {
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
+const stacks = useLgtmTestStacks();
 
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
-
-function tempoStack(retentionDays = 14): { tempo: Tempo; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const tempo = new Tempo(fixture.stack, 'Tempo', {
-    ...base,
-    image: base.versions.tempo,
-    accessLogsBucket: base.accessLogs,
-    retentionDays,
-  });
+function tempoStack(retentionDays = 14) {
+  const { built: tempo, fixture } = stacks.build(
+    (stack, base) =>
+      new Tempo(stack, 'Tempo', {
+        ...base,
+        image: base.versions.tempo,
+        accessLogsBucket: base.accessLogs,
+        retentionDays,
+      }),
+  );
   return { tempo, fixture };
 }
 
 describe('Tempo', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = tempoStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(tempoStack);
 
   it('listens for queries and for OTLP from the collector, with its bucket expanded from the environment', () => {
     // Prepare and Act
