@@ -45,6 +45,15 @@ export function lgtmTestBase(stack: Stack, configDir: string = stackConfigDir())
   return { vpc, cluster, namespace, configs, accessLogs, state, versions: loadStackVersions(configDir) };
 }
 
+/** The props every service that keeps its data in a bucket of its own takes: Loki's and Tempo's. */
+export function bucketServiceProps<Image extends keyof StackVersions>(
+  base: LgtmTestBase,
+  image: Image,
+  retentionDays: number,
+) {
+  return { ...base, image: base.versions[image], accessLogsBucket: base.accessLogs, retentionDays };
+}
+
 /** The resources of the template, by logical id. */
 export function resourcesOf(stack: Stack): Record<string, Json> {
   return Template.fromStack(stack).toJSON().Resources;

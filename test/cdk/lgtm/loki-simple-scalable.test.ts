@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
 import { LokiSimpleScalable, type LokiSimpleScalableProps } from '../../../lib/lgtm/loki-simple-scalable.js';
 import { TempoScalable } from '../../../lib/lgtm/tempo-scalable.js';
-import { containerNamed, containersOf, useLgtmTestStacks } from './lgtm-fixture.js';
+import { bucketServiceProps, containerNamed, containersOf, useLgtmTestStacks } from './lgtm-fixture.js';
 import { freePort, type RunningBinary, startBinary, waitUntilReady } from './real-binary.js';
 
 const stacks = useLgtmTestStacks();
@@ -31,13 +31,7 @@ async function upstream(name: string): Promise<number> {
 function lokiStack(props: Partial<LokiSimpleScalableProps> = {}) {
   return stacks.build(
     (stack, base) =>
-      new LokiSimpleScalable(stack, 'Loki', {
-        ...base,
-        image: base.versions.loki,
-        accessLogsBucket: base.accessLogs,
-        retentionDays: 30,
-        ...props,
-      }),
+      new LokiSimpleScalable(stack, 'Loki', { ...bucketServiceProps(base, 'loki', 30), ...props }),
   );
 }
 
@@ -104,13 +98,7 @@ describe('Tempo scaled out', () => {
     const act = () =>
       stacks.build(
         (stack, base) =>
-          new TempoScalable(stack, 'Tempo', {
-            ...base,
-            image: base.versions.tempo,
-            accessLogsBucket: base.accessLogs,
-            retentionDays: 14,
-            desiredCount: 1,
-          }),
+          new TempoScalable(stack, 'Tempo', { ...bucketServiceProps(base, 'tempo', 14), desiredCount: 1 }),
       );
 
     // Assess

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Loki } from '../../../lib/lgtm/loki.js';
 import {
+  bucketServiceProps,
   containerNamed,
   containersOf,
   environmentOf,
@@ -11,25 +12,15 @@ import {
 
 const stacks = useLgtmTestStacks();
 
-function lokiStack(retentionDays = 30) {
-  const { built: loki, fixture } = stacks.build(
-    (stack, base) =>
-      new Loki(stack, 'Loki', {
-        ...base,
-        image: base.versions.loki,
-        accessLogsBucket: base.accessLogs,
-        retentionDays,
-      }),
-  );
-  return { loki, fixture };
-}
+const lokiStack = (retentionDays = 30) =>
+  stacks.build((stack, base) => new Loki(stack, 'Loki', bucketServiceProps(base, 'loki', retentionDays)));
 
 describe('Loki', () => {
-  itMatchesTheSnapshot(lokiStack);
+  itMatchesTheSnapshot(() => lokiStack());
 
   it('runs the single binary on S3 with the bucket and region expanded from the environment', () => {
     // Prepare and Act
-    const { loki, fixture } = lokiStack();
+    const { built: loki, fixture } = lokiStack();
 
     // Assess
     const main = containerNamed(containersOf(fixture.stack, 'Loki'), 'Main');
@@ -52,7 +43,7 @@ describe('Loki', () => {
 
   it('grants exactly list, get, put and delete on its own bucket', () => {
     // Prepare and Act
-    const { loki, fixture } = lokiStack();
+    const { built: loki, fixture } = lokiStack();
 
     // Assess
     const bucketId = fixture.stack.getLogicalId(loki.storage.bucket.node.defaultChild as never);
@@ -77,7 +68,7 @@ describe('Loki', () => {
 
   it('keeps the bucket a week longer than Loki keeps logs', () => {
     // Prepare and Act
-    const { loki } = lokiStack();
+    const { built: loki } = lokiStack();
 
     // Assess
     expect(loki.storage.expirationDays).toBe(37);
