@@ -188,19 +188,22 @@ function holdClaim(
   // One renewal at a time: two of ours at once would refuse each other's etag.
   let renewals: Promise<void> = Promise.resolve();
   const renew = (): Promise<void> => {
-    renewals = renewals.then(async () => {
-      if (lost || released) return;
-      try {
-        const { etag } = await store.put(claim.key, claim.body(clock.now().toISOString()), {
-          contentType: 'application/json',
-          ifMatch: claim.etag,
-        });
-        claim.etag = etag;
-      } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) throw error;
-        lost = new PublicationTakenOverError(claim.week, claim.holder);
-      }
-    });
+    // A renewal that failed (the store did not answer) does not stop the next one.
+    renewals = renewals
+      .catch(() => undefined)
+      .then(async () => {
+        if (lost || released) return;
+        try {
+          const { etag } = await store.put(claim.key, claim.body(clock.now().toISOString()), {
+            contentType: 'application/json',
+            ifMatch: claim.etag,
+          });
+          claim.etag = etag;
+        } catch (error) {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+          lost = new PublicationTakenOverError(claim.week, claim.holder);
+        }
+      });
     return renewals;
   };
   const timer = setInterval(

@@ -421,6 +421,35 @@ describe('Weekly report publication: one run per week at a time', () => {
     expect(await store.get(CLAIM_KEY)).toBeUndefined();
   });
 
+  it('renews again after a renewal the store failed to answer', async () => {
+    // Prepare: the store drops the next write of the claim
+    let dropNextClaimWrite = false;
+    const flaky: ObjectStore = {
+      get: (key) => store.get(key),
+      put: async (key, body, options) => {
+        if (dropNextClaimWrite && key === CLAIM_KEY) {
+          dropNextClaimWrite = false;
+          throw new Error('socket hang up');
+        }
+        return store.put(key, body, options);
+      },
+      putIfAbsent: (key, body, options) => store.putIfAbsent(key, body, options),
+      delete: (key) => store.delete(key),
+      list: (prefix) => store.list(prefix),
+    };
+    const claim = await claimPublication({ store: flaky, clock, logger: log.logger }, '2026-W49', 'run-1');
+    dropNextClaimWrite = true;
+    await expect(claim.confirm()).rejects.toThrow('socket hang up');
+
+    // Act
+    const renewed = claim.confirm();
+
+    // Assess
+    await expect(renewed).resolves.toBeUndefined();
+    await claim.release();
+    expect(await store.get(CLAIM_KEY)).toBeUndefined();
+  });
+
   it('judges a claim by the time of its last renewal', () => {
     const renewed = new Date('2026-12-07T08:00:00Z');
     const record = Buffer.from(claimRecord('run-1', renewed));
