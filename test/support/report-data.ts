@@ -8,9 +8,14 @@
  * - node-exporter:9100: 8 GB memory, 5 GB available (37.5% used); disk / 60% used; 2 cores 40% busy;
  * - the probe answers HTTP 200; octo/shop deploys 12 times with 2 failures in each window.
  */
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DoraMetrics, WindowMetrics } from '../../functions/dora-metrics/metrics/metrics.js';
 import { doraTimeSeries } from '../../functions/dora-metrics/metrics/metrics.js';
-import type { TimeSeries } from '../../functions/shared/prometheus/remote-write.js';
+import { RemoteWriteClient, type TimeSeries } from '../../functions/shared/prometheus/remote-write.js';
+import { type RunningPrometheus, startPrometheus } from './prometheus.js';
+import { waitFor } from './wait.js';
 
 export const REPORT_NODE = 'node-exporter:9100';
 export const REPORT_PROBED = 'http://sample-app:8000/healthz';
@@ -208,4 +213,31 @@ export function historyPrometheusConfig(ruleFiles: readonly string[], days: numb
     `    out_of_order_time_window: ${days}d`,
     '',
   ].join('\n');
+}
+
+/**
+ * A real Prometheus with the shipped rule files, holding the report's series for the hour before
+ * `endMs` (15 s apart), once its SLO rules have recorded the objectives.
+ */
+export async function startReportPrometheus(endMs: number): Promise<RunningPrometheus> {
+  const rulesDir = join(import.meta.dirname, '..', '..', 'stack-config', 'prometheus', 'rules');
+  const ruleFiles: Record<string, string> = {};
+  for (const name of (await readdir(rulesDir)).filter((file) => /\.ya?ml$/.test(file))) {
+    ruleFiles[name] = await readFile(join(rulesDir, name), 'utf8');
+  }
+  const prometheus = await startPrometheus({
+    ruleFiles,
+    config: historyPrometheusConfig(Object.keys(ruleFiles), 1),
+  });
+  await new RemoteWriteClient({ url: prometheus.remoteWriteUrl }).write(
+    reportSeries({ fromMs: endMs - 60 * 60_000, toMs: endMs, stepMs: 15_000 }),
+  );
+  await waitFor(
+    async () => {
+      const data = await prometheus.query('slo:objective:ratio');
+      return data.resultType === 'vector' && data.result.length > 0 ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, description: 'the SLO rules to record the objectives' },
+  );
+  return prometheus;
 }
