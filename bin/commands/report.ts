@@ -40,6 +40,7 @@ interface ReportFlags {
   dashboards?: string[];
   mode?: RenderMode;
   publish?: boolean;
+  replace?: boolean;
   dataDir: string;
 }
 
@@ -108,6 +109,10 @@ export function reportCommand(options: ReportCommandOptions = {}): Command {
       'do what the weekly schedule does: store, post to Slack (or the outbox), emit ReportPublished',
     )
     .option(
+      '--replace',
+      'with --publish: publish a week that was published already again (render anew, replace its PDF, post again)',
+    )
+    .option(
       '-d, --data-dir <dir>',
       'the store --publish writes to',
       process.env.TOILLESS_DATA_DIR ?? '.toilless',
@@ -115,11 +120,15 @@ export function reportCommand(options: ReportCommandOptions = {}): Command {
     .addHelpText(
       'after',
       '\nnative mode draws the panels from PROMETHEUS_URL; grafana mode renders them in Grafana (GRAFANA_URL,\n' +
-        'GRAFANA_TOKEN). --publish stores reports/<yyyy>-W<ww>/report.pdf (replacing an earlier one of the week)\n' +
-        'and uploads it to SLACK_CHANNEL with SLACK_BOT_TOKEN (files:write, chat:write); without a token it goes\n' +
-        'to the outbox in the data directory.',
+        'GRAFANA_TOKEN). --publish stores reports/<yyyy>-W<ww>/report.pdf and uploads it to SLACK_CHANNEL with\n' +
+        'SLACK_BOT_TOKEN (files:write, chat:write); without a token it goes to the outbox in the data directory.\n' +
+        'A week is published once: --publish for a week already published does nothing unless --replace is given,\n' +
+        'and while another run (the schedule, another --publish) publishes the week it stops with exit code 2.',
     )
     .action(async (flags: ReportFlags) => {
+      if (flags.replace && !flags.publish) {
+        throw new InvalidArgumentError('--replace goes with --publish: add --publish, or drop --replace');
+      }
       const env = options.env ?? process.env;
       const clock = options.clock ?? systemClock;
       const progress = reportProgress(options.progress ?? process.stderr);
@@ -166,7 +175,16 @@ export function reportCommand(options: ReportCommandOptions = {}): Command {
           onStage: (stage: string, detail?: string) => progress.stage(detail ? `${stage}: ${detail}` : stage),
         };
         if (flags.publish) {
-          const published = await worker.report.publish(request);
+          const published = await worker.report.publish({
+            ...request,
+            ...(flags.replace ? { replace: true } : {}),
+          });
+          if (published.kind === 'already-published') {
+            output.write(
+              `${published.key} was published already (stored ${published.storedAt}): nothing posted; --replace publishes it again\n`,
+            );
+            return;
+          }
           if (flags.out && published.produced) await writeOut(flags.out, published.produced.pdf);
           const where = slackToken
             ? `Slack ${runtime.slackChannel ?? toilless.slack.channel}`

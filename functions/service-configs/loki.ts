@@ -3,15 +3,13 @@
  * variants (S3 on ECS, a volume in docker compose).
  */
 import { lokiClusterProblems } from './cluster.js';
-import { unknownKeys } from './key-reference.js';
 import { LOKI_KEYS } from './loki-keys.js';
 import {
   type ConfigVariant,
   LOKI_LARGE_VARIANTS,
   LOKI_VARIANTS,
   NAMESPACE_ENV,
-  parseVariants,
-  variantProblemLines,
+  variantConfigProblems,
 } from './variants.js';
 import { isMap, listAt, textAt, valueAt } from './yaml-tree.js';
 
@@ -40,18 +38,10 @@ function configProblems(
   variants: readonly ConfigVariant[],
   extra: (config: unknown) => string[],
 ): string[] {
-  const keyProblems: string[] = [];
-  const found = parseVariants(text, variants).map((parsed) => {
-    if (parsed.error !== undefined) return { variant: parsed.variant, problems: [parsed.error] };
-    if (parsed.variant.name === 's3') {
-      keyProblems.push(...unknownKeys(parsed.config, LOKI_KEYS).map((unknown) => unknown.message));
-    }
-    return {
-      variant: parsed.variant,
-      problems: [...variantProblems(parsed.config, parsed.variant.name), ...extra(parsed.config)],
-    };
-  });
-  return [...keyProblems, ...variantProblemLines(found)];
+  return variantConfigProblems(text, variants, LOKI_KEYS, (config, variant) => [
+    ...variantProblems(config, variant),
+    ...extra(config),
+  ]);
 }
 
 function variantProblems(config: unknown, variant: 's3' | 'local'): string[] {

@@ -11,6 +11,7 @@
  * READMEs and config.go in opentelemetry-collector-contrib; only their long-standing options are listed.
  * Moving the collector up means re-reading these files.
  */
+import { GRPC_SERVER_KEYS as GRPC_SERVER, HTTP_SERVER_KEYS as HTTP_SERVER } from './collector-server-keys.js';
 import { FREE_FORM, type KeyReference } from './key-reference.js';
 
 const TLS_CLIENT = [
@@ -29,35 +30,6 @@ const TLS_CLIENT = [
   'insecure',
   'insecure_skip_verify',
   'server_name_override',
-];
-
-const GRPC_SERVER = [
-  'endpoint',
-  'transport',
-  'dialer',
-  'tls',
-  'max_recv_msg_size_mib',
-  'max_concurrent_streams',
-  'read_buffer_size',
-  'write_buffer_size',
-  'keepalive',
-  'auth',
-  'include_metadata',
-];
-
-const HTTP_SERVER = [
-  'endpoint',
-  'tls',
-  'cors',
-  'auth',
-  'max_request_body_size',
-  'include_metadata',
-  'response_headers',
-  'compression_algorithms',
-  'read_timeout',
-  'read_header_timeout',
-  'write_timeout',
-  'idle_timeout',
 ];
 
 const HTTP_CLIENT = [

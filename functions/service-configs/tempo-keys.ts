@@ -10,39 +10,12 @@
  * Where the page and the structs disagree the structs win (max_attribute_bytes is documented in
  * overrides.defaults.ingestion but is not an option of 2.7.2). Moving Tempo up means regenerating these lists.
  */
+import { GRPC_SERVER_KEYS as GRPC_SERVER, HTTP_SERVER_KEYS } from './collector-server-keys.js';
+import { DSKIT_SERVER_KEYS } from './dskit-server-keys.js';
 import { FREE_FORM, type KeyReference } from './key-reference.js';
 
-const GRPC_SERVER = [
-  'endpoint',
-  'transport',
-  'dialer',
-  'tls',
-  'max_recv_msg_size_mib',
-  'max_concurrent_streams',
-  'read_buffer_size',
-  'write_buffer_size',
-  'keepalive',
-  'auth',
-  'include_metadata',
-];
-
-const HTTP_SERVER = [
-  'endpoint',
-  'tls',
-  'cors',
-  'auth',
-  'max_request_body_size',
-  'include_metadata',
-  'response_headers',
-  'compression_algorithms',
-  'read_timeout',
-  'read_header_timeout',
-  'write_timeout',
-  'idle_timeout',
-  'traces_url_path',
-  'metrics_url_path',
-  'logs_url_path',
-];
+// The OTLP receiver's HTTP settings add the path of each signal.
+const HTTP_SERVER = [...HTTP_SERVER_KEYS, 'traces_url_path', 'metrics_url_path', 'logs_url_path'];
 
 const PROMETHEUS_REMOTE_WRITE = [
   'url',
@@ -97,52 +70,7 @@ export const TEMPO_KEYS: KeyReference = {
       'target',
       'usage_report',
     ],
-    server: [
-      'graceful_shutdown_timeout',
-      'grpc_listen_address',
-      'grpc_listen_conn_limit',
-      'grpc_listen_network',
-      'grpc_listen_port',
-      'grpc_server_keepalive_time',
-      'grpc_server_keepalive_timeout',
-      'grpc_server_max_concurrent_streams',
-      'grpc_server_max_connection_age',
-      'grpc_server_max_connection_age_grace',
-      'grpc_server_max_connection_idle',
-      'grpc_server_max_recv_msg_size',
-      'grpc_server_max_send_msg_size',
-      'grpc_server_min_time_between_pings',
-      'grpc_server_num_workers',
-      'grpc_server_ping_without_stream_allowed',
-      'grpc_server_recv_buffer_pools_enabled',
-      'grpc_server_stats_tracking_enabled',
-      'grpc_tls_config',
-      'http_listen_address',
-      'http_listen_conn_limit',
-      'http_listen_network',
-      'http_listen_port',
-      'http_log_closed_connections_without_response_enabled',
-      'http_path_prefix',
-      'http_server_idle_timeout',
-      'http_server_read_header_timeout',
-      'http_server_read_timeout',
-      'http_server_write_timeout',
-      'http_tls_config',
-      'log_format',
-      'log_level',
-      'log_request_at_info_level_enabled',
-      'log_request_exclude_headers_list',
-      'log_request_headers',
-      'log_source_ips_enabled',
-      'log_source_ips_full',
-      'log_source_ips_header',
-      'log_source_ips_regex',
-      'proxy_protocol_enabled',
-      'register_instrumentation',
-      'report_grpc_codes_in_instrumentation_label_enabled',
-      'tls_cipher_suites',
-      'tls_min_version',
-    ],
+    server: DSKIT_SERVER_KEYS,
     distributor: [
       'extend_writes',
       'forwarders',

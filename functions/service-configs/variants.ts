@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { expandEnv } from './env-expansion.js';
+import { type KeyReference, unknownKeys } from './key-reference.js';
 
 export interface ConfigVariant {
   /** How the docs and messages name it. */
@@ -88,4 +89,26 @@ export function variantProblemLines(
     }
   }
   return [...new Set(lines)];
+}
+
+/**
+ * What is wrong with a config file of Loki or Tempo, one line each: keys its service does not know (in
+ * the s3 variant, the one ECS runs; the local variant only switches the storage), then what `needs`
+ * finds in each variant, said once when every variant has it.
+ */
+export function variantConfigProblems(
+  text: string,
+  variants: readonly ConfigVariant[],
+  keys: KeyReference,
+  needs: (config: unknown, variant: ConfigVariant['name']) => string[],
+): string[] {
+  const keyProblems: string[] = [];
+  const found = parseVariants(text, variants).map((parsed) => {
+    if (parsed.error !== undefined) return { variant: parsed.variant, problems: [parsed.error] };
+    if (parsed.variant.name === 's3') {
+      keyProblems.push(...unknownKeys(parsed.config, keys).map((unknown) => unknown.message));
+    }
+    return { variant: parsed.variant, problems: needs(parsed.config, parsed.variant.name) };
+  });
+  return [...keyProblems, ...variantProblemLines(found)];
 }

@@ -18,6 +18,7 @@ import type { DeliveryOptions } from './delivery.js';
 import type { weeklyReportManifest } from './manifest.js';
 import { chooseRenderMode, grafanaAnswers } from './mode.js';
 import type { RenderMode } from './model.js';
+import type { ClaimOptions } from './publication-claim.js';
 import { gatherReportSummary } from './summary/gather.js';
 import { createWeeklyReport, type ReportEngines, type WeeklyReport } from './weekly-report.js';
 import { reportWindow } from './window.js';
@@ -80,6 +81,10 @@ export interface WeeklyReportComposeOptions {
   /** @default reportEngines */
   readonly engines?: ReportEnginesFactory;
   readonly delivery?: DeliveryOptions;
+  /** The lease of the week's publication claim. @default PUBLICATION_LEASE_MS, renewed every quarter of it */
+  readonly claim?: ClaimOptions;
+  /** Names this publisher in the claim. @default host, process id and a random run id */
+  readonly publisherId?: () => string;
 }
 
 export async function create(
@@ -120,6 +125,8 @@ export async function create(
         : shippedDashboardUids(config.stackConfigDir),
     stackName: config.toilless.report.stackName,
     ...(options.delivery ? { delivery: options.delivery } : {}),
+    ...(options.claim ? { claim: options.claim } : {}),
+    ...(options.publisherId ? { publisherId: options.publisherId } : {}),
   });
   return {
     report,
@@ -129,7 +136,16 @@ export async function create(
     },
     schedules: {
       WeeklyReport: async () => {
+        // Another run publishing the week throws PublicationInProgressError: the run fails, so that
+        // Lambda's retry comes back and finds the week published (or the dead run's claim stale).
         const outcome = await report.publish({ window: reportWindow(clock.now()) });
+        if (outcome.kind === 'already-published') {
+          logger.info(
+            { key: outcome.key, fileId: outcome.fileId },
+            'scheduled weekly report: already published',
+          );
+          return;
+        }
         logger.info(
           { key: outcome.key, replaced: outcome.replaced, resumed: outcome.resumed },
           'scheduled weekly report done',

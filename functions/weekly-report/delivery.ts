@@ -7,6 +7,8 @@
  * run fails so that the schedule's retry comes back; that retry finds the record pending and delivers
  * the stored PDF as it is (no second copy, nothing re-rendered), and an upload already made is never
  * repeated. The event id is derived from the PDF's hash, so a re-emitted event is a duplicate.
+ * Only one run delivers a week at a time (publication-claim.ts): the checkpoint it passes here stops
+ * it before it stores or uploads once another run has taken its claim over.
  */
 import { createHash } from 'node:crypto';
 import { UpstreamError } from '../shared/errors.js';
@@ -66,23 +68,39 @@ export function deliveryRecordKey(window: Pick<ReportWindow, 'isoWeek'>): string
   return `reports/${window.isoWeek}/delivery.json`;
 }
 
-/** A delivery of this week's stored PDF that did not finish, or undefined. */
-export async function pendingDelivery(
+/** How far the delivery of a week got: nothing stored, a stored PDF not yet delivered, or delivered. */
+export type DeliveryStatus =
+  | { readonly state: 'none' }
+  | { readonly state: 'pending'; readonly record: DeliveryRecord }
+  | {
+      readonly state: 'delivered';
+      readonly record: DeliveryRecord & { readonly slack: { state: 'uploaded' } };
+    };
+
+/** The week's delivery record read from the store; a torn or foreign record counts as none. */
+export async function deliveryStatus(
   store: ObjectStore,
   window: Pick<ReportWindow, 'isoWeek'>,
-): Promise<DeliveryRecord | undefined> {
+): Promise<DeliveryStatus> {
   const stored = await store.get(deliveryRecordKey(window));
-  if (!stored) return undefined;
+  if (!stored) return { state: 'none' };
   let record: DeliveryRecord;
   try {
     record = JSON.parse(stored.body.toString('utf8')) as DeliveryRecord;
   } catch {
-    // A torn or foreign record: a fresh run replaces it.
-    return undefined;
+    // A fresh run replaces it.
+    return { state: 'none' };
   }
-  if (record.slack?.state === 'uploaded' && record.published) return undefined;
-  return (await store.get(record.key)) ? record : undefined;
+  if (record.slack?.state === 'uploaded' && record.published) {
+    return { state: 'delivered', record: { ...record, slack: record.slack } };
+  }
+  return (await store.get(record.key)) ? { state: 'pending', record } : { state: 'none' };
 }
+
+/** Called before the PDF is stored and before each upload: throws when this run may no longer deliver. */
+export type DeliveryCheckpoint = () => Promise<void>;
+
+const NO_CHECKPOINT: DeliveryCheckpoint = async () => undefined;
 
 /** Stores a new PDF for the window (replacing one stored earlier), then delivers it. */
 export async function storeAndDeliver(
@@ -93,10 +111,12 @@ export async function storeAndDeliver(
     readonly comment: (replaced: boolean) => string;
   },
   options: DeliveryOptions = {},
+  checkpoint: DeliveryCheckpoint = NO_CHECKPOINT,
 ): Promise<DeliveryOutcome> {
   const { window, pdf } = report;
   const key = reportKey(window);
   const replaced = (await ports.store.get(key)) !== undefined;
+  await checkpoint();
   await ports.store.put(key, pdf, { contentType: 'application/pdf' });
   const record: DeliveryRecord = {
     schemaVersion: 1,
@@ -116,7 +136,7 @@ export async function storeAndDeliver(
     { key, bytes: pdf.length, week: window.isoWeek, replaced },
     replaced ? 'report stored, replacing the one stored earlier for this week' : 'report stored',
   );
-  return deliver(ports, record, pdf, false, options);
+  return deliver(ports, record, pdf, false, options, checkpoint);
 }
 
 /** Completes a pending delivery with the PDF already stored (a retry of a run that failed to upload). */
@@ -124,6 +144,7 @@ export async function resumeDelivery(
   ports: DeliveryPorts,
   record: DeliveryRecord,
   options: DeliveryOptions = {},
+  checkpoint: DeliveryCheckpoint = NO_CHECKPOINT,
 ): Promise<DeliveryOutcome> {
   const stored = await ports.store.get(record.key);
   if (!stored) throw new Error(`${record.key} is gone: the pending delivery cannot be completed`);
@@ -131,7 +152,7 @@ export async function resumeDelivery(
     { key: record.key, week: record.week },
     'completing the pending delivery of the stored report',
   );
-  return deliver(ports, record, stored.body, true, options);
+  return deliver(ports, record, stored.body, true, options, checkpoint);
 }
 
 async function deliver(
@@ -140,12 +161,14 @@ async function deliver(
   pdf: Buffer,
   resumed: boolean,
   options: DeliveryOptions,
+  checkpoint: DeliveryCheckpoint,
 ): Promise<DeliveryOutcome> {
   let record = initial;
   const maxAttempts = options.uploadAttempts ?? 3;
   let delayMs = options.retryDelayMs ?? 5_000;
   for (let attempt = 1; record.slack.state === 'pending'; attempt += 1) {
     const attempts = record.slack.attempts + 1;
+    await checkpoint();
     try {
       const { fileId } = await ports.notifier.upload({
         filename: `toilless-report-${record.week}.pdf`,

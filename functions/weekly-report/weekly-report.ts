@@ -3,6 +3,8 @@
  * PDF; and what the schedule (and `toilless report --publish`) does with it: store, Slack, event.
  * The renderers and the PDF assembly come in as engines, so this file decides and never draws.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from '../shared/ports/clock.js';
 import { reportComment } from './comment.js';
@@ -10,7 +12,7 @@ import {
   type DeliveryOptions,
   type DeliveryOutcome,
   type DeliveryPorts,
-  pendingDelivery,
+  deliveryStatus,
   resumeDelivery,
   storeAndDeliver,
 } from './delivery.js';
@@ -23,6 +25,7 @@ import type {
   ReportSummary,
   ReportWindow,
 } from './model.js';
+import { type ClaimOptions, claimPublication } from './publication-claim.js';
 
 /** What draws: a renderer per mode and the PDF assembly (functions/weekly-report/{grafana,native,pdf}). */
 export interface ReportEngines {
@@ -40,6 +43,12 @@ export interface ReportRequest {
   /** Told as each stage starts, for the CLI and the logs. */
   readonly onStage?: (stage: 'mode' | 'render' | 'summary' | 'assemble' | 'deliver', detail?: string) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Publish a week that was published already: render anew, replace the stored PDF, post it again
+   * (`toilless report --publish --replace`). A run that holds the week's claim is still waited for.
+   * @default false: a week already published is left as it is
+   */
+  readonly replace?: boolean;
 }
 
 export interface ProducedReport {
@@ -49,9 +58,21 @@ export interface ProducedReport {
 }
 
 export interface PublishedReport extends DeliveryOutcome {
+  readonly kind: 'delivered';
   /** Undefined when a pending delivery was completed with the PDF stored before. */
   readonly produced?: ProducedReport;
 }
+
+/** The week was delivered before (a second run of the schedule, a retry, a second `--publish`). */
+export interface AlreadyPublishedReport {
+  readonly kind: 'already-published';
+  readonly key: string;
+  readonly week: string;
+  readonly fileId: string;
+  readonly storedAt: string;
+}
+
+export type PublicationResult = PublishedReport | AlreadyPublishedReport;
 
 export interface WeeklyReportDeps extends DeliveryPorts {
   readonly engines: ReportEngines;
@@ -63,13 +84,21 @@ export interface WeeklyReportDeps extends DeliveryPorts {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly delivery?: DeliveryOptions;
+  /** The lease of the week's publication claim. */
+  readonly claim?: ClaimOptions;
+  /** Names this publisher in the claim. @default host, process id and a random run id */
+  readonly publisherId?: () => string;
 }
 
 export interface WeeklyReport {
   /** Renders and assembles the report of a window (`toilless report --out`). */
   produce(request: ReportRequest): Promise<ProducedReport>;
-  /** What the schedule runs: completes a pending delivery of the week, else produces, stores and delivers. */
-  publish(request: ReportRequest): Promise<PublishedReport>;
+  /**
+   * What the schedule runs, once per week however often it is called: claims the week, then completes
+   * a pending delivery of it, or answers `already-published`, or produces, stores and delivers.
+   * Throws PublicationInProgressError while another run holds the week's claim.
+   */
+  publish(request: ReportRequest): Promise<PublicationResult>;
 }
 
 export function createWeeklyReport(deps: WeeklyReportDeps): WeeklyReport {
@@ -112,23 +141,57 @@ export function createWeeklyReport(deps: WeeklyReportDeps): WeeklyReport {
   return {
     produce,
     publish: async (request) => {
-      const pending = await pendingDelivery(deps.store, request.window);
-      if (pending) {
-        request.onStage?.('deliver', `completing the delivery of ${pending.key} stored ${pending.storedAt}`);
-        return resumeDelivery(deps, pending, deps.delivery);
+      const week = request.window.isoWeek;
+      const holder = (deps.publisherId ?? defaultPublisherId)();
+      const claim = await claimPublication(deps, week, holder, deps.claim);
+      try {
+        const status = await deliveryStatus(deps.store, request.window);
+        if (status.state === 'delivered' && request.replace !== true) {
+          const { record } = status;
+          deps.logger.info(
+            { week, key: record.key, fileId: record.slack.fileId, storedAt: record.storedAt },
+            'report already published for this week: nothing done',
+          );
+          return {
+            kind: 'already-published',
+            key: record.key,
+            week,
+            fileId: record.slack.fileId,
+            storedAt: record.storedAt,
+          };
+        }
+        if (status.state === 'pending' && request.replace !== true) {
+          const pending = status.record;
+          request.onStage?.(
+            'deliver',
+            `completing the delivery of ${pending.key} stored ${pending.storedAt}`,
+          );
+          const outcome = await resumeDelivery(deps, pending, deps.delivery, claim.confirm);
+          return { kind: 'delivered', ...outcome };
+        }
+        const produced = await produce(request);
+        request.onStage?.('deliver');
+        const outcome = await storeAndDeliver(
+          deps,
+          {
+            window: request.window,
+            pdf: produced.pdf,
+            comment: (replaced) => reportComment(produced.doc, replaced),
+          },
+          deps.delivery,
+          claim.confirm,
+        );
+        return { kind: 'delivered', ...outcome, produced };
+      } finally {
+        await claim.release().catch((error: unknown) => {
+          // It goes stale within the lease; until then another publisher is told to wait.
+          deps.logger.warn({ err: error, week }, 'could not release the claim on publishing the report');
+        });
       }
-      const produced = await produce(request);
-      request.onStage?.('deliver');
-      const outcome = await storeAndDeliver(
-        deps,
-        {
-          window: request.window,
-          pdf: produced.pdf,
-          comment: (replaced) => reportComment(produced.doc, replaced),
-        },
-        deps.delivery,
-      );
-      return { ...outcome, produced };
     },
   };
+}
+
+function defaultPublisherId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }

@@ -31,6 +31,18 @@ export function githubExample(
 }
 
 /** X-Hub-Signature-256 for a raw body. */
+/** A push to master whose 300 commits with long messages make its event larger than the bus accepts. */
+export function oversizedPush(): GitHubPayload {
+  const payload = githubExample('push', (p) => p.ref === 'refs/heads/master' && p.commits.length > 0);
+  const template = payload.commits[0];
+  payload.commits = Array.from({ length: 300 }, (_, index) => ({
+    ...template,
+    id: index.toString(16).padStart(40, '0'),
+    message: `${'a long first line '.repeat(56)}${index}`,
+  }));
+  return payload;
+}
+
 export function signGitHubBody(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }

@@ -1,16 +1,21 @@
 /**
  * Data for the series every shipped dashboard reads (application, node and blackbox exporters, the
  * DORA worker's own series, toilless's /metrics names), sampled over a time span, for the weekly
- * report's native renderer tests and benchmark. The values are simple so that the numbers the report
+ * report's native renderer tests and benchmark and the dashboards' PromQL test. The values are simple so that the numbers the report
  * shows can be worked out by hand:
  * - sample-app: 10 req/s answered 200 and 0.2 req/s answered 500 (error ratio 0.2 / 10.2 = 1.96%);
  *   p95 latency of the 200s exactly 0.5 s (the 0.25-0.5 s bucket ends at the 95th percentile);
  * - node-exporter:9100: 8 GB memory, 5 GB available (37.5% used); disk / 60% used; 2 cores 40% busy;
  * - the probe answers HTTP 200; octo/shop deploys 12 times with 2 failures in each window.
  */
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DoraMetrics, WindowMetrics } from '../../functions/dora-metrics/metrics/metrics.js';
 import { doraTimeSeries } from '../../functions/dora-metrics/metrics/metrics.js';
-import type { TimeSeries } from '../../functions/shared/prometheus/remote-write.js';
+import { RemoteWriteClient, type TimeSeries } from '../../functions/shared/prometheus/remote-write.js';
+import { type RunningPrometheus, startPrometheus } from './prometheus.js';
+import { waitFor } from './wait.js';
 
 export const REPORT_NODE = 'node-exporter:9100';
 export const REPORT_PROBED = 'http://sample-app:8000/healthz';
@@ -178,13 +183,18 @@ function doraSeries(span: ReportDataSpan): TimeSeries[] {
   return [...merged.values()];
 }
 
+export interface ReportSeriesOptions {
+  /** Include toilless's own /metrics series; leave them out where a real registry is scraped. @default true */
+  readonly toillessMetrics?: boolean;
+}
+
 /** Every series the shipped dashboards read, over the span. */
-export function reportSeries(span: ReportDataSpan): TimeSeries[] {
+export function reportSeries(span: ReportDataSpan, options: ReportSeriesOptions = {}): TimeSeries[] {
   return [
     ...applicationSeries(span),
     ...nodeSeries(span),
     ...probeSeries(span),
-    ...toillessSeries(span),
+    ...(options.toillessMetrics === false ? [] : toillessSeries(span)),
     ...doraSeries(span),
   ];
 }
@@ -203,4 +213,31 @@ export function historyPrometheusConfig(ruleFiles: readonly string[], days: numb
     `    out_of_order_time_window: ${days}d`,
     '',
   ].join('\n');
+}
+
+/**
+ * A real Prometheus with the shipped rule files, holding the report's series for the hour before
+ * `endMs` (15 s apart), once its SLO rules have recorded the objectives.
+ */
+export async function startReportPrometheus(endMs: number): Promise<RunningPrometheus> {
+  const rulesDir = join(import.meta.dirname, '..', '..', 'stack-config', 'prometheus', 'rules');
+  const ruleFiles: Record<string, string> = {};
+  for (const name of (await readdir(rulesDir)).filter((file) => /\.ya?ml$/.test(file))) {
+    ruleFiles[name] = await readFile(join(rulesDir, name), 'utf8');
+  }
+  const prometheus = await startPrometheus({
+    ruleFiles,
+    config: historyPrometheusConfig(Object.keys(ruleFiles), 1),
+  });
+  await new RemoteWriteClient({ url: prometheus.remoteWriteUrl }).write(
+    reportSeries({ fromMs: endMs - 60 * 60_000, toMs: endMs, stepMs: 15_000 }),
+  );
+  await waitFor(
+    async () => {
+      const data = await prometheus.query('slo:objective:ratio');
+      return data.resultType === 'vector' && data.result.length > 0 ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, description: 'the SLO rules to record the objectives' },
+  );
+  return prometheus;
 }

@@ -4,8 +4,10 @@
  * servers the test runs on 127.0.0.1.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { afterAll } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type AlertmanagerOptions, DIR_PLACEHOLDER } from './alertmanager.js';
 
@@ -13,6 +15,34 @@ import { type AlertmanagerOptions, DIR_PLACEHOLDER } from './alertmanager.js';
 export const STACK_CONFIG_DIR = join(import.meta.dirname, '..', '..', 'stack-config');
 
 const PROMETHEUS_DIR = join(STACK_CONFIG_DIR, 'prometheus');
+
+/**
+ * Throwaway copies of the whole shipped stack-config, like `cp -r stack-config <tmp>/stack-config`,
+ * removed after the test file. Call it once at the top of the file; `copy()` makes one.
+ */
+export function useStackConfigCopies(prefix: string): { copy(): Promise<string> } {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  return {
+    copy: async () => {
+      const dir = await mkdtemp(join(tmpdir(), prefix));
+      dirs.push(dir);
+      const copy = join(dir, 'stack-config');
+      await cp(STACK_CONFIG_DIR, copy, { recursive: true });
+      return copy;
+    },
+  };
+}
+
+/** Rewrites a file of a copy; fails when `change` changes nothing, so a stale fixture is noticed. */
+export async function editCopiedFile(path: string, change: (text: string) => string): Promise<void> {
+  const before = await readFile(path, 'utf8');
+  const after = change(before);
+  if (after === before) throw new Error(`the edit of ${path} changed nothing: the fixture no longer matches`);
+  await writeFile(path, after);
+}
 const ALERTMANAGER_DIR = join(STACK_CONFIG_DIR, 'alertmanager');
 
 /** Where the copy of prometheus.yml sends alerts and scrapes. */

@@ -45,7 +45,7 @@ import {
 export interface ReportPdfOptions {
   /**
    * Directory holding DejaVuSans.ttf and DejaVuSans-Bold.ttf.
-   * @default fonts/ beside the module (a Lambda bundle), else node_modules/dejavu-fonts-ttf/ttf
+   * @default fonts/ in the Lambda task root (LAMBDA_TASK_ROOT), else node_modules/dejavu-fonts-ttf/ttf
    */
   readonly fontDir?: string;
 }

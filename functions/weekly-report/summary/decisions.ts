@@ -2,7 +2,8 @@
  * The summary page's decisions, as plain functions over numbers: the error budget policy state, DORA
  * levels, compliance from event counts, and how often and how long an alert fired.
  */
-import type { LevelBoundaries, LevelBoundary } from '../../shared/stack-config.js';
+import { doraLevelOf } from '../../shared/dora-levels.js';
+import type { LevelBoundaries } from '../../shared/stack-config.js';
 import type { BudgetPolicyState, DoraLevel } from '../model.js';
 
 /** stack-config/runbooks/error-budget-policy.md: 50% consumed at <= 0.50 left, 75% at <= 0.25, 100% at <= 0. */
@@ -24,28 +25,9 @@ export function compliance(badEvents: number, events: number): number | null {
   return Math.min(1, Math.max(0, 1 - badEvents / events));
 }
 
-/**
- * The DORA level of a value by toilless.yaml `dora.levels` (docs/dora.md): the first of elite, high,
- * medium whose boundary it passes, else low.
- */
+/** The DORA level of a value by toilless.yaml `dora.levels` (docs/dora.md), as the DORA worker rates it. */
 export function doraLevel(value: number, boundaries: LevelBoundaries): DoraLevel {
-  if (passes(value, boundaries.elite)) return 'elite';
-  if (passes(value, boundaries.high)) return 'high';
-  if (passes(value, boundaries.medium)) return 'medium';
-  return 'low';
-}
-
-function passes(value: number, boundary: LevelBoundary): boolean {
-  switch (boundary.comparison) {
-    case '<':
-      return value < boundary.value;
-    case '<=':
-      return value <= boundary.value;
-    case '>':
-      return value > boundary.value;
-    case '>=':
-      return value >= boundary.value;
-  }
+  return doraLevelOf(value, boundaries);
 }
 
 /**

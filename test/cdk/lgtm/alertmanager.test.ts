@@ -1,9 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
 import { asISecret } from '../../../lib/cdk-interfaces.js';
 import {
@@ -12,48 +11,34 @@ import {
   TOILLESS_RECEIVER_PLACEHOLDER,
 } from '../../../lib/lgtm/alertmanager.js';
 import { configSyncScript } from '../../../lib/lgtm/lgtm-service.js';
-import { ConstructTestStack } from '../app-fixture.js';
 import {
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
-import { freePort, mappedArguments, startBinary, waitUntilReady } from './real-binary.js';
+import { withRunningContainer } from './real-binary.js';
 
-let fixture: ConstructTestStack | undefined;
-let scratch: string | undefined;
+const stacks = useLgtmTestStacks();
 
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-  scratch = undefined;
-});
-
-function alertmanagerStack(): { alertmanager: Alertmanager; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const alertmanager = new Alertmanager(fixture.stack, 'Alertmanager', {
-    ...base,
-    image: base.versions.alertmanager,
-    webhookToken: asISecret(new secretsmanager.Secret(fixture.stack, 'Token')),
-    slackWebhookUrl: asISecret(new secretsmanager.Secret(fixture.stack, 'Slack')),
-    receiverUrl: asISecret(new secretsmanager.Secret(fixture.stack, 'ReceiverUrl')),
-  });
+function alertmanagerStack() {
+  const { built: alertmanager, fixture } = stacks.build(
+    (stack, base) =>
+      new Alertmanager(stack, 'Alertmanager', {
+        ...base,
+        image: base.versions.alertmanager,
+        webhookToken: asISecret(new secretsmanager.Secret(stack, 'Token')),
+        slackWebhookUrl: asISecret(new secretsmanager.Secret(stack, 'Slack')),
+        receiverUrl: asISecret(new secretsmanager.Secret(stack, 'ReceiverUrl')),
+      }),
+  );
   return { alertmanager, fixture };
 }
 
 describe('Alertmanager', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = alertmanagerStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(alertmanagerStack);
 
   it('gets the webhook token and the Slack URL as ECS secrets written to the files its config names, never as plain variables', () => {
     // Prepare and Act
@@ -95,7 +80,7 @@ describe('Alertmanager', () => {
     // Prepare: what the init container leaves in the config volume, and the EFS directory.
     const { fixture } = alertmanagerStack();
     const command: string[] = containerNamed(containersOf(fixture.stack, 'Alertmanager'), 'Main').Command;
-    scratch = mkdtempSync(join(tmpdir(), 'toilless-alertmanager-'));
+    const scratch = stacks.scratch('toilless-alertmanager-');
     const config = join(scratch, 'etc-alertmanager');
     cpSync(join(stackConfigDir(), 'alertmanager'), config, { recursive: true });
     for (const [file, value] of [
@@ -106,22 +91,15 @@ describe('Alertmanager', () => {
       writeFileSync(join(config, file), value);
     }
     mkdirSync(join(scratch, 'data'));
-    const port = await freePort();
-    const args = mappedArguments(
-      command,
-      { '/etc/alertmanager': config, '/alertmanager': join(scratch, 'data') },
-      { flag: '--web.listen-address', address: `127.0.0.1:${port}` },
-    );
     execFileSync('amtool', ['check-config', join(config, 'alertmanager.yml')]);
 
-    // Act
-    const binary = startBinary('prometheus-alertmanager', args);
-    try {
-      // Assess
-      expect(await waitUntilReady(`http://127.0.0.1:${port}/-/ready`, binary), binary.output()).toBe(true);
-    } finally {
-      await binary.stop();
-    }
+    // Act and Assess: it becomes ready
+    await withRunningContainer({
+      binary: 'prometheus-alertmanager',
+      command,
+      paths: { '/etc/alertmanager': config, '/alertmanager': join(scratch, 'data') },
+      readyPath: '/-/ready',
+    });
   }, 30_000);
 
   describe('toilless receiver URL', () => {
@@ -132,7 +110,7 @@ describe('Alertmanager', () => {
       const { fixture } = alertmanagerStack();
       const script: string = containerNamed(containersOf(fixture.stack, 'Alertmanager'), 'ConfigSync')
         .Command[0];
-      scratch = mkdtempSync(join(tmpdir(), 'toilless-config-sync-'));
+      const scratch = stacks.scratch('toilless-config-sync-');
       const config = join(scratch, 'config');
       const bin = join(scratch, 'bin');
       mkdirSync(config);

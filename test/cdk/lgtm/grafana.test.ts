@@ -1,21 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Grafana, type GrafanaOidcLogin, type GrafanaPublicAccess } from '../../../lib/lgtm/grafana.js';
-import { ConstructTestStack } from '../app-fixture.js';
+import type { ConstructTestStack } from '../app-fixture.js';
 import {
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
-
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
+const stacks = useLgtmTestStacks();
 
 const PUBLIC: GrafanaPublicAccess = {
   domainName: 'grafana.example.com',
@@ -31,18 +26,16 @@ const OIDC: GrafanaOidcLogin = {
   roleAttributePath: "contains(groups[*], 'admins') && 'Admin' || 'Viewer'",
 };
 
-function grafanaStack(
-  publicAccess?: GrafanaPublicAccess,
-  oidc?: GrafanaOidcLogin,
-): { grafana: Grafana; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const grafana = new Grafana(fixture.stack, 'Grafana', {
-    ...base,
-    image: base.versions.grafana,
-    ...(publicAccess ? { publicAccess } : {}),
-    ...(oidc ? { oidc } : {}),
-  });
+function grafanaStack(publicAccess?: GrafanaPublicAccess, oidc?: GrafanaOidcLogin) {
+  const { built: grafana, fixture } = stacks.build(
+    (stack, base) =>
+      new Grafana(stack, 'Grafana', {
+        ...base,
+        image: base.versions.grafana,
+        ...(publicAccess ? { publicAccess } : {}),
+        ...(oidc ? { oidc } : {}),
+      }),
+  );
   return { grafana, fixture };
 }
 
@@ -51,13 +44,7 @@ function typesOf(stack: ConstructTestStack): string[] {
 }
 
 describe('Grafana', () => {
-  it('matches the snapshot, inside the VPC only', () => {
-    // Prepare and Act
-    const { fixture } = grafanaStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(() => grafanaStack(), 'matches the snapshot, inside the VPC only');
 
   it('has no load balancer without a domain and certificate: reachable only inside the VPC', () => {
     // Prepare and Act
@@ -163,8 +150,6 @@ describe('Grafana', () => {
   it('refuses OIDC sign-in without an HTTPS domain, or with a provider URL that is not https', () => {
     // Act and Assess
     expect(() => grafanaStack(undefined, OIDC)).toThrow(/oidc sign-in needs publicAccess/);
-    fixture?.dispose();
-    fixture = undefined;
     expect(() => grafanaStack(PUBLIC, { ...OIDC, tokenUrl: 'http://auth.example.com/token' })).toThrow(
       /oidc.tokenUrl "http:\/\/auth.example.com\/token" is not an https:\/\/ URL/,
     );

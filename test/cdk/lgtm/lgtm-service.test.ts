@@ -1,29 +1,34 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LgtmService, type LgtmServiceProps } from '../../../lib/lgtm/lgtm-service.js';
-import { ConstructTestStack } from '../app-fixture.js';
-import { containerNamed, containersOf, environmentOf, lgtmTestBase, resourcesOf } from './lgtm-fixture.js';
+import {
+  containerNamed,
+  containersOf,
+  environmentOf,
+  resourcesOf,
+  useLgtmTestStacks,
+} from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
-
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
+const stacks = useLgtmTestStacks();
 
 function serviceStack(overrides: Partial<LgtmServiceProps> = {}) {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const service = new LgtmService(fixture.stack, 'Svc', {
-    cluster: base.cluster,
-    namespace: base.namespace,
-    configs: base.configs,
-    image: base.versions.loki,
-    name: 'loki',
-    configFolder: 'loki',
-    configMountPath: '/etc/loki',
-    ports: [{ port: 3100 }],
-    ...overrides,
-  });
+  const {
+    built: service,
+    fixture,
+    base,
+  } = stacks.build(
+    (stack, base) =>
+      new LgtmService(stack, 'Svc', {
+        cluster: base.cluster,
+        namespace: base.namespace,
+        configs: base.configs,
+        image: base.versions.loki,
+        name: 'loki',
+        configFolder: 'loki',
+        configMountPath: '/etc/loki',
+        ports: [{ port: 3100 }],
+        ...overrides,
+      }),
+  );
   return { service, fixture, base };
 }
 

@@ -1,17 +1,14 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
-import { LokiSimpleScalable } from '../../../lib/lgtm/loki-simple-scalable.js';
+import { LokiSimpleScalable, type LokiSimpleScalableProps } from '../../../lib/lgtm/loki-simple-scalable.js';
 import { TempoScalable } from '../../../lib/lgtm/tempo-scalable.js';
-import { ConstructTestStack } from '../app-fixture.js';
-import { containerNamed, containersOf, lgtmTestBase } from './lgtm-fixture.js';
+import { bucketServiceProps, containerNamed, containersOf, useLgtmTestStacks } from './lgtm-fixture.js';
 import { freePort, type RunningBinary, startBinary, waitUntilReady } from './real-binary.js';
 
-let fixture: ConstructTestStack | undefined;
-let scratch: string | undefined;
+const stacks = useLgtmTestStacks();
 let gateway: RunningBinary | undefined;
 const upstreams: Server[] = [];
 
@@ -19,10 +16,6 @@ afterEach(async () => {
   await gateway?.stop();
   gateway = undefined;
   for (const server of upstreams.splice(0)) server.close();
-  fixture?.dispose();
-  fixture = undefined;
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-  scratch = undefined;
 });
 
 /** A stand-in for one Loki path: answers every request with its name and the path it got. */
@@ -34,44 +27,26 @@ async function upstream(name: string): Promise<number> {
   return port;
 }
 
-function base() {
-  fixture = new ConstructTestStack();
-  const shared = lgtmTestBase(fixture.stack);
-  return { stack: fixture.stack, shared };
+/** Loki in simple scalable mode with 30 days of retention and `props` on top. */
+function lokiStack(props: Partial<LokiSimpleScalableProps> = {}) {
+  return stacks.build(
+    (stack, base) =>
+      new LokiSimpleScalable(stack, 'Loki', { ...bucketServiceProps(base, 'loki', 30), ...props }),
+  );
 }
 
 describe('Loki in simple scalable mode', () => {
   it('refuses fewer than three write tasks, which replication factor 3 needs', () => {
-    // Prepare
-    const { stack, shared } = base();
-
     // Act
-    const act = () =>
-      new LokiSimpleScalable(stack, 'Loki', {
-        ...shared,
-        image: shared.versions.loki,
-        accessLogsBucket: shared.accessLogs,
-        retentionDays: 30,
-        sizes: { write: { desiredCount: 2, cpu: 1024, memoryLimitMiB: 4096 } },
-      });
+    const act = () => lokiStack({ sizes: { write: { desiredCount: 2, cpu: 1024, memoryLimitMiB: 4096 } } });
 
     // Assess
     expect(act).toThrow(/the write path needs at least 3 tasks: .* \(got 2\)/);
   });
 
   it('refuses a read scaling ceiling under the read tasks it starts with', () => {
-    // Prepare
-    const { stack, shared } = base();
-
     // Act
-    const act = () =>
-      new LokiSimpleScalable(stack, 'Loki', {
-        ...shared,
-        image: shared.versions.loki,
-        accessLogsBucket: shared.accessLogs,
-        retentionDays: 30,
-        maxReadTasks: 1,
-      });
+    const act = () => lokiStack({ maxReadTasks: 1 });
 
     // Assess
     expect(act).toThrow(
@@ -83,8 +58,7 @@ describe('Loki in simple scalable mode', () => {
 describe('The loki gateway', () => {
   it("runs the image versions.yaml names as loki-gateway, so that its version is pinned with the stack's", () => {
     // Prepare: a stack-config whose versions.yaml names another gateway tag.
-    scratch = mkdtempSync(join(tmpdir(), 'toilless-loki-gateway-versions-'));
-    const configDir = join(scratch, 'stack-config');
+    const configDir = join(stacks.scratch('toilless-loki-gateway-versions-'), 'stack-config');
     cpSync(stackConfigDir(), configDir, { recursive: true });
     const versionsPath = join(configDir, 'versions.yaml');
     const shipped = readFileSync(versionsPath, 'utf8');
@@ -94,16 +68,12 @@ describe('The loki gateway', () => {
     );
     expect(changed).not.toBe(shipped);
     writeFileSync(versionsPath, changed);
-    fixture = new ConstructTestStack();
-    const shared = lgtmTestBase(fixture.stack, configDir);
 
     // Act
-    new LokiSimpleScalable(fixture.stack, 'Loki', {
-      ...shared,
-      image: shared.versions.loki,
-      accessLogsBucket: shared.accessLogs,
-      retentionDays: 30,
-    });
+    const { fixture } = stacks.build(
+      (stack, base) => new LokiSimpleScalable(stack, 'Loki', bucketServiceProps(base, 'loki', 30)),
+      configDir,
+    );
 
     // Assess
     expect(containerNamed(containersOf(fixture.stack, 'LokiGateway'), 'Main').Image).toBe(
@@ -113,16 +83,10 @@ describe('The loki gateway', () => {
 
   it('runs for real with the arguments and file its task definition gives it, and sends pushes to write and queries to read', async () => {
     // Prepare: the synthesized command; the Service Connect names and the port mapped to loopback.
-    const { stack, shared } = base();
-    new LokiSimpleScalable(stack, 'Loki', {
-      ...shared,
-      image: shared.versions.loki,
-      accessLogsBucket: shared.accessLogs,
-      retentionDays: 30,
-    });
-    const command: string[] = containerNamed(containersOf(stack, 'LokiGateway'), 'Main').Command;
+    const { fixture } = lokiStack();
+    const command: string[] = containerNamed(containersOf(fixture.stack, 'LokiGateway'), 'Main').Command;
     const [binary, ...args] = command;
-    scratch = mkdtempSync(join(tmpdir(), 'toilless-loki-gateway-'));
+    const scratch = stacks.scratch('toilless-loki-gateway-');
     const [writePort, readPort, listenPort] = [
       await upstream('write'),
       await upstream('read'),
@@ -133,7 +97,7 @@ describe('The loki gateway', () => {
       .replace('server loki-read:3100;', `server 127.0.0.1:${readPort};`)
       .replace('listen 3100;', `listen 127.0.0.1:${listenPort};`);
     writeFileSync(join(scratch, 'gateway-nginx.conf'), file);
-    const mapped = args.map((arg) => arg.replace(/^\/etc\/loki(?=\/)/, scratch as string));
+    const mapped = args.map((arg) => arg.replace(/^\/etc\/loki(?=\/)/, scratch));
 
     // Act
     gateway = startBinary(String(binary), ['-e', 'stderr', '-p', scratch, ...mapped]);
@@ -155,18 +119,12 @@ describe('The loki gateway', () => {
 
 describe('Tempo scaled out', () => {
   it('refuses a single task, which could not hold the second copy of each trace', () => {
-    // Prepare
-    const { stack, shared } = base();
-
     // Act
     const act = () =>
-      new TempoScalable(stack, 'Tempo', {
-        ...shared,
-        image: shared.versions.tempo,
-        accessLogsBucket: shared.accessLogs,
-        retentionDays: 14,
-        desiredCount: 1,
-      });
+      stacks.build(
+        (stack, base) =>
+          new TempoScalable(stack, 'Tempo', { ...bucketServiceProps(base, 'tempo', 14), desiredCount: 1 }),
+      );
 
     // Assess
     expect(act).toThrow(/desiredCount must be at least 2: .* \(got 1\)/);

@@ -1,46 +1,26 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Loki } from '../../../lib/lgtm/loki.js';
-import { ConstructTestStack } from '../app-fixture.js';
 import {
+  bucketServiceProps,
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
+const stacks = useLgtmTestStacks();
 
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
-
-function lokiStack(): { loki: Loki; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const loki = new Loki(fixture.stack, 'Loki', {
-    ...base,
-    image: base.versions.loki,
-    accessLogsBucket: base.accessLogs,
-    retentionDays: 30,
-  });
-  return { loki, fixture };
-}
+const lokiStack = (retentionDays = 30) =>
+  stacks.build((stack, base) => new Loki(stack, 'Loki', bucketServiceProps(base, 'loki', retentionDays)));
 
 describe('Loki', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = lokiStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(() => lokiStack());
 
   it('runs the single binary on S3 with the bucket and region expanded from the environment', () => {
     // Prepare and Act
-    const { loki, fixture } = lokiStack();
+    const { built: loki, fixture } = lokiStack();
 
     // Assess
     const main = containerNamed(containersOf(fixture.stack, 'Loki'), 'Main');
@@ -63,7 +43,7 @@ describe('Loki', () => {
 
   it('grants exactly list, get, put and delete on its own bucket', () => {
     // Prepare and Act
-    const { loki, fixture } = lokiStack();
+    const { built: loki, fixture } = lokiStack();
 
     // Assess
     const bucketId = fixture.stack.getLogicalId(loki.storage.bucket.node.defaultChild as never);
@@ -88,27 +68,16 @@ describe('Loki', () => {
 
   it('keeps the bucket a week longer than Loki keeps logs', () => {
     // Prepare and Act
-    const { loki } = lokiStack();
+    const { built: loki } = lokiStack();
 
     // Assess
     expect(loki.storage.expirationDays).toBe(37);
   });
 
   it('refuses a retention under a day', () => {
-    // Prepare
-    fixture = new ConstructTestStack();
-    const base = lgtmTestBase(fixture.stack);
-
-    // Act
-    const act = () =>
-      new Loki(fixture!.stack, 'Loki', {
-        ...base,
-        image: base.versions.loki,
-        accessLogsBucket: base.accessLogs,
-        retentionDays: 0,
-      });
-
-    // Assess
-    expect(act).toThrow(/retentionDays must be a whole number of days of at least 1 \(got 0\)/);
+    // Act and Assess
+    expect(() => lokiStack(0)).toThrow(
+      /retentionDays must be a whole number of days of at least 1 \(got 0\)/,
+    );
   });
 });

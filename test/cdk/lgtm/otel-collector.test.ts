@@ -1,35 +1,30 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OtelCollector } from '../../../lib/lgtm/otel-collector.js';
-import { ConstructTestStack } from '../app-fixture.js';
-import { containerNamed, containersOf, lgtmTestBase, resourcesOf, snapshotOf } from './lgtm-fixture.js';
+import {
+  containerNamed,
+  containersOf,
+  itMatchesTheSnapshot,
+  resourcesOf,
+  useLgtmTestStacks,
+} from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
-
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
+const stacks = useLgtmTestStacks();
 
 function collectorStack(capacity: { minCapacity?: number; maxCapacity?: number } = {}) {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const collector = new OtelCollector(fixture.stack, 'Collector', {
-    ...base,
-    image: base.versions['otel-collector'],
-    ...capacity,
-  });
+  const {
+    built: collector,
+    fixture,
+    base,
+  } = stacks.build(
+    (stack, base) =>
+      new OtelCollector(stack, 'Collector', { ...base, image: base.versions['otel-collector'], ...capacity }),
+  );
   return { collector, fixture, base };
 }
 
 describe('OpenTelemetry Collector', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = collectorStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(() => collectorStack());
 
   it('takes OTLP over gRPC and HTTP from applications in the VPC, each port a Service Connect alias', () => {
     // Prepare

@@ -1,60 +1,69 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stackConfigDir } from '../../../functions/shared/stack-config.js';
 import { Prometheus } from '../../../lib/lgtm/prometheus.js';
 import type { PrometheusAdditions } from '../../../lib/lgtm/prometheus-config.js';
-import { ConstructTestStack } from '../app-fixture.js';
 import {
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
-import { freePort, mappedArguments, startBinary, waitUntilReady } from './real-binary.js';
+import { withRunningContainer } from './real-binary.js';
 
-let fixture: ConstructTestStack | undefined;
-let scratch: string | undefined;
-
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-  scratch = undefined;
-});
+const stacks = useLgtmTestStacks();
 
 const ADDITIONS: PrometheusAdditions = {
   probes: { https: [{ target: 'https://shop.example.com/healthz', service: 'shop' }] },
   ec2Nodes: [{ name: 'web', tags: { role: ['web'] }, port: 9100, region: 'eu-west-1' }],
 };
 
-function prometheusStack(
-  retention?: string,
-  additions?: PrometheusAdditions,
-): { prometheus: Prometheus; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const prometheus = new Prometheus(fixture.stack, 'Prometheus', {
-    ...base,
-    image: base.versions.prometheus,
-    ...(retention ? { retention } : {}),
-    ...(additions ? { additions } : {}),
-  });
+function prometheusStack(retention?: string, additions?: PrometheusAdditions) {
+  const { built: prometheus, fixture } = stacks.build(
+    (stack, base) =>
+      new Prometheus(stack, 'Prometheus', {
+        ...base,
+        image: base.versions.prometheus,
+        ...(retention ? { retention } : {}),
+        ...(additions ? { additions } : {}),
+      }),
+  );
   return { prometheus, fixture };
 }
 
-describe('Prometheus', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = prometheusStack();
+/**
+ * The shipped prometheus/ folder where the task's config volume would be, with `prometheusYml` as its
+ * prometheus.yml when given, checked by promtool; then the real binary started with the task's command.
+ */
+async function withRunningPrometheus(
+  built: ReturnType<typeof prometheusStack>,
+  prometheusYml: string | undefined,
+  use: (origin: string, config: string) => Promise<void>,
+): Promise<void> {
+  const command: string[] = containerNamed(containersOf(built.fixture.stack, 'Prometheus'), 'Main').Command;
+  const scratch = stacks.scratch('toilless-prometheus-');
+  const config = join(scratch, 'etc-prometheus');
+  cpSync(join(stackConfigDir(), 'prometheus'), config, { recursive: true });
+  if (prometheusYml !== undefined) writeFileSync(join(config, 'prometheus.yml'), prometheusYml);
+  mkdirSync(join(scratch, 'data'));
+  execFileSync('promtool', ['check', 'config', join(config, 'prometheus.yml')]);
+  await withRunningContainer(
+    {
+      binary: 'prometheus',
+      command,
+      paths: { '/etc/prometheus': config, '/prometheus': join(scratch, 'data') },
+      readyPath: '/-/ready',
+    },
+    (origin) => use(origin, config),
+  );
+}
 
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+describe('Prometheus', () => {
+  itMatchesTheSnapshot(() => prometheusStack());
 
   it('keeps its TSDB on EFS as the image user, with one task that stops before the next starts', () => {
     // Prepare and Act
@@ -93,7 +102,6 @@ describe('Prometheus', () => {
     // Prepare and Act
     const plain = prometheusStack();
     const plainStatements = JSON.stringify(resourcesOf(plain.fixture.stack));
-    plain.fixture.dispose();
     const { fixture } = prometheusStack(undefined, ADDITIONS);
 
     // Assess
@@ -113,7 +121,6 @@ describe('Prometheus', () => {
         containerNamed(containersOf(built.stack, 'Prometheus'), 'Main'),
       ).CONFIG_SHA256;
       built.dispose();
-      fixture = undefined;
       return hash;
     };
 
@@ -133,69 +140,32 @@ describe('Prometheus', () => {
 
   it('starts for real with the EC2 discovery and probe targets of toilless.yaml in its generated prometheus.yml', async () => {
     // Prepare
-    const { prometheus, fixture } = prometheusStack(undefined, ADDITIONS);
-    const command: string[] = containerNamed(containersOf(fixture.stack, 'Prometheus'), 'Main').Command;
-    scratch = mkdtempSync(join(tmpdir(), 'toilless-prometheus-'));
-    const config = join(scratch, 'etc-prometheus');
-    cpSync(join(stackConfigDir(), 'prometheus'), config, { recursive: true });
-    writeFileSync(join(config, 'prometheus.yml'), prometheus.deliveredConfig);
-    mkdirSync(join(scratch, 'data'));
-    const port = await freePort();
-    const args = mappedArguments(
-      command,
-      { '/etc/prometheus': config, '/prometheus': join(scratch, 'data') },
-      { flag: '--web.listen-address', address: `127.0.0.1:${port}` },
-    );
-    execFileSync('promtool', ['check', 'config', join(config, 'prometheus.yml')]);
+    const built = prometheusStack(undefined, ADDITIONS);
 
-    // Act
-    const binary = startBinary('prometheus', args);
-    try {
-      const ready = await waitUntilReady(`http://127.0.0.1:${port}/-/ready`, binary);
-
-      // Assess: ready, with the added probe target and the EC2 job configured.
-      expect(ready, binary.output()).toBe(true);
-      const loaded = (await (await fetch(`http://127.0.0.1:${port}/api/v1/status/config`)).json()) as {
+    // Act: started with the generated prometheus.yml, and ready
+    await withRunningPrometheus(built, built.prometheus.deliveredConfig, async (origin) => {
+      // Assess: the added probe target and the EC2 job configured.
+      const loaded = (await (await fetch(`${origin}/api/v1/status/config`)).json()) as {
         data: { yaml: string };
       };
       expect(loaded.data.yaml).toContain('https://shop.example.com/healthz');
       expect(loaded.data.yaml).toContain('job_name: node-ec2-web');
       expect(loaded.data.yaml).toContain('region: eu-west-1');
-    } finally {
-      await binary.stop();
-    }
+    });
   }, 30_000);
 
   it('starts for real with the arguments and files the task definition gives it, and becomes ready', async () => {
     // Prepare: the delivered folder and the EFS directory, mapped to local folders.
-    const { prometheus, fixture } = prometheusStack();
-    const command: string[] = containerNamed(containersOf(fixture.stack, 'Prometheus'), 'Main').Command;
-    scratch = mkdtempSync(join(tmpdir(), 'toilless-prometheus-'));
-    const config = join(scratch, 'etc-prometheus');
-    cpSync(join(stackConfigDir(), 'prometheus'), config, { recursive: true });
-    expect(prometheus.deliveredConfig).toBe(readFileSync(join(config, 'prometheus.yml'), 'utf8'));
-    mkdirSync(join(scratch, 'data'));
-    const port = await freePort();
-    const args = mappedArguments(
-      command,
-      { '/etc/prometheus': config, '/prometheus': join(scratch, 'data') },
-      { flag: '--web.listen-address', address: `127.0.0.1:${port}` },
-    );
-    execFileSync('promtool', ['check', 'config', join(config, 'prometheus.yml')]);
+    const built = prometheusStack();
 
-    // Act
-    const binary = startBinary('prometheus', args);
-    try {
-      const ready = await waitUntilReady(`http://127.0.0.1:${port}/-/ready`, binary);
-
-      // Assess: ready, with the shipped rules loaded.
-      expect(ready, binary.output()).toBe(true);
-      const rules = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+    // Act: started with the shipped prometheus.yml, and ready
+    await withRunningPrometheus(built, undefined, async (origin, config) => {
+      // Assess: the shipped file is what is delivered, and its rules are loaded.
+      expect(built.prometheus.deliveredConfig).toBe(readFileSync(join(config, 'prometheus.yml'), 'utf8'));
+      const rules = (await (await fetch(`${origin}/api/v1/rules`)).json()) as {
         data: { groups: unknown[] };
       };
       expect(rules.data.groups.length).toBeGreaterThan(0);
-    } finally {
-      await binary.stop();
-    }
+    });
   }, 30_000);
 });

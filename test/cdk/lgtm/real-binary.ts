@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { expect } from 'vitest';
 
 /** A free TCP port on the loopback interface. */
 export function freePort(): Promise<number> {
@@ -77,4 +78,39 @@ export async function waitUntilReady(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return false;
+}
+
+/** A container's Main command, run by the real binary with its container paths mapped to local folders. */
+export interface ContainerRun {
+  /** The binary of the Debian package that stands in for the image. */
+  readonly binary: string;
+  /** The task definition's command. */
+  readonly command: readonly string[];
+  /** Container path -> local folder. */
+  readonly paths: Readonly<Record<string, string>>;
+  /** What answers 200 once the binary is up, e.g. `/-/ready`. */
+  readonly readyPath: string;
+}
+
+/**
+ * Starts the binary on a free loopback port (`--web.listen-address`), expects it to become ready, hands
+ * its origin to `use` and stops it afterwards.
+ */
+export async function withRunningContainer(
+  run: ContainerRun,
+  use: (origin: string) => Promise<void> = async () => undefined,
+): Promise<void> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const args = mappedArguments(run.command, run.paths, {
+    flag: '--web.listen-address',
+    address: `127.0.0.1:${port}`,
+  });
+  const binary = startBinary(run.binary, args);
+  try {
+    expect(await waitUntilReady(`${origin}${run.readyPath}`, binary), binary.output()).toBe(true);
+    await use(origin);
+  } finally {
+    await binary.stop();
+  }
 }

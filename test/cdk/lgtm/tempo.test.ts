@@ -1,46 +1,26 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tempo } from '../../../lib/lgtm/tempo.js';
-import { ConstructTestStack } from '../app-fixture.js';
 import {
+  bucketServiceProps,
   containerNamed,
   containersOf,
   environmentOf,
-  lgtmTestBase,
+  itMatchesTheSnapshot,
   resourcesOf,
-  snapshotOf,
+  useLgtmTestStacks,
 } from './lgtm-fixture.js';
 
-let fixture: ConstructTestStack | undefined;
+const stacks = useLgtmTestStacks();
 
-afterEach(() => {
-  fixture?.dispose();
-  fixture = undefined;
-});
-
-function tempoStack(retentionDays = 14): { tempo: Tempo; fixture: ConstructTestStack } {
-  fixture = new ConstructTestStack();
-  const base = lgtmTestBase(fixture.stack);
-  const tempo = new Tempo(fixture.stack, 'Tempo', {
-    ...base,
-    image: base.versions.tempo,
-    accessLogsBucket: base.accessLogs,
-    retentionDays,
-  });
-  return { tempo, fixture };
-}
+const tempoStack = (retentionDays = 14) =>
+  stacks.build((stack, base) => new Tempo(stack, 'Tempo', bucketServiceProps(base, 'tempo', retentionDays)));
 
 describe('Tempo', () => {
-  it('matches the snapshot', () => {
-    // Prepare and Act
-    const { fixture } = tempoStack();
-
-    // Assess
-    expect(snapshotOf(fixture.stack)).toMatchSnapshot();
-  });
+  itMatchesTheSnapshot(() => tempoStack());
 
   it('listens for queries and for OTLP from the collector, with its bucket expanded from the environment', () => {
     // Prepare and Act
-    const { tempo, fixture } = tempoStack();
+    const { built: tempo, fixture } = tempoStack();
 
     // Assess
     const main = containerNamed(containersOf(fixture.stack, 'Tempo'), 'Main');
@@ -56,7 +36,7 @@ describe('Tempo', () => {
 
   it('grants the object tagging Tempo needs besides list, get, put and delete, on its own bucket', () => {
     // Prepare and Act
-    const { tempo, fixture } = tempoStack();
+    const { built: tempo, fixture } = tempoStack();
 
     // Assess
     const bucketId = fixture.stack.getLogicalId(tempo.storage.bucket.node.defaultChild as never);
@@ -72,7 +52,7 @@ describe('Tempo', () => {
 
   it('expires objects after the retention plus a week and aborts incomplete uploads after a day', () => {
     // Prepare and Act
-    const { tempo, fixture } = tempoStack(14);
+    const { built: tempo, fixture } = tempoStack(14);
 
     // Assess
     const bucket = resourcesOf(fixture.stack)[

@@ -23,6 +23,7 @@ import {
   evidenceRequest,
   fastBurnAlert,
   incidentTraces,
+  sampleAppDeployment,
   sampleAppStream,
   toillessConfig,
   WINDOW_END,
@@ -201,21 +202,7 @@ describe('Evidence from the real Prometheus', () => {
       tempo = await startTempoServer({ traces: incidentTraces() });
       dir = await mkdtemp(join(tmpdir(), 'toilless-evidence-'));
       store = new FsObjectStore(dir);
-      await recordDeployment(store, {
-        id: 'deploy-42',
-        type: 'DeploymentRecorded',
-        time: '2026-11-28T08:40:00Z',
-        detail: {
-          repository: 'acme/sample-app',
-          environment: 'production',
-          deploymentId: '42',
-          sha: 'c0ffee00112233445566778899aabbccddeeff00',
-          status: 'success',
-          production: true,
-          finishedAt: '2026-11-28T08:40:00Z',
-          services: ['sample-app'],
-        },
-      });
+      await recordDeployment(store, sampleAppDeployment('deploy-42'));
     });
 
     afterAll(async () => {

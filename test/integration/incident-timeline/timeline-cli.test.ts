@@ -23,6 +23,7 @@ import { freePort } from '../../support/ports.js';
 import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
 import { type SlackApiServer, startSlackApiServer } from '../../support/slack-api-server.js';
 import { startTempoServer, type TempoServer, type TempoTraceInput } from '../../support/tempo-server.js';
+import { sampleAppDeployment } from '../../unit/incident-timeline/evidence/incident-data.js';
 
 const DELIVERY = join(
   import.meta.dirname,
@@ -288,21 +289,14 @@ describe('toilless timeline <payload.json>', () => {
       // Prepare
       const deployDir = await mkdtemp(join(tmpdir(), 'toilless-timeline-cli-deploys-'));
       try {
-        await recordDeployment(new FsObjectStore(deployDir), {
-          id: 'deployment:acme/sample-app:production:42:success',
-          type: 'DeploymentRecorded',
-          time: new Date(clock.onset - 12 * MINUTE).toISOString(),
-          detail: {
-            repository: 'acme/sample-app',
-            environment: 'production',
-            deploymentId: '42',
-            sha: 'c0ffee00112233445566778899aabbccddeeff00',
-            status: 'success',
-            production: true,
-            finishedAt: new Date(clock.onset - 12 * MINUTE).toISOString(),
-            services: [SERVICE],
-          },
-        });
+        await recordDeployment(
+          new FsObjectStore(deployDir),
+          sampleAppDeployment(
+            'deployment:acme/sample-app:production:42:success',
+            new Date(clock.onset - 12 * MINUTE).toISOString(),
+            [SERVICE],
+          ),
+        );
         const before = await filesUnder(deployDir);
 
         // Act

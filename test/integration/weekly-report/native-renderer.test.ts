@@ -4,11 +4,10 @@
  * stack-config directory, its panels evaluated, and the PDF assembled from the result shows the numbers
  * worked out by hand in test/support/report-data.ts.
  */
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusClient } from '../../../functions/shared/clients/prometheus.js';
-import { RemoteWriteClient } from '../../../functions/shared/prometheus/remote-write.js';
 import type {
   PanelContent,
   RenderedDashboard,
@@ -19,12 +18,10 @@ import { createNativeRenderer } from '../../../functions/weekly-report/native/na
 import { assembleReportPdf } from '../../../functions/weekly-report/pdf/report-pdf.js';
 import { readPdf } from '../../support/pdf-text.js';
 import { createTempDir } from '../../support/process.js';
-import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
-import { historyPrometheusConfig, reportSeries } from '../../support/report-data.js';
+import type { RunningPrometheus } from '../../support/prometheus.js';
+import { startReportPrometheus } from '../../support/report-data.js';
 import { STACK_CONFIG_DIR } from '../../support/stack-config-copy.js';
-import { waitFor } from '../../support/wait.js';
 
-const RULES_DIR = join(STACK_CONFIG_DIR, 'prometheus', 'rules');
 const GRAFANA = 'http://grafana.test:3000';
 
 /** A dashboard of the cases the shipped ones do not have: a collapsed row, a repeat, a broken query. */
@@ -101,24 +98,7 @@ describe('Native weekly report renderer on the real Prometheus', () => {
   const progress: [number, number][] = [];
 
   beforeAll(async () => {
-    const ruleFiles: Record<string, string> = {};
-    for (const name of (await readdir(RULES_DIR)).filter((file) => /\.ya?ml$/.test(file))) {
-      ruleFiles[name] = await readFile(join(RULES_DIR, name), 'utf8');
-    }
-    prometheus = await startPrometheus({
-      ruleFiles,
-      config: historyPrometheusConfig(Object.keys(ruleFiles), 1),
-    });
-    await new RemoteWriteClient({ url: prometheus.remoteWriteUrl }).write(
-      reportSeries({ fromMs: end - 60 * 60_000, toMs: end, stepMs: 15_000 }),
-    );
-    await waitFor(
-      async () => {
-        const data = await prometheus.query('slo:objective:ratio');
-        return data.resultType === 'vector' && data.result.length > 0 ? true : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250, description: 'the SLO rules to record the objectives' },
-    );
+    prometheus = await startReportPrometheus(end);
     stackConfigDir = await createTempDir('report-stack-config');
     const dashboardsDir = join(stackConfigDir, 'grafana', 'dashboards');
     await mkdir(dashboardsDir, { recursive: true });

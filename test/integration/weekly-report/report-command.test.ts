@@ -8,17 +8,14 @@ import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
-import { RemoteWriteClient } from '../../../functions/shared/prometheus/remote-write.js';
 import { runCli, STACK_LINE } from '../../support/cli.js';
 import { readPdf } from '../../support/pdf-text.js';
 import { createTempDir } from '../../support/process.js';
-import { type RunningPrometheus, startPrometheus } from '../../support/prometheus.js';
-import { historyPrometheusConfig, reportSeries } from '../../support/report-data.js';
+import type { RunningPrometheus } from '../../support/prometheus.js';
+import { startReportPrometheus } from '../../support/report-data.js';
 import { type SlackApiServer, startSlackApiServer } from '../../support/slack-api-server.js';
 import { STACK_CONFIG_DIR } from '../../support/stack-config-copy.js';
-import { waitFor } from '../../support/wait.js';
 
-const RULES_DIR = join(STACK_CONFIG_DIR, 'prometheus', 'rules');
 const DASHBOARDS_DIR = join(STACK_CONFIG_DIR, 'grafana', 'dashboards');
 const STACK_NAME = 'shop-prod';
 
@@ -52,25 +49,11 @@ describe('toilless report with the engines of this build', () => {
   const windowArgs = ['--from', from.toISOString(), '--to', to.toISOString(), '--mode', 'native'];
 
   beforeAll(async () => {
-    const ruleFiles: Record<string, string> = {};
-    for (const name of (await readdir(RULES_DIR)).filter((file) => /\.ya?ml$/.test(file))) {
-      ruleFiles[name] = await readFile(join(RULES_DIR, name), 'utf8');
-    }
     [prometheus, slack, workDir] = await Promise.all([
-      startPrometheus({ ruleFiles, config: historyPrometheusConfig(Object.keys(ruleFiles), 1) }),
+      startReportPrometheus(end),
       startSlackApiServer(),
       createTempDir('report-command'),
     ]);
-    await new RemoteWriteClient({ url: prometheus.remoteWriteUrl }).write(
-      reportSeries({ fromMs: end - 60 * 60_000, toMs: end, stepMs: 15_000 }),
-    );
-    await waitFor(
-      async () => {
-        const data = await prometheus.query('slo:objective:ratio');
-        return data.resultType === 'vector' && data.result.length > 0 ? true : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250, description: 'the SLO rules to record the objectives' },
-    );
     // The shipped stack config under another stack name, so that the cover's name is this test's.
     stackConfigDir = join(workDir, 'stack-config');
     await cp(STACK_CONFIG_DIR, stackConfigDir, { recursive: true });

@@ -1,46 +1,24 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkStackConfig, type Defect, formatDefects } from '../../../functions/alerting/check.js';
-
-const shipped = join(import.meta.dirname, '..', '..', '..', 'stack-config');
+import { editCopiedFile, useStackConfigCopies } from '../../support/stack-config-copy.js';
 
 /** A full check runs every promtool unit test (hours of simulated traffic): tens of seconds when busy. */
 const FULL_CHECK_TIMEOUT_MS = 300_000;
 
-const tempDirs: string[] = [];
-
-/** A throwaway copy of the shipped stack-config, like `cp -r stack-config <tmp>/stack-config`. */
-async function copyOfStackConfig(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'toilless-check-test-'));
-  tempDirs.push(dir);
-  const copy = join(dir, 'stack-config');
-  await cp(shipped, copy, { recursive: true });
-  return copy;
-}
-
-async function edit(path: string, change: (text: string) => string): Promise<void> {
-  const before = await readFile(path, 'utf8');
-  const after = change(before);
-  if (after === before) throw new Error(`the edit of ${path} changed nothing: the fixture no longer matches`);
-  await writeFile(path, after);
-}
+const stackConfigCopies = useStackConfigCopies('toilless-check-test-');
 
 function linesFor(defects: readonly Defect[], file: string): string[] {
   return formatDefects(defects.filter((defect) => defect.file === file)).split('\n');
 }
-
-afterAll(async () => {
-  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('toilless check on the shipped stack-config', () => {
   it(
     'finds nothing wrong',
     async () => {
       // Prepare
-      const copy = await copyOfStackConfig();
+      const copy = await stackConfigCopies.copy();
 
       // Act
       const defects = await checkStackConfig(copy);
@@ -57,7 +35,7 @@ describe('toilless check on a broken stack-config', () => {
 
   beforeAll(async () => {
     // Prepare: one copy with one mistake per file, then a single check.
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     await writeFile(
       join(copy, 'prometheus/rules/broken.yml'),
       'groups:\n  - name: broken\n    rules:\n      - record: job:requests:rate5m\n        expr: sum(rate(http_requests_total[5m])\n',
@@ -86,13 +64,13 @@ describe('toilless check on a broken stack-config', () => {
         '',
       ].join('\n'),
     );
-    await edit(join(copy, 'runbooks/fast-burn-rate.md'), (text) =>
+    await editCopiedFile(join(copy, 'runbooks/fast-burn-rate.md'), (text) =>
       text
         .replace('## When do I roll back?', '## Rolling back')
         .replaceAll('(error-budget-policy.md)', '(#policy)'),
     );
-    await edit(join(copy, 'slos.yaml'), (text) => text.replace('objective: 95', 'objective: 150'));
-    await edit(join(copy, 'alertmanager/templates/links.tmpl'), (text) =>
+    await editCopiedFile(join(copy, 'slos.yaml'), (text) => text.replace('objective: 95', 'objective: 150'));
+    await editCopiedFile(join(copy, 'alertmanager/templates/links.tmpl'), (text) =>
       text.replace('localhost:3000', 'grafana:3000'),
     );
 
@@ -160,10 +138,12 @@ describe('toilless check --fix', () => {
 
   it('reports an SLO rule file older than slos.yaml, and rewrites it with fix', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     const rules = join(copy, 'prometheus/rules/slo-sample-app.yml');
     const generated = await readFile(rules, 'utf8');
-    await edit(join(copy, 'slos.yaml'), (text) => text.replace('objective: 99\n', 'objective: 99.5\n'));
+    await editCopiedFile(join(copy, 'slos.yaml'), (text) =>
+      text.replace('objective: 99\n', 'objective: 99.5\n'),
+    );
 
     // Act
     const stale = await checkStackConfig(copy, noTools);
@@ -187,7 +167,7 @@ describe('toilless check --fix', () => {
 
   it('names the Debian packages when promtool and amtool are missing', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
 
     // Act
     const defects = await checkStackConfig(copy, noTools);
@@ -205,7 +185,7 @@ describe('toilless check --fix', () => {
 
   it('removes the generated rule file of a service that no longer has SLOs', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     const orphan = join(copy, 'prometheus/rules/slo-retired.yml');
     await writeFile(orphan, await readFile(join(copy, 'prometheus/rules/slo-sample-app.yml'), 'utf8'));
 

@@ -120,6 +120,34 @@ describe('toilless report', () => {
     );
   });
 
+  it('--publish leaves a week already published as it is, and --replace publishes it again', async () => {
+    // Prepare
+    const args = ['--publish', '--mode', 'native', '--dashboards', 'toilless', '-d', dir];
+    await command(capture(false), capture(false)).parseAsync(args, { from: 'user' });
+    const again = capture(false);
+    const replaced = capture(false);
+
+    // Act
+    await command(capture(false), again).parseAsync(args, { from: 'user' });
+    await command(capture(false), replaced).parseAsync([...args, '--replace'], { from: 'user' });
+
+    // Assess
+    expect(again.text()).toBe(
+      'reports/2026-W49/report.pdf was published already (stored 2026-12-07T08:00:00.000Z): nothing posted; --replace publishes it again\n',
+    );
+    expect(replaced.text()).toBe(
+      'reports/2026-W49/report.pdf replaced the report stored earlier for this week; posted to the outbox (SLACK_BOT_TOKEN is not set)\n',
+    );
+    expect(engines.assembled).toHaveLength(2);
+  });
+
+  it('refuses --replace without --publish', async () => {
+    await expect(
+      command(capture(false), capture(false)).parseAsync(['--replace'], { from: 'user' }),
+    ).rejects.toThrow('--replace goes with --publish: add --publish, or drop --replace');
+    expect(engines.rendered).toEqual([]);
+  });
+
   it('refuses a time it cannot read and a mode it does not know, before rendering anything', async () => {
     await expect(
       command(capture(false), capture(false)).parseAsync(['--from', 'last week'], { from: 'user' }),

@@ -1,31 +1,12 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkStackConfig, formatDefects } from '../../../functions/alerting/check.js';
 import { serviceConfigDefects } from '../../../functions/service-configs/check.js';
+import { editCopiedFile, useStackConfigCopies } from '../../support/stack-config-copy.js';
 
 const shipped = join(import.meta.dirname, '..', '..', '..', 'stack-config');
-const tempDirs: string[] = [];
-
-async function copyOfStackConfig(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'toilless-service-configs-'));
-  tempDirs.push(dir);
-  const copy = join(dir, 'stack-config');
-  await cp(shipped, copy, { recursive: true });
-  return copy;
-}
-
-async function edit(path: string, change: (text: string) => string): Promise<void> {
-  const before = await readFile(path, 'utf8');
-  const after = change(before);
-  if (after === before) throw new Error(`the edit of ${path} changed nothing: the fixture no longer matches`);
-  await writeFile(path, after);
-}
-
-afterAll(async () => {
-  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const stackConfigCopies = useStackConfigCopies('toilless-service-configs-');
 
 describe('toilless check on the service configs and Grafana provisioning', () => {
   it('finds nothing wrong in the shipped files', () => {
@@ -38,26 +19,26 @@ describe('toilless check on the service configs and Grafana provisioning', () =>
 
   it('names the file and the mistake, one line each', async () => {
     // Prepare: one mistake in each kind of file.
-    const copy = await copyOfStackConfig();
-    await edit(join(copy, 'loki/loki.yaml'), (text) =>
+    const copy = await stackConfigCopies.copy();
+    await editCopiedFile(join(copy, 'loki/loki.yaml'), (text) =>
       text.replace('retention_enabled: true', 'retention_enable: true'),
     );
-    await edit(join(copy, 'tempo/tempo.yaml'), (text) =>
+    await editCopiedFile(join(copy, 'tempo/tempo.yaml'), (text) =>
       text.replace('stream_over_http_enabled', 'stream_over_http'),
     );
-    await edit(join(copy, 'otel-collector/config.yaml'), (text) =>
+    await editCopiedFile(join(copy, 'otel-collector/config.yaml'), (text) =>
       text.replace('send_batch_size:', 'batch_size:'),
     );
-    await edit(join(copy, 'grafana/provisioning/datasources/datasources.yaml'), (text) =>
+    await editCopiedFile(join(copy, 'grafana/provisioning/datasources/datasources.yaml'), (text) =>
       text.replace(
         'serviceMap:\n        datasourceUid: prometheus',
         'serviceMap:\n        datasourceUid: mimir',
       ),
     );
-    await edit(join(copy, 'grafana/grafana.ini'), (text) =>
+    await editCopiedFile(join(copy, 'grafana/grafana.ini'), (text) =>
       text.replace('allow_sign_up = false', 'allow_sign_up = true'),
     );
-    await edit(join(copy, 'versions.yaml'), (text) => text.replace('tag: v1.9.1', 'tag: latest'));
+    await editCopiedFile(join(copy, 'versions.yaml'), (text) => text.replace('tag: v1.9.1', 'tag: latest'));
 
     // Act
     const lines = formatDefects(await checkStackConfig(copy, { searchPath: '' })).split('\n');
@@ -84,7 +65,7 @@ describe('toilless check on the service configs and Grafana provisioning', () =>
 
   it('reports a missing dashboards folder and provisioning directory', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     await rm(join(copy, 'grafana/dashboards'), { recursive: true });
     await rm(join(copy, 'grafana/provisioning/dashboards'), { recursive: true });
 

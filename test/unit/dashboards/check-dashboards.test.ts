@@ -1,20 +1,11 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkStackConfig, type Defect } from '../../../functions/alerting/check.js';
 import { STACK_CONFIG } from '../../support/dashboards.js';
+import { useStackConfigCopies } from '../../support/stack-config-copy.js';
 
-const tempDirs: string[] = [];
-
-/** A throwaway copy of the shipped stack-config. */
-async function copyOfStackConfig(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'toilless-dashboards-check-'));
-  tempDirs.push(dir);
-  const copy = join(dir, 'stack-config');
-  await cp(STACK_CONFIG, copy, { recursive: true });
-  return copy;
-}
+const stackConfigCopies = useStackConfigCopies('toilless-dashboards-check-');
 
 /** Only the dashboard defects: without promtool and amtool on the path the check is fast. */
 async function dashboardDefects(dir: string, fix = false): Promise<Defect[]> {
@@ -24,14 +15,10 @@ async function dashboardDefects(dir: string, fix = false): Promise<Defect[]> {
   );
 }
 
-afterAll(async () => {
-  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
 describe('toilless check on the dashboards', () => {
   it('accepts the shipped dashboards', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
 
     // Act
     const defects = await dashboardDefects(copy);
@@ -42,7 +29,7 @@ describe('toilless check on the dashboards', () => {
 
   it('reports a dashboard edited by hand, one that is missing, and one whose SLOs changed', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     const node = join(copy, 'grafana', 'dashboards', 'node-exporter.json');
     await writeFile(node, (await readFile(node, 'utf8')).replace('"CPU busy (total)"', '"CPU"'));
     await rm(join(copy, 'grafana', 'dashboards', 'toilless.json'));
@@ -75,7 +62,7 @@ describe('toilless check on the dashboards', () => {
 
   it('reports a dashboard_url that names no shipped dashboard, or a variable or panel it lacks', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     const rules = join(copy, 'prometheus', 'rules');
     const dora = join(rules, 'dora.yml');
     await writeFile(
@@ -115,7 +102,7 @@ describe('toilless check on the dashboards', () => {
 
   it('rewrites stale dashboards with --fix', async () => {
     // Prepare
-    const copy = await copyOfStackConfig();
+    const copy = await stackConfigCopies.copy();
     await rm(join(copy, 'grafana', 'dashboards'), { recursive: true });
 
     // Act

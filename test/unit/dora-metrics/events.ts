@@ -144,6 +144,23 @@ export function pushed(push: PushFacts, delivery = newDelivery()): ToillessEvent
   return normalized('push', payload, delivery, 'GitHubPush');
 }
 
+/**
+ * Pushes to master of one commit each, `parent` -> the first -> the second ...: `[name, authoredAt]`
+ * per commit, the name passed through sha().
+ */
+export function commitsToMaster(
+  parent: string,
+  ...commits: readonly (readonly [name: string, authoredAt: string])[]
+): ToillessEvent<'GitHubPush'>[] {
+  return commits.map(([name, authoredAt], index) =>
+    pushed({
+      before: sha(index === 0 ? parent : (commits[index - 1]?.[0] ?? parent)),
+      after: sha(name),
+      commits: [{ sha: sha(name), authoredAt }],
+    }),
+  );
+}
+
 export interface PullRequestFacts {
   readonly number: number;
   readonly mergedAt: string;

@@ -7,6 +7,7 @@ import { ValidationError } from '../../../functions/shared/errors.js';
 import type { DeploymentRecordedDetail, ToillessEvent } from '../../../functions/shared/events/types.js';
 import { parseToillessConfig } from '../../../functions/shared/stack-config.js';
 import {
+  commitsToMaster,
   type DeploymentFacts,
   deploymentCreated,
   deploymentStatus,
@@ -53,14 +54,28 @@ function recorded(events: readonly ToillessEvent[]): DeploymentRecordedDetail[] 
   return events.flatMap((event) => (event.type === 'DeploymentRecorded' ? [event.detail] : []));
 }
 
+/** A critical incident on shop at 10:30, half an hour after deployment `id` of a succeeded in production. */
+function incidentAfterDeployment(incidentId: string, id: number) {
+  const incident = {
+    id: incidentId,
+    services: ['shop'],
+    severity: 'critical',
+    startedAt: '2026-11-26T10:30:00Z',
+  };
+  const events = [
+    ...deployment(
+      { id, sha: sha('a'), createdAt: '2026-11-26T09:00:00Z' },
+      { statusId: id * 10 + 1, state: 'success', at: '2026-11-26T10:00:00Z' },
+    ),
+    incidentOpened(incident),
+  ];
+  return { incident, events };
+}
+
 /** Pushes to master a -> 5 (squash of pull request #7) -> b, with the feature branch's own pushes. */
 function squashMergeHistory(): ToillessEvent[] {
   return [
-    pushed({
-      before: sha('9'),
-      after: sha('a'),
-      commits: [{ sha: sha('a'), authoredAt: '2026-11-19T10:00:00Z' }],
-    }),
+    ...commitsToMaster('9', ['a', '2026-11-19T10:00:00Z']),
     // The branch: created with f1 (authored at 08:00 +02:00 = 06:00Z), then f2.
     pushed({
       ref: 'refs/heads/feature',
@@ -81,16 +96,7 @@ function squashMergeHistory(): ToillessEvent[] {
       headSha: sha('f2'),
     }),
     // The squash commit's author time is the merge time: it would hide two days of work.
-    pushed({
-      before: sha('a'),
-      after: sha('5'),
-      commits: [{ sha: sha('5'), authoredAt: '2026-11-21T09:00:00Z' }],
-    }),
-    pushed({
-      before: sha('5'),
-      after: sha('b'),
-      commits: [{ sha: sha('b'), authoredAt: '2026-11-21T10:00:00Z' }],
-    }),
+    ...commitsToMaster('a', ['5', '2026-11-21T09:00:00Z'], ['b', '2026-11-21T10:00:00Z']),
   ];
 }
 
@@ -201,13 +207,7 @@ describe('DORA metrics worker', () => {
       const before = ledgerEntries(await history.ledger(PRODUCTION)).map((entry) => entry.leadTime);
 
       // Act
-      await handleAll([
-        pushed({
-          before: sha('a'),
-          after: sha('b'),
-          commits: [{ sha: sha('b'), authoredAt: '2026-11-26T08:00:00Z' }],
-        }),
-      ]);
+      await handleAll([...commitsToMaster('a', ['b', '2026-11-26T08:00:00Z'])]);
 
       // Assess
       expect(before).toEqual(['first-deployment', 'unresolved']);
@@ -224,21 +224,12 @@ describe('DORA metrics worker', () => {
       // Prepare: pushes a -> b -> c; deployments of a, b, c; b's statuses arrive last.
       const { handleAll, history, record } = await start();
       await handleAll([
-        pushed({
-          before: sha('9'),
-          after: sha('a'),
-          commits: [{ sha: sha('a'), authoredAt: '2026-11-24T08:00:00Z' }],
-        }),
-        pushed({
-          before: sha('a'),
-          after: sha('b'),
-          commits: [{ sha: sha('b'), authoredAt: '2026-11-25T08:00:00Z' }],
-        }),
-        pushed({
-          before: sha('b'),
-          after: sha('c'),
-          commits: [{ sha: sha('c'), authoredAt: '2026-11-26T08:00:00Z' }],
-        }),
+        ...commitsToMaster(
+          '9',
+          ['a', '2026-11-24T08:00:00Z'],
+          ['b', '2026-11-25T08:00:00Z'],
+          ['c', '2026-11-26T08:00:00Z'],
+        ),
         ...deployment(
           { id: 701, sha: sha('a'), createdAt: '2026-11-24T09:00:00Z' },
           { statusId: 7001, state: 'success', at: '2026-11-24T10:00:00Z' },
@@ -553,21 +544,12 @@ describe('DORA metrics worker', () => {
       // Prepare
       const { writer, handleAll, history } = await start();
       const pushes = [
-        pushed({
-          before: sha('9'),
-          after: sha('a'),
-          commits: [{ sha: sha('a'), authoredAt: '2026-11-23T08:00:00Z' }],
-        }),
-        pushed({
-          before: sha('a'),
-          after: sha('b'),
-          commits: [{ sha: sha('b'), authoredAt: '2026-11-24T08:00:00Z' }],
-        }),
-        pushed({
-          before: sha('b'),
-          after: sha('c'),
-          commits: [{ sha: sha('c'), authoredAt: '2026-11-25T08:00:00Z' }],
-        }),
+        ...commitsToMaster(
+          '9',
+          ['a', '2026-11-23T08:00:00Z'],
+          ['b', '2026-11-24T08:00:00Z'],
+          ['c', '2026-11-25T08:00:00Z'],
+        ),
       ];
 
       // Act
@@ -720,19 +702,7 @@ describe('DORA metrics worker', () => {
     it('moves an incident to a production deployment that arrives late and finished closer to it', async () => {
       // Prepare
       const { handleAll, record } = await start();
-      const incident = {
-        id: 'inc-1',
-        services: ['shop'],
-        severity: 'critical',
-        startedAt: '2026-11-26T10:30:00Z',
-      };
-      await handleAll([
-        ...deployment(
-          { id: 901, sha: sha('a'), createdAt: '2026-11-26T09:00:00Z' },
-          { statusId: 9011, state: 'success', at: '2026-11-26T10:00:00Z' },
-        ),
-        incidentOpened(incident),
-      ]);
+      await handleAll(incidentAfterDeployment('inc-1', 901).events);
       const before = (await record('production', '901')).attributedIncidents;
 
       // Act
@@ -794,19 +764,8 @@ describe('DORA metrics worker', () => {
     it('treats a redelivered incident as already known', async () => {
       // Prepare
       const { handleAll, writer, store } = await start();
-      const incident = {
-        id: 'inc-9',
-        services: ['shop'],
-        severity: 'critical',
-        startedAt: '2026-11-26T10:30:00Z',
-      };
-      await handleAll([
-        ...deployment(
-          { id: 1101, sha: sha('a'), createdAt: '2026-11-26T09:00:00Z' },
-          { statusId: 11_011, state: 'success', at: '2026-11-26T10:00:00Z' },
-        ),
-        incidentOpened(incident),
-      ]);
+      const { incident, events } = incidentAfterDeployment('inc-9', 1101);
+      await handleAll(events);
       const writes = writer.writes.length;
       const bytes = (await store.get('dora/incidents/inc-9.json'))?.body.toString('utf8');
 

@@ -23,7 +23,7 @@ import type { Clock } from '../../../functions/shared/ports/clock.js';
 import { StaticSecretSource } from '../../../functions/shared/ports/secrets.js';
 import { deliveredToLambda, useAwsTestServers } from '../../support/aws-test-servers.js';
 import type { AcceptedEntry } from '../../support/eventbridge-server.js';
-import { githubExample, signGitHubBody } from '../../support/github-examples.js';
+import { oversizedPush, signGitHubBody } from '../../support/github-examples.js';
 import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';
 import { RecordingBus } from '../../support/recording-bus.js';
 
@@ -148,13 +148,7 @@ describe('Claim-check of events over the bus limit', () => {
   it('claim-checks a GitHub push whose commits make it larger than the bus accepts', async () => {
     // Prepare
     const bus = new RecordingBus();
-    const payload = githubExample('push', (p) => p.ref === 'refs/heads/master' && p.commits.length > 0);
-    const template = payload.commits[0];
-    payload.commits = Array.from({ length: 300 }, (_, index) => ({
-      ...template,
-      id: index.toString(16).padStart(40, '0'),
-      message: `${'a long first line '.repeat(56)}${index}`,
-    }));
+    const payload = oversizedPush();
     const raw = JSON.stringify(payload);
     const webhook = createGitHubWebhook({
       bus,

@@ -10,7 +10,7 @@ import {
   useAwsTestServers,
 } from '../../support/aws-test-servers.js';
 import type { AcceptedEntry } from '../../support/eventbridge-server.js';
-import { githubExample, signGitHubBody } from '../../support/github-examples.js';
+import { oversizedPush, signGitHubBody } from '../../support/github-examples.js';
 import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';
 
 const TOKEN = 'token';
@@ -69,13 +69,7 @@ describe('The processor Lambda handlers', () => {
 
   it('records the commits of a claim-checked GitHub push in the dora-metrics handler', async () => {
     // Prepare: a push whose 300 commits make its event larger than the bus accepts.
-    const payload = githubExample('push', (p) => p.ref === 'refs/heads/master' && p.commits.length > 0);
-    const template = payload.commits[0];
-    payload.commits = Array.from({ length: 300 }, (_, index) => ({
-      ...template,
-      id: index.toString(16).padStart(40, '0'),
-      message: `${'a long first line '.repeat(56)}${index}`,
-    }));
+    const payload = oversizedPush();
     const raw = JSON.stringify(payload);
     const intake = createGitHubWebhook({
       bus: aws.bus(),

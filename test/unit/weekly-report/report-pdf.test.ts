@@ -302,13 +302,30 @@ describe('Weekly report PDF', () => {
     expect(contents.outline[2]?.page).toBeGreaterThan(3);
   });
 
-  it('looks for the fonts beside the module (a Lambda bundle) before node_modules', () => {
-    const [besideModule, installed] = fontDirCandidates();
-    expect(besideModule).toBe(
-      join(import.meta.dirname, '..', '..', '..', 'functions', 'weekly-report', 'pdf', 'fonts'),
-    );
+  it('looks for the fonts in the Lambda task root, then in node_modules, and nowhere else', () => {
+    const installed = fontDirCandidates(undefined, {})[0] ?? '';
     expect(installed).toMatch(/node_modules\/dejavu-fonts-ttf\/ttf$/);
-    expect(resolveReportFonts().regular).toBe(join(installed ?? '', REPORT_FONT_FILES.regular));
+    expect(fontDirCandidates(undefined, {})).toEqual([installed]);
+    expect(fontDirCandidates(undefined, { LAMBDA_TASK_ROOT: '/var/task' })).toEqual([
+      '/var/task/fonts',
+      installed,
+    ]);
+    expect(fontDirCandidates('/fonts/here', { LAMBDA_TASK_ROOT: '/var/task' })).toEqual(['/fonts/here']);
+    expect(resolveReportFonts(undefined, {}).regular).toBe(join(installed, REPORT_FONT_FILES.regular));
+  });
+
+  it('embeds the fonts from fonts/ of the Lambda task root, as the bundle copies them', async () => {
+    const taskRoot = await mkdtemp(join(tmpdir(), 'toilless-task-root-'));
+    tempDirs.push(taskRoot);
+    const shipped = resolveReportFonts(undefined, {});
+    await mkdir(join(taskRoot, 'fonts'));
+    await copyFile(shipped.regular, join(taskRoot, 'fonts', REPORT_FONT_FILES.regular));
+    await copyFile(shipped.bold, join(taskRoot, 'fonts', REPORT_FONT_FILES.bold));
+
+    expect(resolveReportFonts(undefined, { LAMBDA_TASK_ROOT: taskRoot })).toEqual({
+      regular: join(taskRoot, 'fonts', REPORT_FONT_FILES.regular),
+      bold: join(taskRoot, 'fonts', REPORT_FONT_FILES.bold),
+    });
   });
 
   it('embeds the fonts from a directory it is given, and says where it looked when they are missing', async () => {

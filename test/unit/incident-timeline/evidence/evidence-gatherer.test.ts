@@ -20,6 +20,7 @@ import {
   ERROR_TRACE_IDS,
   evidenceRequest,
   incidentTraces,
+  sampleAppDeployment,
   sampleAppStream,
   toillessConfig,
 } from './incident-data.js';
@@ -42,21 +43,7 @@ describe('Evidence gatherer', () => {
     dir = await mkdtemp(join(tmpdir(), 'toilless-evidence-'));
     store = new FsObjectStore(dir);
     closedPortUrl = `http://127.0.0.1:${await freePort()}`;
-    await recordDeployment(store, {
-      id: 'deploy-1',
-      type: 'DeploymentRecorded',
-      time: '2026-11-28T08:40:00Z',
-      detail: {
-        repository: 'acme/sample-app',
-        environment: 'production',
-        deploymentId: '42',
-        sha: 'c0ffee00112233445566778899aabbccddeeff00',
-        status: 'success',
-        production: true,
-        finishedAt: '2026-11-28T08:40:00Z',
-        services: ['sample-app'],
-      },
-    });
+    await recordDeployment(store, sampleAppDeployment('deploy-1'));
   });
 
   afterEach(async () => {

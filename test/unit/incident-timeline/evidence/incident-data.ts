@@ -6,6 +6,7 @@
 
 import type { EvidenceRequest, IncidentAlert } from '../../../../functions/incident-timeline/model.js';
 import { normaliseTraceId } from '../../../../functions/shared/clients/tempo.js';
+import type { ToillessEvent } from '../../../../functions/shared/events/types.js';
 import { parseToillessConfig, type ToillessConfig } from '../../../../functions/shared/stack-config.js';
 import type { LokiEntryInput, LokiStreamInput } from '../../../support/loki-server.js';
 import type { TempoTraceInput } from '../../../support/tempo-server.js';
@@ -37,6 +38,32 @@ export const OK_TRACE_IDS = [
   '34d398ecfb5968bde838ea9034b23637',
   'bd0b94bb8e7ca852c5db3571baae4b58',
 ] as const;
+
+/**
+ * The production deployment of sample-app (deployment 42 of acme/sample-app, commit c0ffee0) finished at
+ * `finishedAt`: 08:40, a quarter of an hour before the onset, by default.
+ */
+export function sampleAppDeployment(
+  id: string,
+  finishedAt = '2026-11-28T08:40:00Z',
+  services: readonly string[] = ['sample-app'],
+): ToillessEvent<'DeploymentRecorded'> {
+  return {
+    id,
+    type: 'DeploymentRecorded',
+    time: finishedAt,
+    detail: {
+      repository: 'acme/sample-app',
+      environment: 'production',
+      deploymentId: '42',
+      sha: 'c0ffee00112233445566778899aabbccddeeff00',
+      status: 'success',
+      production: true,
+      finishedAt,
+      services: [...services],
+    },
+  };
+}
 
 const at = (start: Date, offsetMs: number) => new Date(start.getTime() + offsetMs);
 
