@@ -9,6 +9,7 @@ import { ConfigurationError, ToillessError } from '../functions/shared/errors.js
 import { checkCommand } from './commands/check.js';
 import { costCommand } from './commands/cost.js';
 import { doraCommand } from './commands/dora.js';
+import { gamedayCommand } from './commands/gameday.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 import { timelineCommand } from './commands/timeline.js';
@@ -26,6 +27,7 @@ export function buildCli(): Command {
     .addCommand(timelineCommand())
     .addCommand(reportCommand())
     .addCommand(doraCommand())
+    .addCommand(gamedayCommand())
     .addCommand(checkCommand())
     .addCommand(costCommand());
 }

@@ -33,10 +33,13 @@ export interface GamedayEnvironment {
   readonly tempoConfigured: boolean;
   /** Shortened rule and routing timings in effect (the local run only); absent: the shipped ones. */
   readonly timeScale?: TimeScale;
+  /** Grafana's base URL, only for the links in the dashboards' PDF. @default http://localhost:3000 */
+  readonly grafanaUrl?: string;
 }
 
 /** toilless's Slack messages: the local outbox folder, or the Slack Web API (channel history). */
 export type SlackObservation =
+  /** `dir`: the folder of the outbox files (`<data-dir>/outbox/slack`), or the data directory itself. */
   | { readonly kind: 'outbox'; readonly dir: string }
   | { readonly kind: 'slack-api'; readonly apiUrl: string; readonly token: string; readonly channel: string };
 
