@@ -382,12 +382,12 @@ export interface LocalReceivers {
 /** The receiver that is toilless: its webhook carries the bearer token toilless checks. */
 const TOILLESS_RECEIVER = 'toilless';
 
-/** Route and global timers of alertmanager.yml, and the kinds they are: each scaled with the factor. */
-const ROUTE_TIMERS = ['group_wait', 'group_interval', 'repeat_interval'] as const;
+/** Route timers of alertmanager.yml scaled with the factor. */
+const ROUTE_TIMERS = ['group_interval', 'repeat_interval'] as const;
 
 /**
- * The shipped alertmanager.yml for one machine: the routing tree's group_wait, group_interval and
- * repeat_interval (and resolve_timeout) shortened, the toilless receiver pointed at the local toilless
+ * The shipped alertmanager.yml for one machine: the routing tree's group_interval and repeat_interval
+ * (and resolve_timeout) shortened, group_wait 0s (see below), the toilless receiver pointed at the local toilless
  * with its token file, every Slack receiver at the local sink, and every other webhook receiver (the
  * dead man's switch) at the sink too, so that nothing leaves this machine. Routes, matchers, grouping,
  * inhibitions and templates are unchanged.
@@ -412,6 +412,10 @@ export function localAlertmanagerConfig(
   const visitRoute = (route: unknown) => {
     if (!isMap(route)) return;
     for (const key of ROUTE_TIMERS) scale(route.get(key, true));
+    // On a step load HighCPUCritical follows HighCPUWarning by a tenth of the rate window (30 s shipped),
+    // as long as the shipped group_wait, and the critical inhibits the warning: scaled to one evaluation,
+    // which of the two reaches Alertmanager first is a coin toss, so a new group is notified at once.
+    if (route.has('group_wait')) route.set('group_wait', '0s');
     const children = route.get('routes');
     if (isSeq(children)) for (const child of children.items) visitRoute(child);
   };
@@ -468,10 +472,10 @@ export function describeTimeScale(scaling: DurationScaling): TimeScale {
   return {
     factor: scaling.factor,
     description:
-      `Rule windows, \`for\`, offsets and Alertmanager timers were multiplied by ${describeFactor(scaling.factor)} ` +
+      `Rule windows, \`for\`, offsets and Alertmanager's group and repeat intervals were multiplied by ${describeFactor(scaling.factor)} ` +
       `(a 5m window became ${example}; ranges at least ${formatDuration(MIN_SCRAPES_PER_RANGE * Math.max(scaling.scrapeIntervalMs, scaling.evaluationIntervalMs))}), ` +
       `with scrapes every ${formatDuration(scaling.scrapeIntervalMs)} and rules evaluated every ` +
-      `${formatDuration(scaling.evaluationIntervalMs)}; the shipped rules are unchanged.`,
+      `${formatDuration(scaling.evaluationIntervalMs)}, and group_wait was 0s; the shipped rules are unchanged.`,
   };
 }
 

@@ -293,7 +293,7 @@ describe('Time scale: the shipped rule files', () => {
       }[];
     };
     expect(written.global['resolve_timeout']).toBe('10s');
-    expect(written.route).toMatchObject({ group_wait: '1s', group_interval: '10s', repeat_interval: '8m' });
+    expect(written.route).toMatchObject({ group_wait: '0s', group_interval: '10s', repeat_interval: '8m' });
     expect(written.route.routes[0]).toMatchObject({
       receiver: 'watchdog',
       group_wait: '0s',
@@ -331,8 +331,9 @@ describe('Time scale: the shipped rule files', () => {
     expect(fifteenth).toEqual({ factor: 1 / 15, scrapeIntervalMs: 1_000, evaluationIntervalMs: 1_000 });
     expect(thirtieth).toEqual(THIRTIETH);
     expect(describeTimeScale(thirtieth).description).toBe(
-      'Rule windows, `for`, offsets and Alertmanager timers were multiplied by 1/30 (a 5m window became 10s; ' +
-        'ranges at least 4s), with scrapes every 1s and rules evaluated every 1s; the shipped rules are unchanged.',
+      "Rule windows, `for`, offsets and Alertmanager's group and repeat intervals were multiplied by 1/30 " +
+        '(a 5m window became 10s; ranges at least 4s), with scrapes every 1s and rules evaluated every 1s, ' +
+        'and group_wait was 0s; the shipped rules are unchanged.',
     );
   });
 });
