@@ -114,8 +114,12 @@ export async function startLocalGamedayStack(
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      // Prometheus first (no new alerts), then Alertmanager, then toilless with nothing more arriving.
-      for (const part of [...processes].reverse()) await part.stop().catch(() => {});
+      // Prometheus first (no new alerts), then Alertmanager (started last), then toilless and the rest
+      // with nothing more arriving.
+      const [prometheus, ...rest] = processes;
+      for (const part of [...(prometheus ? [prometheus] : []), ...rest.reverse()]) {
+        await part.stop().catch(() => {});
+      }
       await sink?.close();
       if (!options.keep) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     })();
