@@ -29,6 +29,7 @@ interface GamedayFlags {
   timeoutScale?: number;
   cpuPressure: CpuPressure;
   dashboards: boolean;
+  slowDelay?: number;
 }
 
 /** The usage exit code: commander's own errors (an unknown scenario or option) get it too. */
@@ -42,6 +43,14 @@ function timeoutScale(value: string): number {
     );
   }
   return scale;
+}
+
+function slowDelay(value: string): number {
+  const ms = Number(value);
+  if (!(Number.isInteger(ms) && ms > 500 && ms <= 30_000)) {
+    throw new InvalidArgumentError('expected whole milliseconds above 500 and at most 30000, e.g. 1500');
+  }
+  return ms;
 }
 
 export function scenariosOf(choice: string): ScenarioName[] {
@@ -62,6 +71,7 @@ export function gamedayCommand(options: GamedayCommandOptions = {}): Command {
         .choices(['local-host', 'sample-app'])
         .default('local-host'),
     )
+    .option('--slow-delay <ms>', 'the delay the latency scenario asks /slow for (default 1500)', slowDelay)
     .option('--no-dashboards', 'skip the PDF of the affected dashboards')
     .addHelpText(
       'after',
@@ -89,6 +99,7 @@ export function gamedayCommand(options: GamedayCommandOptions = {}): Command {
           signal: stop.signal,
           renderDashboards: flags.dashboards,
           ...(flags.timeoutScale === undefined ? {} : { timeoutScale: flags.timeoutScale }),
+          ...(flags.slowDelay === undefined ? {} : { latency: { delayMs: flags.slowDelay } }),
           ...(options.progress ? { progress: options.progress } : {}),
           ...options.runOptions,
         });

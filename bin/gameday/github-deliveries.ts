@@ -147,13 +147,23 @@ export async function sendDelivery(
 ): Promise<void> {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeout = AbortSignal.timeout(10_000);
-  const response = await doFetch(`${toillessUrl.replace(/\/+$/, '')}/webhooks/github`, {
-    method: 'POST',
-    headers: deliveryHeaders(secret, delivery),
-    body: delivery.body,
-    redirect: 'error',
-    signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
-  });
+  const url = `${toillessUrl.replace(/\/+$/, '')}/webhooks/github`;
+  let response: Response;
+  try {
+    response = await doFetch(url, {
+      method: 'POST',
+      headers: deliveryHeaders(secret, delivery),
+      body: delivery.body,
+      redirect: 'error',
+      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+    });
+  } catch (error) {
+    // fetch says only "fetch failed"; the cause names the refusal, the timeout or the bad address.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `cannot deliver to ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}; is toilless running there (TOILLESS_URL)?`,
+    );
+  }
   const text = (await response.text()).slice(0, 300);
   if (!response.ok) {
     throw new Error(

@@ -16,7 +16,7 @@ export interface ScenarioMilestones {
   readonly notified?: string;
   /** toilless's Slack message about it was seen (outbox or channel history). */
   readonly slack?: string;
-  /** The alerts had resolved (resource-pressure), or the fault had stopped (the others). */
+  /** The scenario's alerts had resolved in Prometheus; for latency, the load had stopped. */
   readonly resolved?: string;
 }
 

@@ -28,8 +28,8 @@ export interface ScenarioProgress {
 
 export interface ScenarioContext {
   readonly environment: GamedayEnvironment;
-  readonly api: PlatformApi;
-  readonly incidents: IncidentWatch;
+  readonly api: Pick<PlatformApi, 'prometheusAlerts' | 'query' | 'alertmanagerAlerts'>;
+  readonly incidents: Pick<IncidentWatch, 'find' | 'get'>;
   readonly slack: SlackWatch;
   readonly timings: PlatformTimings;
   readonly scale: DeadlineScale;

@@ -41,8 +41,16 @@ export function saysResolved(message: {
   readonly text?: string | undefined;
   readonly blocks?: readonly unknown[] | undefined;
 }): boolean {
-  const inBlocks = message.blocks === undefined ? '' : JSON.stringify(message.blocks);
-  return /\bResolved\b/.test(message.text ?? '') || /\bResolved\b/.test(inBlocks);
+  return [message.text ?? '', ...stringsIn(message.blocks ?? [], 0)].some((text) =>
+    /\bResolved\b/.test(text),
+  );
+}
+
+/** Every string in a block tree (the texts Slack shows), to a bounded depth. */
+function stringsIn(value: unknown, depth: number): string[] {
+  if (typeof value === 'string') return [value];
+  if (depth > 8 || value === null || typeof value !== 'object') return [];
+  return Object.values(value).flatMap((child) => stringsIn(child, depth + 1));
 }
 
 export function tsToDate(ts: string): Date {

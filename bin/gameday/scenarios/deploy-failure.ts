@@ -36,15 +36,42 @@ export async function runDeployFailure(context: ScenarioContext): Promise<Scenar
   const repository = gamedayRepository(start);
   const idBase = Math.floor(start.getTime() / 1000) % 1_000_000_000;
   const labels = { repository, environment: PRODUCTION_ENVIRONMENT };
-  const deliver = async (deployments: ReturnType<typeof deploymentSeries>) => {
+  const deliver = async (
+    deployments: ReturnType<typeof deploymentSeries>,
+    stopOn: AbortSignal | undefined = signal,
+  ) => {
     for (const deployment of deployments) {
       for (const delivery of deploymentDeliveries(deployment)) {
         await sendDelivery(environment.toillessUrl, environment.githubWebhookSecret, delivery, {
-          signal,
+          signal: stopOn,
           fetch: context.fetch,
         });
       }
     }
+  };
+  let failureSent = false;
+  let recovered = false;
+  /** Enough successes that the rate falls under the threshold: sent even after a stop (each delivery is bounded in time). */
+  const recover = async () => {
+    recovered = true;
+    const recoveryStart = clock.now();
+    const recovery = Array.from({ length: RECOVERY_SUCCESSES }, (_, index) => ({
+      repository,
+      environment: PRODUCTION_ENVIRONMENT,
+      id: idBase + 100 + index,
+      statusId: idBase + 1100 + index,
+      sha: `${(idBase + 100 + index).toString(16).padStart(8, '0')}${'0'.repeat(32)}`,
+      createdAt: new Date(recoveryStart.getTime() - (RECOVERY_SUCCESSES - index) * 20_000),
+      // The last one finishes now, after the failure.
+      finishedAt: new Date(recoveryStart.getTime() - (RECOVERY_SUCCESSES - 1 - index) * 10_000),
+      status: 'success' as const,
+    }));
+    progress.step(
+      `deploy-failure: ${RECOVERY_SUCCESSES} successful deployments to bring the rate back under 15%`,
+    );
+    await deliver(recovery, undefined).catch((error: unknown) => {
+      progress.step(`deploy-failure: the recovery deliveries failed: ${(error as Error).message}`);
+    });
   };
 
   try {
@@ -70,6 +97,7 @@ export async function runDeployFailure(context: ScenarioContext): Promise<Scenar
       );
       return recorder.result();
     }
+    failureSent = true;
     const trigger = clock.now();
     recorder.mark('trigger', trigger);
     recorder.expect(
@@ -115,28 +143,7 @@ export async function runDeployFailure(context: ScenarioContext): Promise<Scenar
 
     const followed = await followAlert(context, recorder, { alertname: ALERT, labels, since: trigger });
 
-    // Clean up: enough successes that the rate falls under the threshold and the alert resolves.
-    const recoveryStart = clock.now();
-    const recovery = deploymentSeries(
-      repository,
-      PRODUCTION_ENVIRONMENT,
-      recoveryStart,
-      RECOVERY_SUCCESSES,
-      idBase + 100,
-    )
-      .slice(0, RECOVERY_SUCCESSES)
-      .map((deployment, index) => ({
-        ...deployment,
-        // Shifted so the last one finishes now, after the failure.
-        createdAt: new Date(recoveryStart.getTime() - (RECOVERY_SUCCESSES - index) * 20_000),
-        finishedAt: new Date(recoveryStart.getTime() - (RECOVERY_SUCCESSES - 1 - index) * 10_000),
-      }));
-    progress.step(
-      `deploy-failure: ${RECOVERY_SUCCESSES} successful deployments to bring the rate back under 15%`,
-    );
-    await deliver(recovery).catch((error: unknown) => {
-      progress.step(`deploy-failure: the recovery deliveries failed: ${(error as Error).message}`);
-    });
+    await recover();
     if (followed.firing) {
       await recorder
         .waitAndExpect(
@@ -151,6 +158,8 @@ export async function runDeployFailure(context: ScenarioContext): Promise<Scenar
     }
   } catch (error) {
     recorder.error = (error as Error).message;
+  } finally {
+    if (failureSent && !recovered) await recover();
   }
   return recorder.result();
 }

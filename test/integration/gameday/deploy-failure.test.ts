@@ -2,6 +2,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DASHBOARDS_PDF, renderDashboardsPdf } from '../../../bin/gameday/dashboards-pdf.js';
 import type { GamedayEnvironment } from '../../../bin/gameday/environment.js';
 import { type GamedayResult, MARKDOWN_REPORT, runGameday } from '../../../bin/gameday/run.js';
 import { type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
@@ -150,5 +151,40 @@ describe('the deploy-failure game day against real Prometheus, Alertmanager and 
     const text = await readFile(join(dir, 'report', MARKDOWN_REPORT), 'utf8');
     expect(text).toContain('## deploy-failure: passed');
     expect(text).toMatch(/\| HighChangeFailureRate fires in Prometheus \| held \| \+\d+ s \|/);
+  });
+
+  it("draws the DORA dashboard over the game day with the weekly report's native renderer", async () => {
+    const pdf = await renderDashboardsPdf({
+      prometheusUrl: prometheus.url,
+      grafanaUrl: 'http://localhost:3000',
+      stackConfigDir: STACK_CONFIG_DIR,
+      scenarios: ['deploy-failure'],
+      from: new Date(Date.parse(result.startedAt) - 300_000),
+      to: new Date(result.finishedAt),
+      outDir: join(dir, 'report'),
+    });
+    expect(pdf).toEqual({
+      status: 'written',
+      file: join(dir, 'report', DASHBOARDS_PDF),
+      dashboards: ['dora-metrics'],
+    });
+    const bytes = await readFile(join(dir, 'report', DASHBOARDS_PDF));
+    expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  }, 60_000);
+
+  it('says why there is no PDF when Prometheus cannot be reached', async () => {
+    const pdf = await renderDashboardsPdf({
+      prometheusUrl: `http://127.0.0.1:${await freePort()}`,
+      grafanaUrl: 'http://localhost:3000',
+      stackConfigDir: STACK_CONFIG_DIR,
+      scenarios: ['latency'],
+      from: new Date(Date.now() - 600_000),
+      to: new Date(),
+      outDir: join(dir, 'report'),
+    });
+    expect(pdf).toMatchObject({
+      status: 'skipped',
+      why: expect.stringMatching(/^Prometheus is not reachable at http:\/\/127\.0\.0\.1:\d+: /),
+    });
   });
 });

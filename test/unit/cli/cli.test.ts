@@ -19,7 +19,7 @@ describe('toilless CLI', () => {
     const program = buildCli();
 
     // Assess
-    expect(names(program)).toEqual(['serve', 'timeline', 'report', 'dora', 'check', 'cost']);
+    expect(names(program)).toEqual(['serve', 'timeline', 'report', 'dora', 'gameday', 'check', 'cost']);
     expect(names(program.commands.find((sub) => sub.name() === 'dora')!)).toEqual(['backfill', 'show']);
     expect(process.exitCode).toBeUndefined();
   });

@@ -156,7 +156,16 @@ describe('toilless gameday', () => {
 
   it('exits 1 when an expectation failed, and passes --out, --timeout-scale and the scenario on', async () => {
     const { calls, codes, text } = await runCommand(
-      ['latency', '--out', join(dir, 'r'), '--timeout-scale', '2.5', '--no-dashboards'],
+      [
+        'latency',
+        '--out',
+        join(dir, 'r'),
+        '--timeout-scale',
+        '2.5',
+        '--no-dashboards',
+        '--slow-delay',
+        '2000',
+      ],
       false,
     );
     expect(calls[0]?.scenarios).toEqual(['latency']);
@@ -164,6 +173,7 @@ describe('toilless gameday', () => {
       outDir: join(dir, 'r'),
       timeoutScale: 2.5,
       renderDashboards: false,
+      latency: { delayMs: 2000 },
     });
     expect(codes).toEqual([1]);
     expect(text()).toContain('latency: FAILED (1 expectation failed)');

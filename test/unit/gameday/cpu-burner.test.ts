@@ -9,7 +9,8 @@ describe('the CPU burner', () => {
     const abortedAt = Date.now();
     stop.abort();
     await burn.finished;
-    expect(Date.now() - abortedAt).toBeLessThan(1500);
+    // Far below its 60 s limit: the abort, not the limit, ended it (with room for a loaded machine).
+    expect(Date.now() - abortedAt).toBeLessThan(5000);
     expect(burn.threads).toBe(2);
   });
 

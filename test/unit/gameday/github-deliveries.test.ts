@@ -73,4 +73,14 @@ describe("the game day's GitHub deliveries", () => {
     expect(series.every((d) => d.finishedAt <= now && d.createdAt < d.finishedAt)).toBe(true);
     expect(new Set(series.map((d) => d.id)).size).toBe(5);
   });
+
+  it('says which URL it could not reach, and why, when nothing listens there', async () => {
+    const [deployment] = deploymentSeries('toilless-gameday/check', 'production', new Date(), 0, 1);
+    if (deployment === undefined) throw new Error('no deployment');
+    const url = local.server.url;
+    await local.server.close();
+    await expect(sendDelivery(url, 'secret', deploymentDeliveries(deployment)[0])).rejects.toThrow(
+      `cannot deliver to ${url}/webhooks/github: ECONNREFUSED; is toilless running there (TOILLESS_URL)?`,
+    );
+  });
 });
