@@ -151,4 +151,19 @@ describe('The game day on one machine, with the shipped rules shortened', () => 
     const sinkMessages = await readSinkMessages(stack?.sinkDir ?? '');
     expect(sinkMessages.some((message) => message.kind === 'slack')).toBe(true);
   });
+
+  it('stop() ends every part and removes the folder', async () => {
+    // Prepare
+    const running = stack as LocalGamedayStack;
+    const urls = running.parts.map((part) => part.url);
+
+    // Act
+    await running.stop();
+
+    // Assess
+    expect(existsSync(running.dir)).toBe(false);
+    for (const url of urls) {
+      await expect(fetch(url, { signal: AbortSignal.timeout(5_000) }), url).rejects.toThrow();
+    }
+  });
 });
