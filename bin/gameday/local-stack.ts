@@ -67,6 +67,11 @@ export interface LocalGamedayStack {
   readonly parts: readonly LocalPart[];
   /** Alertmanager's Slack and webhook receivers post here (slack-sink.ts). */
   readonly sinkDir: string;
+  /**
+   * Alerts other than the Watchdog still pending or firing when the stack handed over, e.g.
+   * "HighCPUWarning (firing)" on a machine busy without the game day; empty on a quiet one.
+   */
+  readonly alertsActiveAtStart: readonly string[];
   /** Stops every part (in reverse order of start) and removes the folder unless `keep`. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -349,6 +354,7 @@ export async function startLocalGamedayStack(
       dir,
       parts,
       sinkDir,
+      alertsActiveAtStart: noisy,
       stop,
     };
   } catch (error) {

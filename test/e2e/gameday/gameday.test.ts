@@ -34,7 +34,10 @@ function expectHeld(result: ScenarioResult, ids: readonly string[]): void {
       expectation,
       `${result.name}: no expectation ${id} among ${result.expectations.map((e) => e.id).join(', ')}`,
     ).toBeDefined();
-    expect(expectation?.outcome, `${result.name}: ${id} (${expectation?.description})`).toMatchObject({
+    expect(
+      expectation?.outcome,
+      `${result.name}: ${id} (${expectation?.description}): ${JSON.stringify(expectation?.outcome)}`,
+    ).toMatchObject({
       status: 'held',
     });
   }
@@ -118,7 +121,8 @@ describe('The game day on one machine, with the shipped rules shortened', () => 
   });
 
   it('resource-pressure: burning every core fires HighCPUWarning then HighCPUCritical, both resolve, and the Slack root says Resolved', () => {
-    // Assess
+    // Assess: a host already saturated before the burn can neither show the alerts starting nor resolving.
+    expect(stack?.alertsActiveAtStart, 'alerts active before the game day: the machine was busy').toEqual([]);
     const pressure = scenario(result, 'resource-pressure');
     expectHeld(pressure, [
       'alert-firing:HighCPUWarning',
