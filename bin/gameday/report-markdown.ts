@@ -102,7 +102,10 @@ export function cell(text: string): string {
   return clipped.replace(/[\\`*_[\]<>|]/g, (char) => `\\${char}`);
 }
 
-function formatFactor(factor: number): string {
+/** 1/30 rather than 0.0333, as the local run's options write it. */
+export function formatFactor(factor: number): string {
+  const inverse = 1 / factor;
+  if (Math.abs(inverse - Math.round(inverse)) < 1e-6) return `1/${Math.round(inverse)}`;
   return factor >= 0.01 ? String(Number(factor.toFixed(4))) : factor.toExponential(2);
 }
 

@@ -84,8 +84,12 @@ describe('the game-day Markdown report', () => {
     const text = renderGamedayMarkdown(
       result([latency()], { timeScale: { factor: 0.05, description: 'rules/*.yml for and windows x0.05' } }),
     );
-    expect(text).toContain('rule windows shortened by a factor of 0.05; the shipped rules are unchanged.');
+    expect(text).toContain('rule windows shortened by a factor of 1/20; the shipped rules are unchanged.');
     expect(renderGamedayMarkdown(result([latency()]))).not.toContain('shortened');
+    const thirtieth = renderGamedayMarkdown(
+      result([latency()], { timeScale: { factor: 1 / 30, description: '' } }),
+    );
+    expect(thirtieth).toContain('rule windows shortened by a factor of 1/30;');
   });
 
   it('marks a failed expectation and the scenario, with what was seen', () => {
