@@ -53,8 +53,31 @@ export function incidentKey(incidentId: string): string {
   return `dora/incidents/${segment(incidentId)}.json`;
 }
 
-/** `dora/incident-ledger.json` */
+/** `dora/incident-ledger.json`: the whole-file ledger of earlier versions, read once to migrate it. */
 export const INCIDENT_LEDGER_KEY = 'dora/incident-ledger.json';
+
+const INCIDENT_DAYS_PREFIX = 'dora/incidents-by-day/';
+
+/** `dora/incidents-by-day/<yyyy-mm-dd>/<incident-id>`: an empty marker of a critical incident under one of its days. */
+export function incidentDayKey(day: string, incidentId: string): string {
+  return `${INCIDENT_DAYS_PREFIX}${day}/${segment(incidentId)}`;
+}
+
+/** The prefix of the day markers of a month (`yyyy-mm`), or of all of them. */
+export function incidentDaysPrefix(month?: string): string {
+  return month === undefined ? INCIDENT_DAYS_PREFIX : `${INCIDENT_DAYS_PREFIX}${month}-`;
+}
+
+/** The day and incident id of a day marker's key, or undefined for any other key. */
+export function incidentDayOfKey(key: string): { day: string; incidentId: string } | undefined {
+  const match = /^dora\/incidents-by-day\/(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
+  if (!match) return undefined;
+  try {
+    return { day: match[1] as string, incidentId: decodeURIComponent(match[2] as string) };
+  } catch {
+    return undefined; // not a segment this module wrote
+  }
+}
 
 export const LEDGER_PREFIX = 'dora/ledger/';
 
