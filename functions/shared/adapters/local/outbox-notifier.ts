@@ -88,6 +88,7 @@ export class OutboxNotifier implements Notifier {
       ...(file.initialComment !== undefined ? { initial_comment: file.initialComment } : {}),
       file_key: fileKey,
     };
+    // Flushed like the bytes: an entry must never point at a file a power loss took away.
     await this.store.put(`${base}.json`, `${JSON.stringify(entry, null, 2)}\n`, {
       contentType: 'application/json',
     });
@@ -112,8 +113,10 @@ export class OutboxNotifier implements Notifier {
   }
 
   private async write(entry: OutboxEntry): Promise<void> {
+    // A copy of what would have been sent, never read back (like a log line): not flushed to disk.
     await this.store.put(`${this.keyBase(entry.method)}.json`, `${JSON.stringify(entry, null, 2)}\n`, {
       contentType: 'application/json',
+      flush: false,
     });
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { incidentWindowOf } from '../../../../functions/dora-metrics/metrics/metrics.js';
-import type { DoraIncidentRecord, IncidentFact } from '../../../../functions/dora-metrics/model.js';
+import type { DoraIncidentRecord } from '../../../../functions/dora-metrics/model.js';
 import { readCurrentMetrics } from '../../../../functions/dora-metrics/recompute.js';
 import {
   incidentDays,
