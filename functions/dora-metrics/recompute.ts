@@ -5,7 +5,7 @@
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { type Attribution, attributeIncidents } from './metrics/attribution.js';
 import { isoMs } from './metrics/ledger.js';
-import { isProductionEnvironment, repositoriesOfServices } from './metrics/mapping.js';
+import { isProductionEnvironment, repositoriesOfServices, servicesOfRepository } from './metrics/mapping.js';
 import { computeDoraMetrics, type DoraMetrics, incidentWindowOf } from './metrics/metrics.js';
 import type { DeploymentLedger, DeploymentTarget, IncidentFact } from './model.js';
 import type { DoraHistory } from './store/dora-history.js';
@@ -35,7 +35,10 @@ export async function recomputeDoraMetrics(
   const mappedRepositories = (incident: IncidentFact) =>
     repositoriesOfServices(config, incident.services).map((repository) => repository.toLowerCase());
   const incidentWindow = incidentWindowOf(now);
-  const incidents = (await history.incidents(incidentWindow)).filter((incident) =>
+  const services = [...requestedRepositories].flatMap((repository) =>
+    servicesOfRepository(config, repository),
+  );
+  const incidents = (await history.incidents(incidentWindow, services)).filter((incident) =>
     mappedRepositories(incident).some((repository) => requestedRepositories.has(repository)),
   );
   const competing = new Set(incidents.flatMap(mappedRepositories));

@@ -254,14 +254,14 @@ export class DoraHistory {
     return storeIncident(this.store, detail);
   }
 
-  /** The critical incidents that started or were resolved in the window, ordered by start. */
-  async incidents(window: IncidentWindow): Promise<IncidentFact[]> {
+  /** The critical incidents of any of `services` that started or were resolved in the window, by start. */
+  async incidents(window: IncidentWindow, services: readonly string[]): Promise<IncidentFact[]> {
     this.ledgerMigration ??= migrateIncidentLedger(this.store, this.logger).catch((error: unknown) => {
       this.ledgerMigration = undefined; // the next read tries again
       throw error;
     });
     await this.ledgerMigration;
-    return readCriticalIncidents(this.store, window);
+    return readCriticalIncidents(this.store, window, services);
   }
 
   /**

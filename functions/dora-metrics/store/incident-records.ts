@@ -1,9 +1,9 @@
 /**
  * The incidents DORA knows, from IncidentOpened / IncidentResolved: one record each, merged so that any
- * arrival order gives the same record, and for the critical ones an empty marker under the UTC day the
- * incident started and the day it was resolved, so that "the critical incidents of the last 30 days"
- * lists a few day folders and reads those records instead of every incident ever stored. Storing an
- * event costs the same whatever the number of incidents stored.
+ * arrival order gives the same record, and for the critical ones an empty marker per service under the
+ * UTC day the incident started and the day it was resolved, so that "the critical incidents of these
+ * services in the last 30 days" lists a few day folders and reads those records instead of every
+ * incident ever stored. Storing an event costs the same whatever the number of incidents stored.
  */
 import type { IncidentOpenedDetail, IncidentResolvedDetail } from '../../shared/events/types.js';
 import type { Logger } from '../../shared/log.js';
@@ -21,6 +21,7 @@ import {
   incidentDayOfKey,
   incidentDaysPrefix,
   incidentKey,
+  serviceSegment,
 } from './store-keys.js';
 
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 4, error: 3, warning: 2, info: 1 };
@@ -107,28 +108,37 @@ async function markCriticalIncident(store: ObjectStore, record: DoraIncidentReco
   if (!isCritical(record.severity)) return false;
   let created = false;
   for (const day of incidentDays(incidentFactOf(record))) {
-    // The marker is written after the record, so a marker always finds its record.
-    created = (await store.putIfAbsent(incidentDayKey(day, record.incidentId), '')) || created;
+    for (const service of record.services) {
+      // The marker is written after the record, so a marker always finds its record.
+      const key = incidentDayKey(day, service, record.incidentId);
+      created = (await store.putIfAbsent(key, '')) || created;
+    }
   }
   return created;
 }
 
 /**
- * The critical incidents that started or were resolved in the window (by UTC day, so a few hours more),
- * ordered by start. Lists only the day folders of the window and reads the records marked there: the
- * cost follows the incidents of those days, not all that were ever stored.
+ * The critical incidents of any of `services` that started or were resolved in the window (by UTC day,
+ * so a few hours more), ordered by start. Lists only the day folders of the window and reads the records
+ * marked there for those services: the cost follows their incidents of those days, not all that were
+ * ever stored.
  */
 export async function readCriticalIncidents(
   store: ObjectStore,
   window: IncidentWindow,
+  services: readonly string[],
 ): Promise<IncidentFact[]> {
   const firstDay = dayOf(window.from.getTime());
   const lastDay = dayOf(window.to.getTime());
+  const wanted = new Set(services.map(serviceSegment));
   const ids = new Set<string>();
-  for (const month of monthsBetween(firstDay, lastDay)) {
-    for await (const key of store.list(incidentDaysPrefix(month))) {
-      const marker = incidentDayOfKey(key);
-      if (marker !== undefined && marker.day >= firstDay && marker.day <= lastDay) ids.add(marker.incidentId);
+  if (wanted.size > 0) {
+    for (const month of monthsBetween(firstDay, lastDay)) {
+      for await (const key of store.list(incidentDaysPrefix(month))) {
+        const marker = incidentDayOfKey(key);
+        if (marker === undefined || marker.day < firstDay || marker.day > lastDay) continue;
+        if (wanted.has(marker.serviceSegment)) ids.add(marker.incidentId);
+      }
     }
   }
   const records = await mapBounded([...ids], READ_CONCURRENCY, async (id) =>

@@ -3,6 +3,7 @@
  * Environment names and ids are URL-encoded as key segments, so a name holding `/` stays one segment;
  * ordinary names (production, staging, 123) are unchanged.
  */
+import { createHash } from 'node:crypto';
 import { ValidationError } from '../../shared/errors.js';
 import type { DeploymentTarget } from '../model.js';
 
@@ -58,9 +59,21 @@ export const INCIDENT_LEDGER_KEY = 'dora/incident-ledger.json';
 
 const INCIDENT_DAYS_PREFIX = 'dora/incidents-by-day/';
 
-/** `dora/incidents-by-day/<yyyy-mm-dd>/<incident-id>`: an empty marker of a critical incident under one of its days. */
-export function incidentDayKey(day: string, incidentId: string): string {
-  return `${INCIDENT_DAYS_PREFIX}${day}/${segment(incidentId)}`;
+/**
+ * `dora/incidents-by-day/<yyyy-mm-dd>/<service>/<incident-id>`: an empty marker of a critical incident of
+ * that service under one of its days.
+ */
+export function incidentDayKey(day: string, service: string, incidentId: string): string {
+  return `${INCIDENT_DAYS_PREFIX}${day}/${serviceSegment(service)}/${segment(incidentId)}`;
+}
+
+/**
+ * A service name as one key segment: URL-encoded, or hashed when that is longer than 200 characters
+ * (service names come from alert labels). `%h` never comes out of URL-encoding, so the two cannot meet.
+ */
+export function serviceSegment(service: string): string {
+  const encoded = segment(service);
+  return encoded.length <= 200 ? encoded : `%hsha256-${createHash('sha256').update(service).digest('hex')}`;
 }
 
 /** The prefix of the day markers of a month (`yyyy-mm`), or of all of them. */
@@ -68,12 +81,18 @@ export function incidentDaysPrefix(month?: string): string {
   return month === undefined ? INCIDENT_DAYS_PREFIX : `${INCIDENT_DAYS_PREFIX}${month}-`;
 }
 
-/** The day and incident id of a day marker's key, or undefined for any other key. */
-export function incidentDayOfKey(key: string): { day: string; incidentId: string } | undefined {
-  const match = /^dora\/incidents-by-day\/(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
+/** The day, service segment and incident id of a day marker's key, or undefined for any other key. */
+export function incidentDayOfKey(
+  key: string,
+): { day: string; serviceSegment: string; incidentId: string } | undefined {
+  const match = /^dora\/incidents-by-day\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/([^/]+)$/.exec(key);
   if (!match) return undefined;
   try {
-    return { day: match[1] as string, incidentId: decodeURIComponent(match[2] as string) };
+    return {
+      day: match[1] as string,
+      serviceSegment: match[2] as string,
+      incidentId: decodeURIComponent(match[3] as string),
+    };
   } catch {
     return undefined; // not a segment this module wrote
   }

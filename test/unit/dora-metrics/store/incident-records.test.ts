@@ -97,6 +97,10 @@ function critical(
 
 const window = (from: string, to: string) => ({ from: new Date(from), to: new Date(to) });
 
+/** The critical incidents of the services these tests use. */
+const readIncidents = (store: ObjectStore, span: { from: Date; to: Date }) =>
+  readCriticalIncidents(store, span, ['payments', 'shop']);
+
 describe('DORA incident records', () => {
   it('merges to the same record in either arrival order', () => {
     // Act
@@ -161,7 +165,7 @@ describe('DORA incident records', () => {
       // Assess
       expect(first.changed).toBe(true);
       expect(again.changed).toBe(false);
-      expect(await readCriticalIncidents(store, all)).toEqual([
+      expect(await readIncidents(store, all)).toEqual([
         {
           id: 'inc-1',
           services: ['payments'],
@@ -174,14 +178,12 @@ describe('DORA incident records', () => {
     it('files an incident only once it is critical', async () => {
       // Act
       await storeIncident(store, opened);
-      const beforeCritical = await readCriticalIncidents(store, all);
+      const beforeCritical = await readIncidents(store, all);
       await storeIncident(store, resolved);
 
       // Assess
       expect(beforeCritical).toEqual([]);
-      expect((await readCriticalIncidents(store, all)).map((fact) => fact.services)).toEqual([
-        ['payments', 'shop'],
-      ]);
+      expect((await readIncidents(store, all)).map((fact) => fact.services)).toEqual([['payments', 'shop']]);
     });
 
     it('gives the same facts whatever the order and concurrency of the events', async () => {
@@ -205,10 +207,10 @@ describe('DORA incident records', () => {
         startedAt: '2026-11-24T22:00:00.000Z',
         resolvedAt: '2026-11-26T02:00:00.000Z',
       };
-      expect(await readCriticalIncidents(store, all)).toEqual([expected]);
+      expect(await readIncidents(store, all)).toEqual([expected]);
       // The day it started and the day it was resolved each find the whole fact.
       for (const day of ['2026-11-24', '2026-11-26']) {
-        expect(await readCriticalIncidents(store, window(`${day}T00:00:00Z`, `${day}T12:00:00Z`))).toEqual([
+        expect(await readIncidents(store, window(`${day}T00:00:00Z`, `${day}T12:00:00Z`))).toEqual([
           expected,
         ]);
       }
@@ -219,14 +221,14 @@ describe('DORA incident records', () => {
       store.failPutsAfter = 1;
       await expect(storeIncident(store, resolved)).rejects.toThrow('disk unplugged');
       store.failPutsAfter = Number.POSITIVE_INFINITY;
-      expect(await readCriticalIncidents(store, all)).toEqual([]);
+      expect(await readIncidents(store, all)).toEqual([]);
 
       // Act
       const redelivered = await storeIncident(store, resolved);
 
       // Assess
       expect(redelivered.changed).toBe(true);
-      expect((await readCriticalIncidents(store, all)).map((fact) => fact.id)).toEqual(['inc-1']);
+      expect((await readIncidents(store, all)).map((fact) => fact.id)).toEqual(['inc-1']);
     });
 
     it('costs the same store work per event with 1 or 300 incidents stored', async () => {
@@ -272,7 +274,7 @@ describe('DORA incident records', () => {
       store.reset();
 
       // Act
-      const facts = await readCriticalIncidents(store, incidentWindowOf(new Date('2026-11-28T12:00:00Z')));
+      const facts = await readIncidents(store, incidentWindowOf(new Date('2026-11-28T12:00:00Z')));
 
       // Assess: 2026-10-29 to 2026-11-28 (the days of 2026-11-29 have none).
       expect(facts.map((fact) => fact.startedAt.slice(0, 10))).toEqual(
@@ -287,6 +289,30 @@ describe('DORA incident records', () => {
       ]);
     });
 
+    it('reads only the incidents of the services asked for', async () => {
+      // Prepare
+      await storeIncident(store, critical('inc-shop', '2026-11-20T10:00:00.000Z'));
+      await storeIncident(store, {
+        ...critical('inc-legacy', '2026-11-20T11:00:00.000Z'),
+        services: ['legacy'],
+      });
+      await storeIncident(store, {
+        ...critical('inc-both', '2026-11-20T12:00:00.000Z'),
+        services: ['legacy', 'shop'],
+      });
+      store.reset();
+
+      // Act
+      const shop = await readCriticalIncidents(store, all, ['shop']);
+      const reads = store.operations.filter((operation) => operation.startsWith('get ')).length;
+      const none = await readCriticalIncidents(store, all, []);
+
+      // Assess
+      expect(shop.map((fact) => fact.id)).toEqual(['inc-shop', 'inc-both']);
+      expect(reads).toBe(2);
+      expect(none).toEqual([]);
+    });
+
     it('finds an incident that started before the window and was resolved in it', async () => {
       // Prepare
       await storeIncident(
@@ -296,7 +322,7 @@ describe('DORA incident records', () => {
       await storeIncident(store, critical('inc-old', '2026-09-01T11:00:00.000Z', '2026-09-02T10:00:00.000Z'));
 
       // Act
-      const facts = await readCriticalIncidents(store, incidentWindowOf(new Date('2026-11-28T12:00:00Z')));
+      const facts = await readIncidents(store, incidentWindowOf(new Date('2026-11-28T12:00:00Z')));
 
       // Assess
       expect(facts.map((fact) => fact.id)).toEqual(['inc-long']);
@@ -308,10 +334,7 @@ describe('DORA incident records', () => {
       await storeIncident(store, critical('inc-8', '2026-11-24T23:00:00.000Z'));
 
       // Act
-      const facts = await readCriticalIncidents(
-        store,
-        window('2026-11-25T00:00:00Z', '2026-11-25T12:00:00Z'),
-      );
+      const facts = await readIncidents(store, window('2026-11-25T00:00:00Z', '2026-11-25T12:00:00Z'));
 
       // Assess
       expect(facts).toEqual([{ id: 'inc-8', services: ['shop'], startedAt: '2026-11-24T23:00:00.000Z' }]);
@@ -368,7 +391,7 @@ describe('DORA incident records', () => {
 
         // Assess
         expect(moved).toBe(2);
-        expect(await readCriticalIncidents(store, all)).toEqual(expected);
+        expect(await readIncidents(store, all)).toEqual(expected);
         expect(await store.get(INCIDENT_LEDGER_KEY)).toBeUndefined();
         expect((await store.get(incidentKey('inc-only-in-ledger')))?.body.toString('utf8')).toContain(
           '"severity": "critical"',
@@ -394,7 +417,7 @@ describe('DORA incident records', () => {
         expect(resumed).toBe(2);
         expect(again).toBe(0);
         expect(await readdir(join(root, 'dora'), { recursive: true })).toEqual(files);
-        expect(await readCriticalIncidents(store, all)).toEqual(expected);
+        expect(await readIncidents(store, all)).toEqual(expected);
       });
     });
   });
