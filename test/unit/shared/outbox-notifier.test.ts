@@ -180,7 +180,7 @@ describe('Outbox notifier', () => {
     expect(stored?.body.equals(content)).toBe(true);
   });
 
-  it('flushes an upload and its entry to disk, but not message copies', async () => {
+  it('writes every outbox file without a flush to disk, the bytes of an upload before its entry', async () => {
     // Prepare
     const flushes: string[] = [];
     const recording: ObjectStore = Object.assign(Object.create(store) as FsObjectStore, {
@@ -200,8 +200,8 @@ describe('Outbox notifier', () => {
     expect(flushes).toEqual([
       'false chat.postMessage.json',
       'false chat.update.json',
-      'true files.uploadV2-report.pdf',
-      'true files.uploadV2.json',
+      'false files.uploadV2-report.pdf',
+      'false files.uploadV2.json',
     ]);
   });
 

@@ -74,8 +74,9 @@ export class OutboxNotifier implements Notifier {
     const ts = this.nextTs();
     const base = this.keyBase('files.uploadV2');
     const fileKey = `${base}-${safeFileName(file.filename)}`;
-    // The bytes go first so that an entry never points at a file that is not there.
-    await this.store.put(fileKey, file.content, { contentType: 'application/octet-stream' });
+    // The bytes go first so that an entry never points at a file that is not there (after a power loss
+    // both may be gone: like every outbox file, they are copies nothing reads back, not flushed to disk).
+    await this.store.put(fileKey, file.content, { contentType: 'application/octet-stream', flush: false });
     const entry: OutboxEntry = {
       method: 'files.uploadV2',
       channel: file.channel ?? this.channel,
@@ -88,9 +89,9 @@ export class OutboxNotifier implements Notifier {
       ...(file.initialComment !== undefined ? { initial_comment: file.initialComment } : {}),
       file_key: fileKey,
     };
-    // Flushed like the bytes: an entry must never point at a file a power loss took away.
     await this.store.put(`${base}.json`, `${JSON.stringify(entry, null, 2)}\n`, {
       contentType: 'application/json',
+      flush: false,
     });
     return { fileId: `F${randomBytes(5).toString('hex').toUpperCase()}` };
   }
