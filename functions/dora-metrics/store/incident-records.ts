@@ -156,8 +156,9 @@ export async function readCriticalIncidents(
 /**
  * Moves the whole-file ledger an earlier version kept (`dora/incident-ledger.json`) to the day markers,
  * then deletes it. Idempotent: records are only created, markers only if absent, and the file goes
- * only after every incident is marked, so a crash midway leaves it for the next run. A fact whose record is missing gets one (critical, titled
- * with its id). Answers the number of incidents moved (0 when there was no ledger).
+ * only after every incident is marked, so a crash midway leaves it for the next run. A fact whose
+ * record is missing gets one (critical, titled with its id). Answers the number of incidents moved (0
+ * when there was no ledger).
  */
 export async function migrateIncidentLedger(store: ObjectStore, logger?: Logger): Promise<number> {
   const object = await store.get(INCIDENT_LEDGER_KEY);
