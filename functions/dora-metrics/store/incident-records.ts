@@ -103,25 +103,35 @@ export async function storeIncident(
   return { record, changed: stored.changed || marked };
 }
 
-/** Creates the day markers of a critical record; true when one was new. Nothing for other records. */
+/** Creates the day markers of a critical record's state; true when one was new. Nothing for other records. */
 async function markCriticalIncident(store: ObjectStore, record: DoraIncidentRecord): Promise<boolean> {
   if (!isCritical(record.severity)) return false;
+  const fact = incidentFactOf(record);
   let created = false;
-  for (const day of incidentDays(incidentFactOf(record))) {
+  for (const day of incidentDays(fact)) {
     for (const service of record.services) {
       // The marker is written after the record, so a marker always finds its record.
-      const key = incidentDayKey(day, service, record.incidentId);
-      created = (await store.putIfAbsent(key, '')) || created;
+      created = (await store.putIfAbsent(incidentDayKey(day, service, fact), '')) || created;
     }
   }
   return created;
 }
 
+interface MarkedIncident {
+  startedAt: string;
+  resolvedAt?: string;
+  readonly services: Set<string>;
+  wanted: boolean;
+}
+
 /**
  * The critical incidents of any of `services` that started or were resolved in the window (by UTC day,
- * so a few hours more), ordered by start. Lists only the day folders of the window and reads the records
- * marked there for those services: the cost follows their incidents of those days, not all that were
- * ever stored.
+ * so a few hours more), ordered by start. Lists only the day folders of the window: the markers' names
+ * carry each state's times and service, so the facts come from the listing, merged per incident (a
+ * record only ever moves to an earlier start, a later resolution and more services, and the markers of
+ * its latest state are written last). A resolved incident that matters to the window has the markers of
+ * its latest state under its resolution day, inside the window. An open one may have left a marker
+ * under a day its start moved away from, so its record is read instead.
  */
 export async function readCriticalIncidents(
   store: ObjectStore,
@@ -130,27 +140,54 @@ export async function readCriticalIncidents(
 ): Promise<IncidentFact[]> {
   const firstDay = dayOf(window.from.getTime());
   const lastDay = dayOf(window.to.getTime());
-  const wanted = new Set(services.map(serviceSegment));
-  const ids = new Set<string>();
+  const wanted = new Map(services.map((service) => [serviceSegment(service), service]));
+  const marked = new Map<string, MarkedIncident>();
   if (wanted.size > 0) {
     for (const month of monthsBetween(firstDay, lastDay)) {
       for await (const key of store.list(incidentDaysPrefix(month))) {
         const marker = incidentDayOfKey(key);
         if (marker === undefined || marker.day < firstDay || marker.day > lastDay) continue;
-        if (wanted.has(marker.serviceSegment)) ids.add(marker.incidentId);
+        const incident = marked.get(marker.incidentId) ?? {
+          startedAt: marker.startedAt,
+          services: new Set<string>(),
+          wanted: false,
+        };
+        marked.set(marker.incidentId, incident);
+        incident.startedAt = earliest(incident.startedAt, marker.startedAt) as string;
+        const resolvedAt = latest(incident.resolvedAt, marker.resolvedAt);
+        if (resolvedAt !== undefined) incident.resolvedAt = resolvedAt;
+        incident.services.add(serviceName(marker.serviceSegment, wanted));
+        incident.wanted ||= wanted.has(marker.serviceSegment);
       }
     }
   }
-  const records = await mapBounded([...ids], READ_CONCURRENCY, async (id) =>
-    readJson<DoraIncidentRecord>(store, incidentKey(id)),
-  );
-  const facts: IncidentFact[] = [];
-  for (const record of records) {
-    if (record !== undefined && isCritical(record.value.severity)) facts.push(incidentFactOf(record.value));
+  const relevant = [...marked].filter(([, incident]) => incident.wanted);
+  const facts = await mapBounded(relevant, READ_CONCURRENCY, async ([id, incident]) => {
+    if (incident.resolvedAt !== undefined) {
+      const { startedAt, resolvedAt } = incident;
+      return { id, services: [...incident.services].sort(), startedAt, resolvedAt } as IncidentFact;
+    }
+    const record = await readJson<DoraIncidentRecord>(store, incidentKey(id));
+    return record === undefined || !isCritical(record.value.severity)
+      ? undefined
+      : incidentFactOf(record.value);
+  });
+  return facts
+    .filter((fact): fact is IncidentFact => fact !== undefined)
+    .sort(
+      (a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+}
+
+/** A service's name from its key segment; a hashed one is known only when it was asked for. */
+function serviceName(segment: string, wanted: ReadonlyMap<string, string>): string {
+  const asked = wanted.get(segment);
+  if (asked !== undefined) return asked;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
-  return facts.sort(
-    (a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
 }
 
 /**

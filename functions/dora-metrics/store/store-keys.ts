@@ -60,11 +60,17 @@ export const INCIDENT_LEDGER_KEY = 'dora/incident-ledger.json';
 const INCIDENT_DAYS_PREFIX = 'dora/incidents-by-day/';
 
 /**
- * `dora/incidents-by-day/<yyyy-mm-dd>/<service>/<incident-id>`: an empty marker of a critical incident of
- * that service under one of its days.
+ * `dora/incidents-by-day/<yyyy-mm-dd>/<service>/<incident-id>/<startedAt>_<resolvedAt or "open">`: an
+ * empty marker of a critical incident of that service under one of its days, its times in the name so
+ * that a listing answers without reading.
  */
-export function incidentDayKey(day: string, service: string, incidentId: string): string {
-  return `${INCIDENT_DAYS_PREFIX}${day}/${serviceSegment(service)}/${segment(incidentId)}`;
+export function incidentDayKey(
+  day: string,
+  service: string,
+  incident: { readonly id: string; readonly startedAt: string; readonly resolvedAt?: string },
+): string {
+  const times = `${canonicalTime(incident.startedAt)}_${incident.resolvedAt === undefined ? 'open' : canonicalTime(incident.resolvedAt)}`;
+  return `${INCIDENT_DAYS_PREFIX}${day}/${serviceSegment(service)}/${segment(incident.id)}/${times}`;
 }
 
 /**
@@ -81,21 +87,39 @@ export function incidentDaysPrefix(month?: string): string {
   return month === undefined ? INCIDENT_DAYS_PREFIX : `${INCIDENT_DAYS_PREFIX}${month}-`;
 }
 
-/** The day, service segment and incident id of a day marker's key, or undefined for any other key. */
-export function incidentDayOfKey(
-  key: string,
-): { day: string; serviceSegment: string; incidentId: string } | undefined {
-  const match = /^dora\/incidents-by-day\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/([^/]+)$/.exec(key);
+const TIME = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z';
+const INCIDENT_DAY_KEY = new RegExp(
+  `^dora/incidents-by-day/(\\d{4}-\\d{2}-\\d{2})/([^/]+)/([^/]+)/(${TIME})_(${TIME}|open)$`,
+);
+
+/** What a day marker's key says, or undefined for any other key. */
+export function incidentDayOfKey(key: string):
+  | {
+      day: string;
+      serviceSegment: string;
+      incidentId: string;
+      startedAt: string;
+      resolvedAt?: string;
+    }
+  | undefined {
+  const match = INCIDENT_DAY_KEY.exec(key);
   if (!match) return undefined;
   try {
     return {
       day: match[1] as string,
       serviceSegment: match[2] as string,
       incidentId: decodeURIComponent(match[3] as string),
+      startedAt: match[4] as string,
+      ...(match[5] === 'open' ? {} : { resolvedAt: match[5] as string }),
     };
   } catch {
     return undefined; // not a segment this module wrote
   }
+}
+
+/** The time as toISOString writes it (what event details hold already). */
+function canonicalTime(time: string): string {
+  return new Date(time).toISOString();
 }
 
 export const LEDGER_PREFIX = 'dora/ledger/';
