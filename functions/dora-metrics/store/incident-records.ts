@@ -1,6 +1,6 @@
 /**
  * The incidents DORA knows, from IncidentOpened / IncidentResolved: one record each, merged so that any
- * arrival order gives the same record, and for the critical ones an empty marker per service under the
+ * arrival order gives the same record, and for the critical ones a marker per service under the
  * UTC day the incident started and the day it was resolved, so that "the critical incidents of these
  * services in the last 30 days" lists a few day folders and reads those records instead of every
  * incident ever stored. Storing an event costs the same whatever the number of incidents stored.
@@ -111,7 +111,7 @@ async function markCriticalIncident(store: ObjectStore, record: DoraIncidentReco
   for (const day of incidentDays(fact)) {
     for (const service of record.services) {
       // The marker is written after the record, so a marker always finds its record.
-      created = (await store.putIfAbsent(incidentDayKey(day, service, fact), '')) || created;
+      created = (await store.putIfAbsent(incidentDayKey(day, service, fact), fact.id)) || created;
     }
   }
   return created;
@@ -147,12 +147,14 @@ export async function readCriticalIncidents(
       for await (const key of store.list(incidentDaysPrefix(month))) {
         const marker = incidentDayOfKey(key);
         if (marker === undefined || marker.day < firstDay || marker.day > lastDay) continue;
-        const incident = marked.get(marker.incidentId) ?? {
+        const incidentId = marker.incidentId ?? (await store.get(key))?.body.toString('utf8');
+        if (incidentId === undefined) continue;
+        const incident = marked.get(incidentId) ?? {
           startedAt: marker.startedAt,
           services: new Set<string>(),
           wanted: false,
         };
-        marked.set(marker.incidentId, incident);
+        marked.set(incidentId, incident);
         incident.startedAt = earliest(incident.startedAt, marker.startedAt) as string;
         const resolvedAt = latest(incident.resolvedAt, marker.resolvedAt);
         if (resolvedAt !== undefined) incident.resolvedAt = resolvedAt;

@@ -60,17 +60,21 @@ export const INCIDENT_LEDGER_KEY = 'dora/incident-ledger.json';
 const INCIDENT_DAYS_PREFIX = 'dora/incidents-by-day/';
 
 /**
- * `dora/incidents-by-day/<yyyy-mm-dd>/<service>/<incident-id>/<startedAt>_<resolvedAt or "open">`: an
- * empty marker of a critical incident of that service under one of its days, its times in the name so
- * that a listing answers without reading.
+ * `dora/incidents-by-day/<yyyy-mm-dd>/<service>/<incident-id>_<startedAt>_<resolvedAt or "open">`: a
+ * marker of a critical incident's state under one of its days, its times in the name so that a listing
+ * of the day answers without reading. An id longer than 150 characters once URL-encoded is hashed in the
+ * name (file names are limited to 255 bytes); the marker's body always holds the id.
  */
 export function incidentDayKey(
   day: string,
   service: string,
   incident: { readonly id: string; readonly startedAt: string; readonly resolvedAt?: string },
 ): string {
-  const times = `${canonicalTime(incident.startedAt)}_${incident.resolvedAt === undefined ? 'open' : canonicalTime(incident.resolvedAt)}`;
-  return `${INCIDENT_DAYS_PREFIX}${day}/${serviceSegment(service)}/${segment(incident.id)}/${times}`;
+  const encoded = segment(incident.id);
+  const id =
+    encoded.length <= 150 ? encoded : `%hsha256-${createHash('sha256').update(incident.id).digest('hex')}`;
+  const resolved = incident.resolvedAt === undefined ? 'open' : canonicalTime(incident.resolvedAt);
+  return `${INCIDENT_DAYS_PREFIX}${day}/${serviceSegment(service)}/${id}_${canonicalTime(incident.startedAt)}_${resolved}`;
 }
 
 /**
@@ -89,26 +93,30 @@ export function incidentDaysPrefix(month?: string): string {
 
 const TIME = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z';
 const INCIDENT_DAY_KEY = new RegExp(
-  `^dora/incidents-by-day/(\\d{4}-\\d{2}-\\d{2})/([^/]+)/([^/]+)/(${TIME})_(${TIME}|open)$`,
+  `^dora/incidents-by-day/(\\d{4}-\\d{2}-\\d{2})/([^/]+)/([^/]+)_(${TIME})_(${TIME}|open)$`,
 );
 
-/** What a day marker's key says, or undefined for any other key. */
+/**
+ * What a day marker's key says, or undefined for any other key. `incidentId` is undefined when the id
+ * was hashed: the marker's body holds it.
+ */
 export function incidentDayOfKey(key: string):
   | {
       day: string;
       serviceSegment: string;
-      incidentId: string;
+      incidentId: string | undefined;
       startedAt: string;
       resolvedAt?: string;
     }
   | undefined {
   const match = INCIDENT_DAY_KEY.exec(key);
   if (!match) return undefined;
+  const id = match[3] as string;
   try {
     return {
       day: match[1] as string,
       serviceSegment: match[2] as string,
-      incidentId: decodeURIComponent(match[3] as string),
+      incidentId: id.startsWith('%h') ? undefined : decodeURIComponent(id),
       startedAt: match[4] as string,
       ...(match[5] === 'open' ? {} : { resolvedAt: match[5] as string }),
     };

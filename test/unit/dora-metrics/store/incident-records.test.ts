@@ -321,6 +321,18 @@ describe('DORA incident records', () => {
       expect(none).toEqual([]);
     });
 
+    it('finds an incident whose id is too long for a file name', async () => {
+      // Prepare
+      const id = `inc-${'x'.repeat(200)}`;
+      await storeIncident(store, critical(id, '2026-11-20T10:00:00.000Z', '2026-11-20T11:00:00.000Z'));
+
+      // Act
+      const facts = await readIncidents(store, all);
+
+      // Assess
+      expect(facts.map((fact) => fact.id)).toEqual([id]);
+    });
+
     it('finds an incident that started before the window and was resolved in it', async () => {
       // Prepare
       await storeIncident(
