@@ -10,14 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ledgerOfEntries } from '../functions/dora-metrics/metrics/ledger.js';
 import { doraTimeSeries } from '../functions/dora-metrics/metrics/metrics.js';
-import {
-  INCIDENT_LEDGER_SCHEMA_VERSION,
-  type IncidentLedger,
-  type LedgerEntry,
-} from '../functions/dora-metrics/model.js';
+import type { LedgerEntry } from '../functions/dora-metrics/model.js';
 import { readCurrentMetrics } from '../functions/dora-metrics/recompute.js';
 import { DoraHistory } from '../functions/dora-metrics/store/dora-history.js';
-import { INCIDENT_LEDGER_KEY, ledgerKey } from '../functions/dora-metrics/store/store-keys.js';
+import { storeIncident } from '../functions/dora-metrics/store/incident-records.js';
+import { ledgerKey } from '../functions/dora-metrics/store/store-keys.js';
 import { FsObjectStore } from '../functions/shared/adapters/local/fs-object-store.js';
 import { silentLogger } from '../functions/shared/log.js';
 import { parseToillessConfig } from '../functions/shared/stack-config.js';
@@ -105,20 +102,23 @@ async function seed(store: FsObjectStore): Promise<void> {
     });
   }
   const ledger = ledgerOfEntries({ repository: REPOSITORY, environment: 'production' }, true, deployments);
-  const incidents: IncidentLedger = {
-    schemaVersion: INCIDENT_LEDGER_SCHEMA_VERSION,
-    incidents: Array.from({ length: INCIDENTS }, (_, index) => {
-      const startedMs = startMs + Math.floor((spanMs * (index + 0.5)) / INCIDENTS);
-      return {
-        id: `incident-${index}`,
-        services: ['shop'],
-        startedAt: new Date(startedMs).toISOString(),
-        resolvedAt: new Date(startedMs + 1_800_000).toISOString(),
-      };
-    }),
-  };
   await store.put(ledgerKey(REPOSITORY, 'production'), serializeCompact(ledger));
-  await store.put(INCIDENT_LEDGER_KEY, serializeCompact(incidents));
+  // Stored as the worker stores them (a record and a fact per day), 16 at a time.
+  const incidents = Array.from({ length: INCIDENTS }, (_, index) => {
+    const startedMs = startMs + Math.floor((spanMs * (index + 0.5)) / INCIDENTS);
+    return {
+      incidentId: `incident-${index}`,
+      title: `incident ${index}`,
+      services: ['shop'],
+      severity: 'critical',
+      startedAt: new Date(startedMs).toISOString(),
+      resolvedAt: new Date(startedMs + 1_800_000).toISOString(),
+      durationSeconds: 1_800,
+    };
+  });
+  for (let from = 0; from < incidents.length; from += 16) {
+    await Promise.all(incidents.slice(from, from + 16).map((incident) => storeIncident(store, incident)));
+  }
 }
 
 function measureInChild(dataDir: string): Promise<Measurement> {

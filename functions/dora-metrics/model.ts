@@ -179,7 +179,10 @@ export interface IncidentFact {
   readonly resolvedAt?: string;
 }
 
-/** Every critical incident, compactly: one read instead of one per incident record. */
+/**
+ * The whole-file ledger of every critical incident that earlier versions kept at
+ * `dora/incident-ledger.json`: read once to move it to the day markers, never written.
+ */
 export interface IncidentLedger {
   readonly schemaVersion: number;
   readonly incidents: readonly IncidentFact[];

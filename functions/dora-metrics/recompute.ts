@@ -4,8 +4,9 @@
  */
 import type { ToillessConfig } from '../shared/stack-config.js';
 import { type Attribution, attributeIncidents } from './metrics/attribution.js';
-import { isProductionEnvironment, repositoriesOfServices } from './metrics/mapping.js';
-import { computeDoraMetrics, type DoraMetrics } from './metrics/metrics.js';
+import { isoMs } from './metrics/ledger.js';
+import { isProductionEnvironment, repositoriesOfServices, servicesOfRepository } from './metrics/mapping.js';
+import { computeDoraMetrics, type DoraMetrics, incidentWindowOf } from './metrics/metrics.js';
 import type { DeploymentLedger, DeploymentTarget, IncidentFact } from './model.js';
 import type { DoraHistory } from './store/dora-history.js';
 
@@ -33,7 +34,11 @@ export async function recomputeDoraMetrics(
   const requestedRepositories = new Set(requested.map((target) => target.repository.toLowerCase()));
   const mappedRepositories = (incident: IncidentFact) =>
     repositoriesOfServices(config, incident.services).map((repository) => repository.toLowerCase());
-  const incidents = (await history.incidents()).incidents.filter((incident) =>
+  const incidentWindow = incidentWindowOf(now);
+  const services = [...requestedRepositories].flatMap((repository) =>
+    servicesOfRepository(config, repository),
+  );
+  const incidents = (await history.incidents(incidentWindow, services)).filter((incident) =>
     mappedRepositories(incident).some((repository) => requestedRepositories.has(repository)),
   );
   const competing = new Set(incidents.flatMap(mappedRepositories));
@@ -53,7 +58,8 @@ export async function recomputeDoraMetrics(
       const attributed = attributions.get(targetId(target));
       const stored = ledger.deployments.attributedIncidents;
       const ids = new Set([...Object.keys(stored), ...(attributed?.keys() ?? [])]);
-      for (const id of ids) {
+      // Older deployments' copies stay as they are: the incidents that could change them were not read.
+      for (const id of finishedSince(ledger, ids, incidentWindow.from.getTime())) {
         const wanted = (attributed?.get(id) ?? []).map((incident) => incident.id).sort();
         if (wanted.join('\n') !== [...(stored[id] ?? [])].sort().join('\n')) {
           await history.setAttributedIncidents(target, id, wanted);
@@ -80,6 +86,17 @@ export async function readCurrentMetrics(
   repository?: string,
 ): Promise<DoraMetrics[]> {
   return recomputeDoraMetrics(history, config, await history.targets(repository), now);
+}
+
+/** The deployments among `ids` that finished after `fromMs`. */
+function finishedSince(ledger: DeploymentLedger, ids: ReadonlySet<string>, fromMs: number): string[] {
+  const columns = ledger.deployments;
+  const found: string[] = [];
+  for (let index = 0; index < columns.id.length; index++) {
+    const id = columns.id[index] as string;
+    if (ids.has(id) && isoMs(columns.finishedAt[index] as string) > fromMs) found.push(id);
+  }
+  return found;
 }
 
 /** Attributed incidents per target, then per deployment id. */

@@ -92,8 +92,10 @@ export async function writeMarkdown(
   for (let round = 0; round < MAX_MARKDOWN_RENDERS; round++) {
     const stored = await store.get(timelineKey(incidentId));
     if (!stored) return;
+    // Rendered again from timeline.json on every change: not flushed to disk.
     await store.put(markdownKey(incidentId), render(parseTimeline(stored)), {
       contentType: 'text/markdown; charset=utf-8',
+      flush: false,
     });
     if ((await store.get(timelineKey(incidentId)))?.etag === stored.etag) return;
   }

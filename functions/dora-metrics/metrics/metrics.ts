@@ -21,6 +21,23 @@ export const METRIC_WINDOWS = [
 
 export type WindowLabel = (typeof METRIC_WINDOWS)[number]['label'];
 
+/** Incident start times are accepted up to a day ahead of the clock (the incident timeline's bound). */
+const INCIDENT_CLOCK_SKEW_MS = DAY_MS;
+
+/**
+ * The incidents that can move the metrics as of `now`: those that started or were resolved after the
+ * start of the longest window. An incident counts against a deployment that finished in a window only
+ * if it started after that deployment (so inside the window), and in time to restore only if it was
+ * resolved inside the window; an older one, open or not, moves nothing.
+ */
+export function incidentWindowOf(now: Date): { readonly from: Date; readonly to: Date } {
+  const longestDays = Math.max(...METRIC_WINDOWS.map((window) => window.days));
+  return {
+    from: new Date(now.getTime() - longestDays * DAY_MS),
+    to: new Date(now.getTime() + INCIDENT_CLOCK_SKEW_MS),
+  };
+}
+
 export interface Quantiles {
   readonly p50: number;
   readonly p90: number;

@@ -36,7 +36,7 @@ import {
   type DeploymentLedger,
   type DeploymentRecord,
   type DeploymentTarget,
-  type IncidentLedger,
+  type IncidentFact,
   LEDGER_SCHEMA_VERSION,
   type LedgerEntry,
   type PushRecord,
@@ -44,7 +44,13 @@ import {
 } from '../model.js';
 import { storePullRequest, storePush } from './change-records.js';
 import type { CommitSource } from './commit-source.js';
-import { readIncidentLedger, type StoredIncident, storeIncident } from './incident-records.js';
+import {
+  type IncidentWindow,
+  migrateIncidentLedger,
+  readCriticalIncidents,
+  type StoredIncident,
+  storeIncident,
+} from './incident-records.js';
 import { deploymentKey, deploymentPrefix, ledgerKey, ledgerPrefix, targetOfLedgerKey } from './store-keys.js';
 
 export interface DoraHistoryDependencies {
@@ -75,6 +81,8 @@ export class DoraHistory {
   private readonly config: ToillessConfig;
   private readonly commits: CommitSource;
   private readonly logger: Logger;
+  /** The move of an earlier version's incident ledger, done once before the first incident read. */
+  private ledgerMigration: Promise<unknown> | undefined;
 
   constructor(deps: DoraHistoryDependencies) {
     this.store = deps.store;
@@ -246,8 +254,14 @@ export class DoraHistory {
     return storeIncident(this.store, detail);
   }
 
-  async incidents(): Promise<IncidentLedger> {
-    return readIncidentLedger(this.store);
+  /** The critical incidents of any of `services` that started or were resolved in the window, by start. */
+  async incidents(window: IncidentWindow, services: readonly string[]): Promise<IncidentFact[]> {
+    this.ledgerMigration ??= migrateIncidentLedger(this.store, this.logger).catch((error: unknown) => {
+      this.ledgerMigration = undefined; // the next read tries again
+      throw error;
+    });
+    await this.ledgerMigration;
+    return readCriticalIncidents(this.store, window, services);
   }
 
   /**

@@ -14,6 +14,13 @@ export interface PutOptions {
   readonly contentType?: string;
   /** Write only if the stored object still has this etag (optimistic concurrency). */
   readonly ifMatch?: string;
+  /**
+   * Whether the body must survive a power loss once the call resolves. The data directory flushes it to
+   * disk first (a few ms each); pass false for objects toilless renders again or never reads back (a
+   * Markdown rendering, an outbox copy): a killed process still leaves them whole, a power loss may leave
+   * the old body or none. S3 ignores it: every write there is durable. @default true
+   */
+  readonly flush?: boolean;
 }
 
 export interface ObjectStore {

@@ -312,6 +312,29 @@ describe('Incident timeline store', () => {
       expect(markdown?.contentType).toBe('text/markdown; charset=utf-8');
     });
 
+    it('writes the rendering without a flush to disk, the JSON with one', async () => {
+      // Prepare
+      const opening = await openingPlan();
+      const flushes: string[] = [];
+      const put = store.put.bind(store);
+      store.put = async (key, body, options) => {
+        flushes.push(`${options?.flush ?? true} ${key.split('/').at(-1)}`);
+        return put(key, body, options);
+      };
+      await writeDecision(store, opening, opening.timeline, {});
+      await replaceTimeline(
+        store,
+        { ...opening.timeline, severity: 'warning' },
+        (await store.get(timelineKey(opening.timeline.id)))?.etag as string,
+      );
+
+      // Act
+      await writeMarkdown(store, opening.timeline.id, (timeline) => `# ${timeline.title}\n`);
+
+      // Assess
+      expect(flushes).toEqual(['true timeline.json', 'false timeline.md']);
+    });
+
     it('stops after five renders while the JSON keeps changing', async () => {
       // Prepare
       const opening = await openingPlan();

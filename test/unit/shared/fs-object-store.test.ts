@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-object-store.js';
 import {
   collect,
@@ -79,6 +79,32 @@ describe('FsObjectStore on disk', () => {
     expect(created).toEqual([false, false, false, false, false]);
     expect((await stat(dir, { bigint: true })).mtimeNs).toBe(before);
     expect((await store.get('dedup/github/one'))?.body.toString()).toBe('first');
+  });
+
+  it('flushes each write to disk unless told the object is replaceable', async () => {
+    // Prepare
+    const store = new FsObjectStore(root);
+    const probe = await open(join(root, 'probe'), 'w');
+    const fileHandle = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = vi.spyOn(fileHandle, 'sync');
+
+    try {
+      // Act
+      await store.put('incidents/a/timeline.json', '{}');
+      await store.putIfAbsent('incidents/groups/a.json', '{}');
+      const flushed = sync.mock.calls.length;
+      await store.put('incidents/a/timeline.md', '# a', { flush: false });
+      await store.putIfAbsent('outbox/slack/a.json', '{}', { flush: false });
+
+      // Assess
+      expect(flushed).toBe(2);
+      expect(sync).toHaveBeenCalledTimes(2);
+      expect((await store.get('incidents/a/timeline.md'))?.body.toString()).toBe('# a');
+      expect((await store.get('outbox/slack/a.json'))?.body.toString()).toBe('{}');
+    } finally {
+      sync.mockRestore();
+    }
   });
 
   it('holds a write queue only for keys being written, however many keys were written', async () => {

@@ -180,6 +180,31 @@ describe('Outbox notifier', () => {
     expect(stored?.body.equals(content)).toBe(true);
   });
 
+  it('writes every outbox file without a flush to disk, the bytes of an upload before its entry', async () => {
+    // Prepare
+    const flushes: string[] = [];
+    const recording: ObjectStore = Object.assign(Object.create(store) as FsObjectStore, {
+      put: (key: string, body: Buffer | string, options?: { flush?: boolean }) => {
+        flushes.push(`${options?.flush ?? true} ${key.replace(/^.*-\d{6}-/, '')}`);
+        return store.put(key, body, options);
+      },
+    });
+    const outbox = new OutboxNotifier({ store: recording, channel: '#toilless' });
+
+    // Act
+    const root = await outbox.post({ text: 'incident opened' });
+    await outbox.update(root, { text: 'incident resolved' });
+    await outbox.upload({ filename: 'report.pdf', content: Buffer.from('%PDF') });
+
+    // Assess
+    expect(flushes).toEqual([
+      'false chat.postMessage.json',
+      'false chat.update.json',
+      'false files.uploadV2-report.pdf',
+      'false files.uploadV2.json',
+    ]);
+  });
+
   it('keeps a file name that is not a safe key segment inside the outbox', async () => {
     // Prepare
     const outbox = new OutboxNotifier({ store, channel: '#toilless' });

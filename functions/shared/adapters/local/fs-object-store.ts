@@ -64,7 +64,7 @@ export class FsObjectStore implements ObjectStore {
           throw new PreconditionFailedError(key);
         }
       }
-      const temp = await writeTemp(dirname(path), bytes);
+      const temp = await writeTemp(dirname(path), bytes, options.flush ?? true);
       try {
         await rename(temp, path);
       } catch (error) {
@@ -78,13 +78,13 @@ export class FsObjectStore implements ObjectStore {
   async putIfAbsent(
     key: string,
     body: Buffer | string,
-    _options: Omit<PutOptions, 'ifMatch'> = {},
+    options: Omit<PutOptions, 'ifMatch'> = {},
   ): Promise<boolean> {
     const path = this.pathOf(key);
     // Most calls for an existing key are re-sends (a GitHub redelivery): answer them without writing
     // and flushing a temp file. A key created after this check is still caught by link() below.
     if (await isFile(path)) return false;
-    const temp = await writeTemp(dirname(path), toBuffer(body));
+    const temp = await writeTemp(dirname(path), toBuffer(body), options.flush ?? true);
     try {
       // link() creates the name only if it does not exist: the atomic create-if-absent of POSIX.
       await link(temp, path);
@@ -220,15 +220,15 @@ async function collectKeys(dir: string, dirKey: string, namePrefix: string, keys
   }
 }
 
-/** Writes the body to a new temp file in `dir`, flushed to disk, and returns its path. */
-async function writeTemp(dir: string, body: Buffer): Promise<string> {
+/** Writes the body to a new temp file in `dir`, flushed to disk unless `flush` is false, and returns its path. */
+async function writeTemp(dir: string, body: Buffer, flush: boolean): Promise<string> {
   const temp = join(dir, `${TEMP_PREFIX}${randomUUID()}`);
   for (;;) {
     try {
       const handle = await open(temp, 'wx');
       try {
         await handle.writeFile(body);
-        await handle.sync();
+        if (flush) await handle.sync();
       } finally {
         await handle.close();
       }

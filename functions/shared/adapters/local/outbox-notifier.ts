@@ -74,8 +74,9 @@ export class OutboxNotifier implements Notifier {
     const ts = this.nextTs();
     const base = this.keyBase('files.uploadV2');
     const fileKey = `${base}-${safeFileName(file.filename)}`;
-    // The bytes go first so that an entry never points at a file that is not there.
-    await this.store.put(fileKey, file.content, { contentType: 'application/octet-stream' });
+    // The bytes go first so that an entry never points at a file that is not there (after a power loss
+    // both may be gone: like every outbox file, they are copies nothing reads back, not flushed to disk).
+    await this.store.put(fileKey, file.content, { contentType: 'application/octet-stream', flush: false });
     const entry: OutboxEntry = {
       method: 'files.uploadV2',
       channel: file.channel ?? this.channel,
@@ -90,6 +91,7 @@ export class OutboxNotifier implements Notifier {
     };
     await this.store.put(`${base}.json`, `${JSON.stringify(entry, null, 2)}\n`, {
       contentType: 'application/json',
+      flush: false,
     });
     return { fileId: `F${randomBytes(5).toString('hex').toUpperCase()}` };
   }
@@ -112,8 +114,10 @@ export class OutboxNotifier implements Notifier {
   }
 
   private async write(entry: OutboxEntry): Promise<void> {
+    // A copy of what would have been sent, never read back (like a log line): not flushed to disk.
     await this.store.put(`${this.keyBase(entry.method)}.json`, `${JSON.stringify(entry, null, 2)}\n`, {
       contentType: 'application/json',
+      flush: false,
     });
   }
 
