@@ -1,5 +1,6 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
+import { findBinary } from '../../bin/gameday/local-processes.js';
+
+export { findBinary };
 
 /**
  * The absolute path of an executable on PATH. A missing binary fails the test that needs it:
@@ -13,24 +14,4 @@ export function requireBinary(name: string, debianPackage: string): string {
       `Run "npm run test:deps" to install it (as root on Debian), or ` +
       `"sudo apt-get install --no-install-recommends ${debianPackage}".`,
   );
-}
-
-/** The absolute path of an executable on PATH, or undefined when there is none. */
-export function findBinary(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = resolve(dir, name);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
