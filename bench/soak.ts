@@ -336,12 +336,18 @@ function medianMiB(samples: readonly { at: number; bytes: number }[], from: numb
   return middle === undefined ? Number.NaN : Math.round(middle / 1024 / 1024);
 }
 
-/** VmRSS of a process, from /proc (Linux). */
+/** VmRSS of a process and its children (the processors' process), from /proc (Linux). */
 async function residentBytes(pid: number): Promise<number | undefined> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    return kib === undefined ? undefined : Number(kib) * 1024;
+    if (kib === undefined) return undefined;
+    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+    let bytes = Number(kib) * 1024;
+    for (const child of children.split(' ').filter((text) => text.trim() !== '')) {
+      bytes += (await residentBytes(Number(child))) ?? 0;
+    }
+    return bytes;
   } catch {
     return undefined;
   }

@@ -42,6 +42,8 @@ under <data-dir>/secrets/ on first start. Without SLACK_BOT_TOKEN, messages go t
         host: options.host,
         dataDir: options.dataDir,
         logger,
+        // Webhook answers never wait behind a timeline build or a report.
+        processors: 'process',
       });
       let signals = 0;
       const stop = (signal: NodeJS.Signals) => {

@@ -5,28 +5,26 @@
  */
 
 import { join } from 'node:path';
-import { PROCESSOR_COMPOSITIONS, WEBHOOK_COMPOSITIONS } from '../compositions.js';
+import { WEBHOOK_COMPOSITIONS } from '../compositions.js';
 import { PROCESSOR_MANIFESTS, WEBHOOK_MANIFESTS } from '../manifests.js';
 import { FileEventQueue } from '../shared/adapters/local/file-event-queue.js';
 import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
 import { InProcessEventBus } from '../shared/adapters/local/in-process-bus.js';
-import { createNotifier } from '../shared/adapters/slack/create-notifier.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../shared/config.js';
-import { ConfigurationError } from '../shared/errors.js';
-import { resolveClaimCheck } from '../shared/events/claim-check.js';
 import type { WebhookHandler } from '../shared/http/webhook.js';
 import type { Logger } from '../shared/log.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
-import type { Notifier } from '../shared/ports/notifier.js';
 import type { SecretSource } from '../shared/ports/secrets.js';
 import { loadToillessConfig, stackConfigDir, type ToillessConfig } from '../shared/stack-config.js';
 import type { WorkerConfig } from '../shared/workers/composition.js';
-import { type WorkerSchedule, webhookPath } from '../shared/workers/manifest.js';
-import { scheduleTiming } from '../shared/workers/schedule-timing.js';
-import { type CronTimer, startCronTimer } from './cron-timer.js';
+import { webhookPath } from '../shared/workers/manifest.js';
+import { composeLocalProcessors, createLocalNotifier, type LocalProcessors } from './local-processors.js';
 import { LocalSecretSource } from './local-secrets.js';
+import { startProcessorProcess } from './processor-process.js';
 import { LocalRetention } from './retention.js';
 import { WorkerMetrics } from './worker-metrics.js';
+
+export { rateIntervalMs } from './local-processors.js';
 
 export interface LocalRuntimeOptions {
   /** Overrides TOILLESS_DATA_DIR. */
@@ -42,6 +40,14 @@ export interface LocalRuntimeOptions {
   readonly processMetrics?: boolean;
   /** Where toilless.yaml and slos.yaml are. @default the repository's stack-config/ (TOILLESS_STACK_CONFIG) */
   readonly stackConfigDir?: string;
+  /**
+   * Where the processors run: 'process' gives them a process of their own (what `toilless serve` does),
+   * so webhook answers never wait behind them (see processor-process.ts); 'in-process' runs them in the
+   * caller's process, where an injected `clock` or `secrets` reaches them. @default 'in-process'
+   */
+  readonly processors?: 'process' | 'in-process';
+  /** The processors' V8 heap limit in MiB, with processors: 'process'. @default 512 */
+  readonly processorHeapLimitMb?: number;
 }
 
 export interface LocalRuntime {
@@ -49,7 +55,8 @@ export interface LocalRuntime {
   readonly toilless: ToillessConfig;
   readonly store: FsObjectStore;
   readonly bus: InProcessEventBus;
-  readonly notifier: Notifier;
+  /** Where the processors' messages go: Slack (SLACK_BOT_TOKEN set) or the outbox in the data directory. */
+  readonly notifications: 'slack' | 'outbox';
   readonly secrets: SecretSource;
   readonly metrics: WorkerMetrics;
   /** Webhook routes by path. */
@@ -58,6 +65,8 @@ export interface LocalRuntime {
   readonly generatedSecretFiles: readonly string[];
   /** Prunes the data directory by toilless.yaml `retention`, on start and every hour. */
   readonly retention: LocalRetention;
+  /** The processors' process id with processors: 'process' (undefined while none runs), else undefined. */
+  processorsPid(): number | undefined;
   /** Runs a processor's schedule now, by its name in the manifest (e.g. "DoraRecompute"), as its timer does. */
   runSchedule(name: string): Promise<void>;
   /** Stops the schedules, waits for pending deliveries (see InProcessEventBus.close), closes the queue. */
@@ -66,6 +75,11 @@ export interface LocalRuntime {
 
 export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
+  if (options.processors === 'process' && (options.secrets !== undefined || options.clock !== undefined)) {
+    throw new TypeError(
+      "an injected clock or secret source cannot reach the processors' process: use processors: 'in-process'",
+    );
+  }
   const config = loadRuntimeConfig(
     options.dataDir === undefined ? env : { ...env, TOILLESS_DATA_DIR: options.dataDir },
   );
@@ -97,14 +111,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     observer: metrics.deliveries,
   });
   const countedBus = metrics.countPublished(bus);
-  const slackToken = await secrets.get('SLACK_BOT_TOKEN');
-  const notifier = createNotifier({
-    ...(slackToken ? { token: slackToken } : {}),
-    channel: config.slackChannel ?? toilless.slack.channel,
-    apiUrl: config.slackApiUrl,
-    store,
-    logger: logger.child({ component: 'notifier' }),
-  });
+  const notifications = (await secrets.get('SLACK_BOT_TOKEN')) ? 'slack' : 'outbox';
 
   const intakePorts = { bus: countedBus, store, secrets, clock };
   const webhooks: Record<string, WebhookHandler> = {};
@@ -117,62 +124,50 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   }
 
   // The processors: the same compositions the Lambda handlers run, each subscribed to the event types
-  // its manifest consumes. Each gets the full event of a claim-checked one (an event too large for the
-  // bus, stored by the intake).
+  // its manifest consumes; in a process of their own, or in this one.
   const workerConfig: WorkerConfig = {
     runtime: config,
     toilless,
     stackConfigDir: configDir,
     platform: 'local',
   };
-  const scheduled = new Map<string, () => Promise<void>>();
-  const timers: NodeJS.Timeout[] = [];
-  const cronTimers: CronTimer[] = [];
+  let processors: LocalProcessors;
+  try {
+    processors =
+      options.processors === 'process'
+        ? await startProcessorProcess({
+            dataDir: config.dataDir,
+            env: definedValues({ ...env, TOILLESS_DATA_DIR: config.dataDir }),
+            stackConfigDir: configDir,
+            logLevel: logger.level,
+            logger: logger.child({ component: 'processors' }),
+            // Follow-ups of a delivery under way are accepted even while the bus is closing.
+            publish: (events) => bus.asDelivery(() => countedBus.publish(events)),
+            signals: metrics.signals,
+            onMemory: (memory) => metrics.processorsMemory(memory),
+            ...(options.processorHeapLimitMb !== undefined
+              ? { heapLimitMb: options.processorHeapLimitMb }
+              : {}),
+          })
+        : await composeLocalProcessors(
+            {
+              ...intakePorts,
+              notifier: await createLocalNotifier(secrets, config, toilless, store, logger),
+              logger,
+              signals: metrics.signals,
+            },
+            workerConfig,
+          );
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
   for (const manifest of PROCESSOR_MANIFESTS) {
-    const workerLogger = logger.child({ component: manifest.name });
-    const worker = await PROCESSOR_COMPOSITIONS[manifest.name](
-      { ...intakePorts, notifier, logger: workerLogger, signals: metrics.signals },
-      workerConfig,
-    );
     bus.subscribe({
       name: manifest.name,
       types: manifest.consumes,
-      handler: async (event) => worker.handle(await resolveClaimCheck(store, event)),
+      handler: (event) => processors.deliver(manifest.name, event),
     });
-    for (const schedule of manifest.schedules) {
-      const run = worker.schedules[schedule.name];
-      if (!run) {
-        throw new ConfigurationError(
-          `${manifest.name} has schedule ${schedule.name} in its manifest but its compose.ts gives no run for it`,
-        );
-      }
-      scheduled.set(schedule.name, run);
-      const runLogged = () => {
-        run().catch((error: unknown) =>
-          workerLogger.error({ err: error, schedule: schedule.name }, 'scheduled run failed'),
-        );
-      };
-      const timing = scheduleTiming(schedule, toilless);
-      if ('cron' in timing) {
-        // The same cron and time zone EventBridge Scheduler gets on AWS (e.g. the weekly report).
-        const cron = startCronTimer(timing.cron, timing.timeZone, clock, runLogged);
-        cronTimers.push(cron);
-        workerLogger.info(
-          {
-            schedule: schedule.name,
-            cron: timing.cron.expression,
-            timeZone: timing.timeZone,
-            next: cron.nextRun(),
-          },
-          'cron schedule armed',
-        );
-        continue;
-      }
-      // As EventBridge Scheduler does on AWS (e.g. the DORA windows roll forward by the hour).
-      const timer = setInterval(runLogged, rateIntervalMs(schedule));
-      timer.unref();
-      timers.push(timer);
-    }
   }
   // Only now that every subscription is made: a replayed event's follow-ups must reach all of them.
   bus.replay();
@@ -189,34 +184,27 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     toilless,
     store,
     bus,
-    notifier,
+    notifications,
     secrets,
     metrics,
     webhooks,
     generatedSecretFiles,
     retention,
-    runSchedule: async (name) => {
-      const run = scheduled.get(name);
-      if (!run) {
-        throw new ConfigurationError(
-          `no processor manifest has a schedule named ${name}: known are ${[...scheduled.keys()].join(', ')}`,
-        );
-      }
-      await run();
-    },
+    processorsPid: () => processors.pid(),
+    runSchedule: (name) => processors.runSchedule(name),
     close: async () => {
-      for (const timer of timers) clearInterval(timer);
-      for (const cron of cronTimers) cron.stop();
+      processors.stopSchedules();
       await retention.stop();
       await bus.close();
+      await processors.close();
       await queue.close();
     },
   };
 }
 
-/** A rate schedule's period in milliseconds; undefined for a cron schedule. */
-export function rateIntervalMs(schedule: WorkerSchedule): number | undefined {
-  if (!('rate' in schedule.every)) return undefined;
-  const { hours = 0, minutes = 0 } = schedule.every.rate;
-  return (hours * 60 + minutes) * 60_000;
+/** The environment without its unset names, as the processors' process is given it. */
+function definedValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) values[name] = value;
+  return values;
 }

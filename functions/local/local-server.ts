@@ -137,7 +137,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     {
       url,
       dataDir: runtime.config.dataDir,
-      notifier: runtime.notifier.constructor.name,
+      notifications: runtime.notifications,
       generatedSecretFiles: runtime.generatedSecretFiles,
     },
     'toilless is serving',

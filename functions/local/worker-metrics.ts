@@ -2,7 +2,7 @@
  * What the local runtime exposes on GET /metrics, so Prometheus scrapes toilless like any other service.
  * One registry per server: two servers in one process (tests) never share counters.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryObserver } from '../shared/adapters/local/in-process-bus.js';
 import type { ToillessEvent } from '../shared/events/types.js';
 import type { EventBus } from '../shared/ports/event-bus.js';
@@ -66,6 +66,25 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  /** With the processors in a process of their own; toilless_process_* and toilless_nodejs_* are the server's. */
+  readonly processorsResidentMemory = new Gauge({
+    name: 'toilless_processors_resident_memory_bytes',
+    help: "Resident memory of the processors' process.",
+    registers: [this.registry],
+  });
+
+  readonly processorsHeapUsed = new Gauge({
+    name: 'toilless_processors_heap_used_bytes',
+    help: "V8 heap in use in the processors' process.",
+    registers: [this.registry],
+  });
+
+  readonly processorsHeapTotal = new Gauge({
+    name: 'toilless_processors_heap_total_bytes',
+    help: "V8 heap reserved by the processors' process.",
+    registers: [this.registry],
+  });
+
   /** Pass as the in-process bus's `observer`. */
   readonly deliveries: DeliveryObserver = {
     subscribed: (subscriber) => {
@@ -87,6 +106,17 @@ export class WorkerMetrics {
     // A series that exists at 0 lets `increase()` and the alerts see its first increment.
     for (const outcome of REPORT_OUTCOMES) this.reportRuns.inc({ outcome }, 0);
     for (const source of EVIDENCE_SOURCES) this.evidenceSourcesUnavailable.inc({ source }, 0);
+  }
+
+  /** The processors' process's latest memory report. */
+  processorsMemory(memory: {
+    readonly rss: number;
+    readonly heapUsed: number;
+    readonly heapTotal: number;
+  }): void {
+    this.processorsResidentMemory.set(memory.rss);
+    this.processorsHeapUsed.set(memory.heapUsed);
+    this.processorsHeapTotal.set(memory.heapTotal);
   }
 
   /** Wraps a bus so that every accepted event is counted; events the bus refuses are not. */

@@ -182,6 +182,15 @@ export class InProcessEventBus implements SubscribableEventBus {
     for (const name of reached) this.pump(this.dispatches.get(name) as Dispatch);
   }
 
+  /**
+   * Runs `work` as part of a delivery under way: what it publishes is accepted even while the bus is
+   * closing, like a handler's follow-up events. For handlers whose publishes arrive by another route
+   * (the processor thread's messages), outside the delivery's own async context.
+   */
+  asDelivery<T>(work: () => Promise<T>): Promise<T> {
+    return this.delivery.run(true, work);
+  }
+
   async idle(): Promise<void> {
     // Handlers may publish follow-up events while we wait: loop until nothing is left. Events waiting in
     // the queue always have a running delivery or take of their subscription ahead of them.
