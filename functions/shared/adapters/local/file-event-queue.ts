@@ -12,9 +12,17 @@
  * deleted as soon as every event in it is acknowledged by every subscription it was for.
  *
  * Memory does not grow with the backlog: each subscription reads the segments in order through a
- * cursor (one read-ahead of at most READ_AHEAD_BYTES), and the queue keeps counts per segment and per
- * subscription, the events taken and not yet acknowledged (as many as the bus runs at once), and, for
- * segments an earlier run left, the acknowledgements that run wrote.
+ * cursor (one read-ahead of at most READ_AHEAD_BYTES), and the queue keeps counts per segment (a few
+ * numbers per segment on disk) and per subscription, the events taken and not yet acknowledged (as many
+ * as the bus runs at once), and, for the segment each cursor is in, the acknowledgements an earlier run
+ * wrote for its subscription (read from the .acks file when the cursor enters the segment).
+ *
+ * Open files do not grow with the backlog either: a segment's .log is open while it is the current
+ * segment or a cursor is in it, its .acks while it is the current segment, a cursor is in it, or events
+ * taken from it wait for their acknowledgement to be written; otherwise both are closed and opened again
+ * on demand. So at most 2 + 2 x subscriptions files are open, plus one .acks per other segment holding
+ * taken events (at most the events taken at once), however many segments wait; for a moment also one
+ * per cursor entering a segment an earlier run left, to read its acknowledgements.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
