@@ -53,15 +53,20 @@ class FaultyDisk {
   };
 }
 
-/** Opens real files and counts the handles open at once; flushes are skipped (durability is not measured). */
+/**
+ * Opens real files and counts the handles open at once; flushes are skipped (durability is not measured).
+ * A test can hold opens for reading of one path, to let other steps run while they are under way.
+ */
 class HandleCount {
   open = 0;
   max = 0;
+  private held: ((path: string) => Promise<void>) | undefined;
 
   readonly openFile: QueueFileOpener = async (path, flags) => {
     const file = await open(path, flags);
     this.open++;
     this.max = Math.max(this.max, this.open);
+    if (flags === 'r') await this.held?.(path);
     let closed = false;
     return {
       write: (buffer, offset, length) => file.write(buffer, offset, length),
@@ -75,6 +80,31 @@ class HandleCount {
       },
     };
   };
+
+  /** Opens for reading of `path` wait, once the file is open, until release(); `arrived` once `count` wait. */
+  hold(path: string, count: number): { readonly arrived: Promise<void>; readonly release: () => void } {
+    let arrive = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      arrive = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let waiting = 0;
+    this.held = async (opened) => {
+      if (opened !== path) return;
+      if (++waiting === count) arrive();
+      await released;
+    };
+    return {
+      arrived,
+      release: () => {
+        this.held = undefined;
+        release();
+      },
+    };
+  }
 }
 
 describe('queue frames', () => {
@@ -302,6 +332,52 @@ describe('FileEventQueue', () => {
     expect(queue.describe()).toMatchObject({ pending: 0, held: 0 });
     expect(queue.describe().segments).toHaveLength(1);
     expect((await files()).filter((name) => name.endsWith('.log'))).toHaveLength(1);
+  });
+
+  it('keeps one handle when two subscriptions open the same segment at once', async () => {
+    // Prepare: a second segment, so that nothing keeps the first one open.
+    const handles = new HandleCount();
+    const queue = await openQueue({ openFile: handles.openFile, segmentBytes: 1 });
+    const [first] = (await queue.append([entry('e-1', ['timeline', 'dora'])])) as [number];
+    await queue.append([entry('e-2', ['timeline', 'dora'])]);
+    const opening = handles.hold(join(dir, '000000000001.log'), 2);
+
+    // Act: both cursors open the first segment's log before either has it.
+    const takes = Promise.all([queue.take('timeline', 1), queue.take('dora', 1)]);
+    await opening.arrived;
+    opening.release();
+    const [timeline, dora] = await takes;
+
+    // Assess
+    expect(timeline.map((taken) => taken.seq)).toEqual([first]);
+    expect(dora.map((taken) => taken.seq)).toEqual([first]);
+    expect(queue.describe().openFiles).toBe(2);
+    expect(handles.open).toBe(queue.describe().openFiles);
+  });
+
+  it('moves a cursor on and closes the handle when the segment it opens is deleted meanwhile', async () => {
+    // Prepare: the first segment holds an event for timeline only, the second one for dora.
+    const handles = new HandleCount();
+    const queue = await openQueue({ openFile: handles.openFile, segmentBytes: 1 });
+    const [forTimeline] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    const [forDora] = (await queue.append([entry('e-2', ['dora'])])) as [number];
+    const timeline = await queue.take('timeline', 1);
+    expect(await queue.take('timeline', 1)).toEqual([]);
+    const opening = handles.hold(join(dir, '000000000001.log'), 1);
+
+    // Act: dora's cursor opens the first segment to read past it while timeline's acknowledgement deletes it.
+    const doraTake = queue.take('dora', 1);
+    await opening.arrived;
+    await queue.acknowledge(forTimeline, 'timeline');
+    opening.release();
+    const dora = await doraTake;
+
+    // Assess
+    expect(timeline.map((taken) => taken.seq)).toEqual([forTimeline]);
+    expect(dora.map((taken) => taken.seq)).toEqual([forDora]);
+    expect(queue.describe().segments).toEqual([2]);
+    expect(await files()).toEqual(['000000000002.log']);
+    expect(handles.open).toBe(queue.describe().openFiles);
   });
 
   it('after a restart holds the earlier acknowledgements of only the segment a subscription reads', async () => {
