@@ -32,7 +32,7 @@ import type { Logger } from '../../log.js';
 import type { EventQueue, QueueEntry, TakenEvent } from '../../ports/event-queue.js';
 import { decodeFrames, encodeFrame } from './queue-frame.js';
 
-/** The part of a FileHandle the queue uses; tests wrap it to inject write errors (a full disk). */
+/** The part of a FileHandle the queue uses; tests wrap it to inject write errors (a full disk) or count open files. */
 export interface QueueFile {
   write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
