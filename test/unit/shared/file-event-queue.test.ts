@@ -53,6 +53,60 @@ class FaultyDisk {
   };
 }
 
+/**
+ * Opens real files and counts the handles open at once; flushes are skipped (durability is not measured).
+ * A test can hold opens for reading of one path, to let other steps run while they are under way.
+ */
+class HandleCount {
+  open = 0;
+  max = 0;
+  private held: ((path: string) => Promise<void>) | undefined;
+
+  readonly openFile: QueueFileOpener = async (path, flags) => {
+    const file = await open(path, flags);
+    this.open++;
+    this.max = Math.max(this.max, this.open);
+    if (flags === 'r') await this.held?.(path);
+    let closed = false;
+    return {
+      write: (buffer, offset, length) => file.write(buffer, offset, length),
+      read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+      datasync: async () => undefined,
+      truncate: (length) => file.truncate(length),
+      close: async () => {
+        if (!closed) this.open--;
+        closed = true;
+        await file.close();
+      },
+    };
+  };
+
+  /** Opens for reading of `path` wait, once the file is open, until release(); `arrived` once `count` wait. */
+  hold(path: string, count: number): { readonly arrived: Promise<void>; readonly release: () => void } {
+    let arrive = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      arrive = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let waiting = 0;
+    this.held = async (opened) => {
+      if (opened !== path) return;
+      if (++waiting === count) arrive();
+      await released;
+    };
+    return {
+      arrived,
+      release: () => {
+        this.held = undefined;
+        release();
+      },
+    };
+  }
+}
+
 describe('queue frames', () => {
   it('frames a record as one line with its checksum and length, and decodes it back', () => {
     // Prepare
@@ -209,6 +263,154 @@ describe('FileEventQueue', () => {
     expect(queue.waiting('timeline')).toBe(0);
   });
 
+  it('keeps a bounded number of files open however many segments wait, and delivers each event once', async () => {
+    // Prepare: segments of one append (3 events) each; three subscriptions, each a different share of the events.
+    const handles = new HandleCount();
+    const subscriptions = ['timeline', 'dora', 'deploy-index'] as const;
+    const targetsOf = (i: number): string[] =>
+      i % 5 === 0 ? ['timeline'] : i % 5 === 1 ? ['timeline', 'dora'] : [...subscriptions];
+    const expected = new Map<string, number[]>(subscriptions.map((name) => [name, []]));
+    const delivered = new Map<string, number[]>(subscriptions.map((name) => [name, []]));
+    /** Taken and not acknowledged yet, acknowledged one round later and newest first, as slow handlers do. */
+    const taken = new Map<string, number[]>(subscriptions.map((name) => [name, []]));
+    let queue = await openQueue({ openFile: handles.openFile, segmentBytes: 1 });
+    let appended = 0;
+    let mostSegments = 0;
+
+    const append = async () => {
+      const batch = Array.from({ length: 3 }, (_, i) => appended + i);
+      appended += batch.length;
+      const seqs = await queue.append(batch.map((i) => entry(`e-${i}`, targetsOf(i))));
+      batch.forEach((i, index) => {
+        for (const name of targetsOf(i)) expected.get(name)?.push(seqs[index] as number);
+      });
+    };
+    const work = async (name: string, max: number) => {
+      const held = taken.get(name) as number[];
+      const events = await queue.take(name, max);
+      for (const seq of held.splice(0).reverse()) await queue.acknowledge(seq, name);
+      for (const { seq } of events) {
+        delivered.get(name)?.push(seq);
+        held.push(seq);
+      }
+      return events.length;
+    };
+    const round = async (count: number, appending: boolean) => {
+      for (let r = 0; r < count; r++) {
+        if (appending) await append();
+        // timeline keeps up, dora takes a third of the pace, deploy-index a tenth.
+        await work('timeline', 8);
+        if (r % 3 === 0) await work('dora', 8);
+        if (r % 10 === 0) await work('deploy-index', 8);
+        mostSegments = Math.max(mostSegments, queue.describe().segments.length);
+      }
+    };
+
+    // Act: a backlog builds, the queue is closed and opened again, the backlog is worked off.
+    await round(400, true);
+    for (const name of subscriptions) await work(name, 0);
+    await queue.close();
+    const openAfterClose = handles.open;
+    queue = await openQueue({ openFile: handles.openFile, segmentBytes: 1 });
+    await round(200, true);
+    let rest = 0;
+    do {
+      rest = 0;
+      for (const name of subscriptions) rest += await work(name, 8);
+    } while (rest > 0);
+    for (const name of subscriptions) await work(name, 0);
+
+    // Assess
+    expect(mostSegments).toBeGreaterThan(300);
+    // The current segment and the segments the three cursors are in, a .log and an .acks each, plus the
+    // .acks of a few segments of taken events: 7 measured, against one or two per waiting segment before.
+    expect(handles.max).toBeLessThanOrEqual(12);
+    expect(openAfterClose).toBe(0);
+    for (const name of subscriptions) {
+      expect(delivered.get(name)?.sort((a, b) => a - b)).toEqual(expected.get(name));
+    }
+    expect(queue.describe()).toMatchObject({ pending: 0, held: 0 });
+    expect(queue.describe().segments).toHaveLength(1);
+    expect((await files()).filter((name) => name.endsWith('.log'))).toHaveLength(1);
+  });
+
+  it('keeps one handle when two subscriptions open the same segment at once', async () => {
+    // Prepare: a second segment, so that nothing keeps the first one open.
+    const handles = new HandleCount();
+    const queue = await openQueue({ openFile: handles.openFile, segmentBytes: 1 });
+    const [first] = (await queue.append([entry('e-1', ['timeline', 'dora'])])) as [number];
+    await queue.append([entry('e-2', ['timeline', 'dora'])]);
+    const opening = handles.hold(join(dir, '000000000001.log'), 2);
+
+    // Act: both cursors open the first segment's log before either has it.
+    const takes = Promise.all([queue.take('timeline', 1), queue.take('dora', 1)]);
+    await opening.arrived;
+    opening.release();
+    const [timeline, dora] = await takes;
+
+    // Assess
+    expect(timeline.map((taken) => taken.seq)).toEqual([first]);
+    expect(dora.map((taken) => taken.seq)).toEqual([first]);
+    expect(queue.describe().openFiles).toBe(2);
+    expect(handles.open).toBe(queue.describe().openFiles);
+  });
+
+  it('moves a cursor on and closes the handle when the segment it opens is deleted meanwhile', async () => {
+    // Prepare: the first segment holds an event for timeline only, the second one for dora.
+    const handles = new HandleCount();
+    const queue = await openQueue({ openFile: handles.openFile, segmentBytes: 1 });
+    const [forTimeline] = (await queue.append([entry('e-1', ['timeline'])])) as [number];
+    const [forDora] = (await queue.append([entry('e-2', ['dora'])])) as [number];
+    const timeline = await queue.take('timeline', 1);
+    expect(await queue.take('timeline', 1)).toEqual([]);
+    const opening = handles.hold(join(dir, '000000000001.log'), 1);
+
+    // Act: dora's cursor opens the first segment to read past it while timeline's acknowledgement deletes it.
+    const doraTake = queue.take('dora', 1);
+    await opening.arrived;
+    await queue.acknowledge(forTimeline, 'timeline');
+    opening.release();
+    const dora = await doraTake;
+
+    // Assess
+    expect(timeline.map((taken) => taken.seq)).toEqual([forTimeline]);
+    expect(dora.map((taken) => taken.seq)).toEqual([forDora]);
+    expect(queue.describe().segments).toEqual([2]);
+    expect(await files()).toEqual(['000000000002.log']);
+    expect(handles.open).toBe(queue.describe().openFiles);
+  });
+
+  it('after a restart holds the earlier acknowledgements of only the segment a subscription reads', async () => {
+    // Prepare: three segments of 10 events; the first 5 of the first two are acknowledged, then a crash.
+    const first = await openQueue({ segmentBytes: 1 });
+    const tenEvents = (s: number) =>
+      first.append(Array.from({ length: 10 }, (_, i) => entry(`e-${s}-${i}`, ['timeline'])));
+    const one = await tenEvents(1);
+    const two = await tenEvents(2);
+    const three = await tenEvents(3);
+    const acknowledged = [...one.slice(0, 5), ...two.slice(0, 5)];
+    await takeAndAcknowledge(first, 'timeline', acknowledged);
+
+    // Act: no close(), as after a crash.
+    const second = await openQueue({ segmentBytes: 1 });
+    const inFirst = await second.take('timeline', 1);
+    const heldInFirst = second.describe().earlierAcks;
+    const intoSecond = await second.take('timeline', 5);
+    const heldInSecond = second.describe().earlierAcks;
+    const rest = await second.take('timeline', 100);
+    const heldInThird = second.describe().earlierAcks;
+
+    // Assess
+    expect(heldInFirst).toBe(5);
+    expect(heldInSecond).toBe(5);
+    expect(heldInThird).toBe(0);
+    expect([...inFirst, ...intoSecond, ...rest].map((taken) => taken.seq)).toEqual([
+      ...one.slice(5),
+      ...two.slice(5),
+      ...three,
+    ]);
+  });
+
   it('on open deletes segments left fully acknowledged and acknowledgements whose log is gone', async () => {
     // Prepare
     const first = await openQueue();
@@ -222,7 +424,7 @@ describe('FileEventQueue', () => {
 
     // Assess
     expect(await files()).toEqual(['000000000002.log']);
-    expect(second.describe()).toEqual({ segments: [2], pending: 0, held: 0 });
+    expect(second.describe()).toMatchObject({ segments: [2], pending: 0, held: 0 });
   });
 
   it('skips a torn last record with one log line, cuts it off and keeps the records before it', async () => {

@@ -12,9 +12,17 @@
  * deleted as soon as every event in it is acknowledged by every subscription it was for.
  *
  * Memory does not grow with the backlog: each subscription reads the segments in order through a
- * cursor (one read-ahead of at most READ_AHEAD_BYTES), and the queue keeps counts per segment and per
- * subscription, the events taken and not yet acknowledged (as many as the bus runs at once), and, for
- * segments an earlier run left, the acknowledgements that run wrote.
+ * cursor (one read-ahead of at most READ_AHEAD_BYTES), and the queue keeps counts per segment (a few
+ * numbers per segment on disk) and per subscription, the events taken and not yet acknowledged (as many
+ * as the bus runs at once), and, for the segment each cursor is in, the acknowledgements an earlier run
+ * wrote for its subscription (read from the .acks file when the cursor enters the segment).
+ *
+ * Open files do not grow with the backlog either: a segment's .log is open while it is the current
+ * segment or a cursor is in it, its .acks while it is the current segment, a cursor is in it, or events
+ * taken from it wait for their acknowledgement to be written; otherwise both are closed and opened again
+ * on demand. So at most 2 + 2 x subscriptions files are open, plus one .acks per other segment holding
+ * taken events (at most the events taken at once), however many segments wait; for a moment also one
+ * per cursor entering a segment an earlier run left, to read its acknowledgements.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
@@ -24,7 +32,7 @@ import type { Logger } from '../../log.js';
 import type { EventQueue, QueueEntry, TakenEvent } from '../../ports/event-queue.js';
 import { decodeFrames, encodeFrame } from './queue-frame.js';
 
-/** The part of a FileHandle the queue uses; tests wrap it to inject write errors (a full disk). */
+/** The part of a FileHandle the queue uses; tests wrap it to inject write errors (a full disk) or count open files. */
 export interface QueueFile {
   write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
@@ -50,12 +58,15 @@ interface Segment {
   live: number;
   /** Where the whole, flushed records end: readers stop there. */
   size: number;
-  /** For reads (and appends while it is the current segment). */
+  /** For appends while it is the current segment, and reads; open only while needed (see needsLog). */
   log: QueueFile | undefined;
+  /** Open only while acknowledgements are written into it or likely soon (see needsAcks). */
   acks: QueueFile | undefined;
   acksSize: number;
-  /** "<seq> <subscription>" acknowledged by an earlier run, for a segment found on open: readers skip these. */
-  readonly acked: ReadonlySet<string> | undefined;
+  /** Events taken from this segment whose acknowledgement is not written yet (any subscription). */
+  taken: number;
+  /** How much of the .acks file an earlier run wrote (0 for a segment of this run): read on a cursor's entry. */
+  readonly earlierAcksBytes: number;
 }
 
 /** Where a subscription reads next, and what it read ahead of what it took. */
@@ -63,6 +74,12 @@ interface Cursor {
   segment: number;
   offset: number;
   readonly ahead: { readonly seq: number; readonly segment: number; readonly event: ToillessEvent }[];
+  /**
+   * The events of the cursor's segment an earlier run acknowledged for this subscription, skipped when read;
+   * loaded when the cursor enters a segment (`skipIn`), so memory holds them for one segment at a time.
+   */
+  skip: ReadonlySet<number> | undefined;
+  skipIn: number | undefined;
   /** Takes of one subscription run one after the other. */
   reading: Promise<unknown>;
 }
@@ -196,22 +213,44 @@ export class FileEventQueue implements EventQueue {
   }
 
   /**
-   * Segment numbers on disk, the (event, subscription) pairs not yet acknowledged, and how many events
-   * memory holds (taken and not acknowledged, or read ahead): for tests and logs.
+   * Segment numbers on disk, the (event, subscription) pairs not yet acknowledged, how many events
+   * memory holds (taken and not acknowledged, or read ahead), how many acknowledgements of an earlier run
+   * it holds (for the segments the cursors are in) and how many segment files are open: for tests and logs.
    */
-  describe(): { readonly segments: readonly number[]; readonly pending: number; readonly held: number } {
+  describe(): {
+    readonly segments: readonly number[];
+    readonly pending: number;
+    readonly held: number;
+    readonly earlierAcks: number;
+    readonly openFiles: number;
+  } {
     let pending = 0;
-    for (const segment of this.segments.values()) pending += segment.live;
+    let openFiles = 0;
+    for (const segment of this.segments.values()) {
+      pending += segment.live;
+      openFiles += (segment.log ? 1 : 0) + (segment.acks ? 1 : 0);
+    }
     let held = 0;
     for (const taken of this.taken.values()) held += taken.size;
-    for (const cursor of this.cursors.values()) held += cursor.ahead.length;
-    return { segments: [...this.segments.keys()], pending, held };
+    let earlierAcks = 0;
+    for (const cursor of this.cursors.values()) {
+      held += cursor.ahead.length;
+      earlierAcks += cursor.skip?.size ?? 0;
+    }
+    return { segments: [...this.segments.keys()], pending, held, earlierAcks, openFiles };
   }
 
   private cursorOf(subscription: string): Cursor {
     let cursor = this.cursors.get(subscription);
     if (!cursor) {
-      cursor = { segment: this.oldestSegment(), offset: 0, ahead: [], reading: Promise.resolve() };
+      cursor = {
+        segment: this.oldestSegment(),
+        offset: 0,
+        ahead: [],
+        skip: undefined,
+        skipIn: undefined,
+        reading: Promise.resolve(),
+      };
       this.cursors.set(subscription, cursor);
     }
     return cursor;
@@ -229,6 +268,8 @@ export class FileEventQueue implements EventQueue {
         this.taken.set(subscription, taken);
       }
       taken.set(next.seq, next.segment);
+      const segment = this.segments.get(next.segment);
+      if (segment) segment.taken += 1;
       events.push({ seq: next.seq, event: next.event });
     }
     return events;
@@ -244,8 +285,17 @@ export class FileEventQueue implements EventQueue {
         if (later === undefined) return;
         cursor.segment = later;
         cursor.offset = 0;
+        cursor.skip = undefined;
+        cursor.skipIn = undefined;
         length = READ_AHEAD_BYTES;
+        // The segment left behind keeps its files open only for another cursor or its taken events.
+        if (segment) await this.closeIdleFiles(segment);
         continue;
+      }
+      if (cursor.skipIn !== segment.number) {
+        cursor.skip = await this.earlierAcknowledgements(segment, subscription);
+        cursor.skipIn = segment.number;
+        continue; // the segment may have been deleted meanwhile: look again
       }
       if (cursor.offset >= segment.size) return;
       const bytes = await this.readAt(segment, cursor.offset, Math.min(length, segment.size - cursor.offset));
@@ -261,7 +311,7 @@ export class FileEventQueue implements EventQueue {
       for (const record of records) {
         const parsed = parseEventRecord(record.json);
         if (!parsed?.targets.includes(subscription)) continue;
-        if (segment.acked?.has(`${parsed.seq} ${subscription}`)) continue;
+        if (cursor.skip?.has(parsed.seq)) continue;
         cursor.ahead.push({ seq: parsed.seq, segment: segment.number, event: parsed.event });
       }
     }
@@ -272,23 +322,81 @@ export class FileEventQueue implements EventQueue {
     try {
       if (!segment.log) {
         const opened = await this.openFile(this.segmentPath(segment.number, 'log'), 'r');
-        // Another read may have opened it meanwhile: keep one handle.
+        // Another read may have opened it meanwhile, or compaction deleted the segment: keep one handle, or none.
         if (segment.log || !this.segments.has(segment.number)) await opened.close();
         else segment.log = opened;
       }
       const file = segment.log;
       if (!file) return undefined;
-      const bytes = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await file.read(bytes, done, length - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return bytes.subarray(0, done);
+      return await readRange(file, position, length);
     } catch (error) {
       if (!this.segments.has(segment.number)) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * The events of a segment that an earlier run acknowledged for `subscription`: read from the part of its
+   * .acks file that run wrote, when a cursor enters the segment. Empty when the segment was deleted meanwhile.
+   */
+  private async earlierAcknowledgements(
+    segment: Segment,
+    subscription: string,
+  ): Promise<ReadonlySet<number> | undefined> {
+    if (segment.earlierAcksBytes === 0) return undefined;
+    let bytes: Buffer;
+    try {
+      const file = await this.openFile(this.segmentPath(segment.number, 'acks'), 'r');
+      try {
+        bytes = await readRange(file, 0, segment.earlierAcksBytes);
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      if (!this.segments.has(segment.number)) return undefined;
+      throw error;
+    }
+    const seqs = new Set<number>();
+    for (const record of decodeFrames(bytes).records) {
+      const ack = parseAckRecord(record.json);
+      if (ack?.by === subscription) seqs.add(ack.seq);
+    }
+    return seqs;
+  }
+
+  /**
+   * A segment's log stays open while it is the current one or a cursor is in it. Only the cursor in a
+   * segment reads it, and it leaves only between reads, so no read runs on a handle being closed.
+   */
+  private needsLog(segment: Segment): boolean {
+    return segment === this.current || this.hasCursorIn(segment.number);
+  }
+
+  /**
+   * A segment's .acks stays open while it is the current one, events taken from it wait for their
+   * acknowledgement to be written, or a cursor is in it (whose next takes will be acknowledged there).
+   */
+  private needsAcks(segment: Segment): boolean {
+    return segment === this.current || segment.taken > 0 || this.hasCursorIn(segment.number);
+  }
+
+  private hasCursorIn(number: number): boolean {
+    for (const cursor of this.cursors.values()) if (cursor.segment === number) return true;
+    return false;
+  }
+
+  /** Closes the files of a segment that nothing needs open now; a later read or acknowledgement opens them again. */
+  private async closeIdleFiles(segment: Segment): Promise<void> {
+    // Each handle is detached before it is closed, so no other path closes or uses it after this.
+    if (segment.log && !this.needsLog(segment)) {
+      const log = segment.log;
+      segment.log = undefined;
+      await log.close().catch(() => undefined);
+    }
+    if (segment.acks && !this.needsAcks(segment)) {
+      const acks = segment.acks;
+      segment.acks = undefined;
+      await acks.close().catch(() => undefined);
     }
   }
 
@@ -312,7 +420,7 @@ export class FileEventQueue implements EventQueue {
       const segment = this.segments.get(number) as Segment;
       const log = await readFile(this.segmentPath(number, 'log')).catch(() => Buffer.alloc(0));
       const acks = await readFile(this.segmentPath(number, 'acks')).catch(() => Buffer.alloc(0));
-      const acked = new Set(segment.acked);
+      const acked = new Set<string>();
       for (const record of decodeFrames(acks).records) {
         const ack = parseAckRecord(record.json);
         if (ack) acked.add(`${ack.seq} ${ack.by}`);
@@ -413,6 +521,7 @@ export class FileEventQueue implements EventQueue {
           list.map((ack) => encodeFrame(JSON.stringify({ seq: ack.seq, by: ack.subscription }))),
         );
         try {
+          // A handle opened meanwhile by nobody else: acknowledgements are written by one flush at a time.
           segment.acks ??= await this.openFile(this.segmentPath(number, 'acks'), 'a');
           await writeFully(segment.acks, bytes);
           segment.acksSize += bytes.length;
@@ -423,6 +532,9 @@ export class FileEventQueue implements EventQueue {
             'acknowledgements could not be written: those events are delivered again after a restart',
           );
         }
+        // Counted down only now, so that the handle is not closed under the write above.
+        segment.taken -= list.length;
+        await this.closeIdleFiles(segment);
       }),
     );
     for (const ack of acks) {
@@ -443,10 +555,12 @@ export class FileEventQueue implements EventQueue {
       await log.close().catch(() => undefined);
       throw error;
     }
-    const segment = newSegment(number, log, undefined);
+    const segment = newSegment(number, log, 0);
     this.segments.set(number, segment);
+    const previous = this.current;
     this.current = segment;
     this.mustRoll = false;
+    await this.closeIdleFiles(previous);
   }
 
   /** Deletes every segment but the current one whose events are all acknowledged. */
@@ -498,7 +612,9 @@ export class FileEventQueue implements EventQueue {
         }
       }
       const { records, end } = await this.readRecords(number, 'log');
-      const segment = newSegment(number, undefined, acked.size > 0 ? acked : undefined);
+      // The acknowledgements are read again when a cursor enters the segment: memory holds them for
+      // the segments the cursors are in, not for every segment the last run left.
+      const segment = newSegment(number, undefined, acked.size > 0 ? acksSize : 0);
       segment.size = end;
       segment.acksSize = acksSize;
       this.segments.set(number, segment);
@@ -527,7 +643,7 @@ export class FileEventQueue implements EventQueue {
     const number = (logs.at(-1) ?? 0) + 1;
     const log = await this.openFile(this.segmentPath(number, 'log'), 'ax+');
     await syncDirectory(this.directory);
-    this.current = newSegment(number, log, undefined);
+    this.current = newSegment(number, log, 0);
     this.segments.set(number, this.current);
     await this.compact();
 
@@ -571,18 +687,35 @@ export class FileEventQueue implements EventQueue {
   }
 }
 
-function newSegment(
-  number: number,
-  log: QueueFile | undefined,
-  acked: ReadonlySet<string> | undefined,
-): Segment {
-  return { number, live: 0, size: 0, log, acks: undefined, acksSize: 0, acked };
+function newSegment(number: number, log: QueueFile | undefined, earlierAcksBytes: number): Segment {
+  return {
+    number,
+    live: 0,
+    size: 0,
+    log,
+    acks: undefined,
+    acksSize: 0,
+    taken: 0,
+    earlierAcksBytes,
+  };
 }
 
 interface EventRecord {
   readonly seq: number;
   readonly targets: readonly string[];
   readonly event: ToillessEvent;
+}
+
+/** Up to `length` bytes from `position`: fewer at the end of the file. */
+async function readRange(file: QueueFile, position: number, length: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await file.read(bytes, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return bytes.subarray(0, done);
 }
 
 async function writeFully(file: QueueFile, bytes: Buffer): Promise<void> {
