@@ -1,6 +1,7 @@
 /**
  * The local server (`toilless serve`) as integration tests run it: on a free port over a fresh data
- * directory, with the credentials it generates there and no process metrics.
+ * directory, with the credentials it generates there, no process metrics, and the processors in a process
+ * of their own, as `toilless serve` runs them.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,7 +28,14 @@ export async function startTestLocalServer(env: NodeJS.ProcessEnv = {}): Promise
   const dataDir = await createTempDir('local-server');
   let server: LocalServer;
   try {
-    server = await startLocalServer({ port: 0, dataDir, logger: silentLogger, env, processMetrics: false });
+    server = await startLocalServer({
+      port: 0,
+      dataDir,
+      logger: silentLogger,
+      env,
+      processMetrics: false,
+      processors: 'process',
+    });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw error;

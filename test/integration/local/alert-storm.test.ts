@@ -8,7 +8,7 @@ import {
   type CountingSourceServer,
   startCountingSourceServer,
 } from '../../support/counting-source-server.js';
-import { createTempDir } from '../../support/process.js';
+import { childPids, createTempDir } from '../../support/process.js';
 import { STACK_CONFIG_DIR } from '../../support/stack-config-copy.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -50,9 +50,14 @@ function notification(group: number, prometheusUrl: string): string {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/** The peak resident memory of the server and of its processors process, added up. */
 async function peakResidentBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+  let bytes = 0;
+  for (const each of [pid, ...(await childPids(pid))]) {
+    const status = await readFile(`/proc/${each}/status`, 'utf8');
+    bytes += Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+  }
+  return bytes;
 }
 
 describe('Alert storm on the local server', () => {

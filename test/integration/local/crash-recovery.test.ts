@@ -22,7 +22,7 @@ import {
   type GitHubDelivery,
 } from '../../support/github-deliveries.js';
 import { generatedSecret } from '../../support/local-server.js';
-import { createTempDir } from '../../support/process.js';
+import { childPids, createTempDir, processAlive } from '../../support/process.js';
 import { waitFor } from '../../support/wait.js';
 
 const CLI = join(import.meta.dirname, '..', '..', '..', 'bin', 'toilless.js');
@@ -34,6 +34,7 @@ type Child = ChildProcessByStdio<null, Readable, Readable>;
 interface Serving {
   readonly child: Child;
   readonly url: string;
+  /** Resolves once the server and its processors process are both gone. */
   readonly exited: Promise<number | null>;
   readonly messages: string[];
 }
@@ -58,7 +59,23 @@ function serve(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Serving> {
     createInterface({ input: child.stdout }).on('line', (text) => {
       const line = JSON.parse(text) as { msg: string; url?: string };
       messages.push(line.msg);
-      if (line.msg === 'toilless is serving' && line.url) resolve({ child, url: line.url, exited, messages });
+      if (line.msg === 'toilless is serving' && line.url) {
+        const url = line.url;
+        // The processors run in a child process of the server: a killed server must not leave it behind,
+        // still working on the data directory while the next server starts.
+        void childPids(child.pid as number).then((pids) => {
+          const gone = exited.then(async (code) => {
+            for (const pid of pids) {
+              await waitFor(async () => ((await processAlive(pid)) ? undefined : true), {
+                timeoutMs: 10_000,
+                description: `the processors process ${pid} to end with its server`,
+              });
+            }
+            return code;
+          });
+          resolve({ child, url, exited: gone, messages });
+        }, reject);
+      }
     });
     void exited.then((code) => reject(new Error(`toilless serve exited with ${code} before serving`)));
   });
