@@ -148,6 +148,10 @@ class ProcessorProcessHost implements LocalProcessors {
     const running = await this.process();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
+      if (running.exited) {
+        reject(new Error('the processors stopped before this could be sent to them: it is retried'));
+        return;
+      }
       running.calls.set(id, { resolve, reject });
       send(running.child, message(id));
     });
@@ -242,11 +246,9 @@ class ProcessorProcessHost implements LocalProcessors {
 }
 
 function send(child: ChildProcess, message: ToProcessors): void {
-  if (!child.connected) return; // it ended: what waited on this message failed with it
-  child.send(message, (error) => {
-    // Only a channel closing under the send gets here; 'exit' fails what was under way.
-    if (error) child.emit('send-failed', error);
-  });
+  // A process that ended fails what waited on this message through its 'exit'; a send racing the
+  // channel's close reports the error here, where there is nothing more to do.
+  if (child.connected) child.send(message, () => undefined);
 }
 
 export function toCrossingError(error: unknown): CrossingError {
