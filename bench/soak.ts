@@ -4,7 +4,8 @@
  * run, repeats of recent groups, their resolutions, and one signed GitHub deployment_status in ten.
  * Evidence sources are down (closed port), as on a laptop without the LGTM stack.
  *
- * Figures: the server's resident memory after the first minute and at the end (flat: within 20%), and
+ * Figures: the resident memory of the server and its processors' process, added up, after the first
+ * minute and at the end (flat: within 20%), and
  * the intake's request rate and p99. SOAK_HEAP_SNAPSHOTS=1000,10000 writes a heap snapshot of the server
  * when that many incidents were opened (into SOAK_HEAP_DIR, default the OS temp dir) to compare.
  * SOAK_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server (.cpuprofile) there when it stops.
@@ -371,7 +372,10 @@ async function storedIncidents(dataDir: string): Promise<number> {
   return names.filter((name) => name !== 'groups' && name !== 'deploys').length;
 }
 
-/** Where the memory is at the end, from the server's own /metrics: V8 heap used and reserved, off-heap. */
+/**
+ * Where the memory is at the end, from the server's own /metrics: the server's V8 heap used and reserved,
+ * off-heap, and the processors' process.
+ */
 async function memoryMetrics(url: string): Promise<Figure[]> {
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })
     .then((response) => response.text())
@@ -384,6 +388,22 @@ async function memoryMetrics(url: string): Promise<Figure[]> {
     {
       name: 'external memory at end',
       value: mib(value('toilless_nodejs_external_memory_bytes')),
+      unit: 'MiB',
+    },
+    // The processors run in a child process of the server: its share of the RSS above.
+    {
+      name: 'processors RSS at end',
+      value: mib(value('toilless_processors_resident_memory_bytes')),
+      unit: 'MiB',
+    },
+    {
+      name: 'processors heap used at end',
+      value: mib(value('toilless_processors_heap_used_bytes')),
+      unit: 'MiB',
+    },
+    {
+      name: 'processors heap total at end',
+      value: mib(value('toilless_processors_heap_total_bytes')),
       unit: 'MiB',
     },
   ];
