@@ -94,10 +94,15 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     if (!hookId || !HOOK_ID.test(hookId)) return badHeader('X-GitHub-Hook-ID', hookId);
     const context = { deliveryId, hookId, githubEvent: eventName };
 
+    // Named, so that a CPU profile tells the validation from the logging of its issues.
     const reading = readPayload(
       request.body,
-      (json) => normalizeGitHubEvent(eventName, json, deliveryId),
-      (issues) => logger.warn({ ...context, issues }, 'invalid GitHub payload'),
+      function normalizeDelivery(json) {
+        return normalizeGitHubEvent(eventName, json, deliveryId);
+      },
+      function logInvalidDelivery(issues) {
+        logger.warn({ ...context, issues }, 'invalid GitHub payload');
+      },
     );
     if (!reading.ok) return reading.response;
     const normalized = reading.value;
