@@ -52,8 +52,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         runtime.metrics.webhookRequests.inc({ route, status: String(answer.status) });
         runtime.metrics.webhookDuration.observe({ route }, seconds);
-        if (route.startsWith('/webhooks/')) {
-          logger.info(
+        const level = answerLogLevel(answer.status);
+        if (route.startsWith('/webhooks/') && logger.isLevelEnabled(level)) {
+          logger[level](
             {
               route,
               status: answer.status,
@@ -167,6 +168,15 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return closing;
     },
   };
+}
+
+/**
+ * The level of a webhook's "webhook answered" line. A delivery answered 2xx has its intake's line
+ * already (what was published, under which event id) and its latency in /metrics, so its own line is
+ * debug: one line per accepted delivery instead of two. Refusals and failures stay at info.
+ */
+export function answerLogLevel(status: number): 'debug' | 'info' {
+  return status >= 200 && status < 300 ? 'debug' : 'info';
 }
 
 function pathOf(url: string | undefined): string | undefined {

@@ -11,11 +11,12 @@ export function toAlertNotification(
   payload: AlertmanagerPayload,
   receivedAt: Date,
 ): ToillessEvent<'AlertNotification'> {
+  const time = receivedAt.toISOString();
   return {
     id: `alertmanager:${notificationDigest(payload)}`,
     type: 'AlertNotification',
-    time: receivedAt.toISOString(),
-    detail: { receivedAt: receivedAt.toISOString(), payload },
+    time,
+    detail: { receivedAt: time, payload },
   };
 }
 

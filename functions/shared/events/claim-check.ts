@@ -79,8 +79,9 @@ export async function checkInOversizedEvent(
   store: ObjectStore,
   event: ToillessEvent,
 ): Promise<ToillessEvent> {
-  const json = Buffer.from(JSON.stringify(event), 'utf8');
-  if (json.length <= CLAIM_CHECK_THRESHOLD_BYTES) return event;
+  const text = JSON.stringify(event);
+  if (fitsOnTheBus(text)) return event;
+  const json = Buffer.from(text, 'utf8');
   const key = claimCheckKey(event.id);
   let stored: Buffer = json;
   if (!(await store.putIfAbsent(key, json, { contentType: 'application/json' }))) {
@@ -97,6 +98,15 @@ export async function checkInOversizedEvent(
     time: event.time,
     detail: { claimCheck },
   } as unknown as ToillessEvent;
+}
+
+/**
+ * Whether an event's JSON is at most CLAIM_CHECK_THRESHOLD_BYTES in UTF-8, without encoding it: a UTF-16
+ * code unit is at most 3 UTF-8 bytes, so short strings are decided by their length alone.
+ */
+export function fitsOnTheBus(json: string): boolean {
+  if (json.length * 3 <= CLAIM_CHECK_THRESHOLD_BYTES) return true;
+  return Buffer.byteLength(json, 'utf8') <= CLAIM_CHECK_THRESHOLD_BYTES;
 }
 
 /** The reference an event carries instead of its detail, or undefined for an ordinary event. */

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalServer } from '../../../functions/local/local-server.js';
+import { answerLogLevel, type LocalServer, startLocalServer } from '../../../functions/local/local-server.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
+import { captureLog } from '../../support/captured-log.js';
 import { githubExample, signGitHubBody } from '../../support/github-examples.js';
 import { largeAlertNotification } from '../../support/intake-hostile-corpus.js';
 import {
@@ -12,6 +13,7 @@ import {
   recordEvents,
   startTestLocalServer,
 } from '../../support/local-server.js';
+import { createTempDir } from '../../support/process.js';
 import { waitFor } from '../../support/wait.js';
 
 const fixture = async (name: string) =>
@@ -268,5 +270,61 @@ describe('Local server', () => {
     await answered;
     expect(status).toBe(200);
     expect(received.map((event) => event.type)).toEqual(['AlertNotification']);
+  });
+});
+
+describe('Local server log', () => {
+  it('logs an accepted delivery once, by its intake, and a refused one with its status', async () => {
+    // Prepare
+    const log = captureLog('toilless');
+    log.logger.level = 'info';
+    const dataDir = await createTempDir('local-server-log');
+    const server = await startLocalServer({
+      port: 0,
+      dataDir,
+      logger: log.logger,
+      env: {},
+      processMetrics: false,
+    });
+    const post = async (bearer: string) =>
+      fetch(`${server.url}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(await fixture('firing-fastburnrate.json')),
+      });
+
+    // Act
+    let statuses: number[];
+    let token: string;
+    try {
+      token = await generatedSecret(dataDir, 'alertmanager-webhook-token');
+      statuses = [(await post(token)).status, (await post('not-the-token-4711')).status];
+    } finally {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+
+    // Assess
+    expect(statuses).toEqual([200, 401]);
+    const lines = log.records().filter((line) => line.component === 'alertmanager-webhook' || line.route);
+    expect(lines.map((line) => [line.msg, line.status])).toEqual([
+      ['alert notification published', 'firing'],
+      ['Alertmanager delivery with a missing or wrong bearer token', undefined],
+      ['webhook answered', 401],
+    ]);
+    expect(log.text()).not.toContain(token);
+    expect(log.text()).not.toContain('not-the-token-4711');
+  });
+
+  it.each([
+    [200, 'debug'],
+    [202, 'debug'],
+    [400, 'info'],
+    [401, 'info'],
+    [409, 'info'],
+    [413, 'info'],
+    [503, 'info'],
+  ])('logs "webhook answered" for a %i at %s', (status, level) => {
+    expect(answerLogLevel(status)).toBe(level);
   });
 });

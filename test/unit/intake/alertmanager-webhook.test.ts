@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAlertmanagerWebhook } from '../../../functions/alertmanager-webhook/intake.js';
+import {
+  bearerTokenCheck,
+  bearerTokenMatches,
+  createAlertmanagerWebhook,
+} from '../../../functions/alertmanager-webhook/intake.js';
 import { awsIntakePorts } from '../../../functions/shared/adapters/aws/lambda-worker.js';
 import {
   DeferredEventBus,
@@ -189,6 +193,55 @@ describe('Alertmanager webhook', () => {
     expect(response.status).toBe(401);
     expect(response.headers).toEqual({ 'www-authenticate': 'Bearer' });
     expect(bus.attempts).toBe(0);
+  });
+
+  it('honours a rotated token from the next request on, and refuses the old one', async () => {
+    // Prepare
+    const values: { ALERTMANAGER_WEBHOOK_TOKEN: string } = { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN };
+    const webhook = intake(new StaticSecretSource(values));
+    const withToken = async (token: string) => {
+      const request = await realDelivery();
+      return webhook({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } });
+    };
+    const beforeRotation = await withToken(TOKEN);
+
+    // Act
+    values.ALERTMANAGER_WEBHOOK_TOKEN = 'rotated-token';
+    const oldToken = await withToken(TOKEN);
+    const newToken = await withToken('rotated-token');
+    values.ALERTMANAGER_WEBHOOK_TOKEN = TOKEN;
+    const rolledBack = await withToken(TOKEN);
+    const retiredToken = await withToken('rotated-token');
+
+    // Assess
+    expect(beforeRotation.status).toBe(200);
+    expect(oldToken.status).toBe(401);
+    expect(newToken.status).toBe(200);
+    expect(rolledBack.status).toBe(200);
+    expect(retiredToken.status).toBe(401);
+  });
+
+  it('answers the same for a token as bearerTokenMatches, on the first request and on later ones', () => {
+    // Prepare
+    const matches = bearerTokenCheck();
+    const cases: [string | undefined, string][] = [
+      [`Bearer ${TOKEN}`, TOKEN],
+      [`Bearer ${TOKEN}`, TOKEN],
+      ['Bearer examp1e-token', TOKEN],
+      [`Bearer ${TOKEN}`, 'another-token'],
+      ['Bearer another-token', 'another-token'],
+      [undefined, 'another-token'],
+      [`Bearer ${TOKEN}  `, TOKEN],
+    ];
+
+    // Act
+    const answers = cases.map(([authorization, expected]) => matches(authorization, expected));
+
+    // Assess
+    expect(answers).toEqual(
+      cases.map(([authorization, expected]) => bearerTokenMatches(authorization, expected)),
+    );
+    expect(answers).toEqual([true, true, false, false, true, false, true]);
   });
 
   it('accepts the bearer scheme in any letter case', async () => {

@@ -9,10 +9,12 @@ import { FsObjectStore } from '../../../functions/shared/adapters/local/fs-objec
 import { ValidationError } from '../../../functions/shared/errors.js';
 import {
   BUS_EVENT_LIMIT_BYTES,
+  CLAIM_CHECK_THRESHOLD_BYTES,
   ClaimCheckError,
   checkInOversizedEvent,
   claimCheckKey,
   claimCheckOf,
+  fitsOnTheBus,
   resolveClaimCheck,
 } from '../../../functions/shared/events/claim-check.js';
 import type { ToillessEvent } from '../../../functions/shared/events/types.js';
@@ -249,6 +251,45 @@ describe('Claim-check of events over the bus limit', () => {
 
       // Assess
       await expect(resolving).rejects.toThrow(ValidationError);
+    });
+  });
+
+  describe('fitsOnTheBus', () => {
+    it.each([
+      ['ASCII at the threshold', 'a'.repeat(CLAIM_CHECK_THRESHOLD_BYTES), true],
+      ['ASCII one byte over', 'a'.repeat(CLAIM_CHECK_THRESHOLD_BYTES + 1), false],
+      ['3-byte characters at the threshold', '€'.repeat(CLAIM_CHECK_THRESHOLD_BYTES / 3), true],
+      [
+        '3-byte characters over it in bytes, not in length',
+        '€'.repeat(CLAIM_CHECK_THRESHOLD_BYTES / 3 + 1),
+        false,
+      ],
+      ['4-byte characters over it', '😀'.repeat(CLAIM_CHECK_THRESHOLD_BYTES / 4 + 1), false],
+      [
+        'a third of the threshold in 3-byte characters',
+        '€'.repeat(Math.floor(CLAIM_CHECK_THRESHOLD_BYTES / 3)),
+        true,
+      ],
+    ])('judges %s by its UTF-8 bytes', (_case, json, fits) => {
+      expect(fitsOnTheBus(json)).toBe(fits);
+    });
+
+    it('claim-checks an event whose text is under the threshold in characters but over it in bytes', async () => {
+      // Prepare
+      const payload = { commonAnnotations: { summary: '€'.repeat(CLAIM_CHECK_THRESHOLD_BYTES / 3) } };
+      const event = {
+        id: 'alertmanager:multibyte',
+        type: 'AlertNotification',
+        time: '2026-11-28T08:40:00.000Z',
+        detail: { receivedAt: '2026-11-28T08:40:00.000Z', payload },
+      } as unknown as ToillessEvent;
+
+      // Act
+      const published = await checkInOversizedEvent(store, event);
+
+      // Assess
+      expect(JSON.stringify(event).length).toBeLessThan(CLAIM_CHECK_THRESHOLD_BYTES);
+      expect(claimCheckOf(published)?.key).toBe(claimCheckKey('alertmanager:multibyte'));
     });
   });
 });

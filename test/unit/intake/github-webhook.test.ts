@@ -594,6 +594,58 @@ describe('GitHub webhook', () => {
     });
   });
 
+  describe('durability of the delivery records', () => {
+    /** The options each write of the delivery record was made with, in order. */
+    function recordWrites(): { readonly call: string; readonly flush: boolean | undefined }[] {
+      const writes: { call: string; flush: boolean | undefined }[] = [];
+      const put = store.put.bind(store);
+      const putIfAbsent = store.putIfAbsent.bind(store);
+      store.put = (key, body, options) => {
+        const call = options?.ifMatch ? 'take over' : 'put';
+        if (key === claimKey) writes.push({ call, flush: options?.flush });
+        return put(key, body, options);
+      };
+      store.putIfAbsent = (key, body, options) => {
+        if (key === claimKey) writes.push({ call: 'claim', flush: options?.flush });
+        return putIfAbsent(key, body, options);
+      };
+      return writes;
+    }
+
+    it('writes the claim and the published record without a flush to disk', async () => {
+      // Prepare
+      const writes = recordWrites();
+
+      // Act
+      const response = await intake()(deploymentStatus());
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(writes).toEqual([
+        { call: 'claim', flush: false },
+        { call: 'put', flush: false },
+      ]);
+    });
+
+    it('takes over a stale claim without a flush to disk', async () => {
+      // Prepare
+      const claimedAt = new Date(clock.now().getTime() - CLAIM_TIMEOUT_MS - 1_000).toISOString();
+      await store.put(claimKey, JSON.stringify({ state: 'claimed', claimedAt }));
+      const writes = recordWrites();
+
+      // Act
+      const response = await intake()(deploymentStatus());
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(writes).toEqual([
+        { call: 'claim', flush: false },
+        { call: 'take over', flush: false },
+        { call: 'put', flush: false },
+      ]);
+    });
+  });
+
   describe('on Lambda', () => {
     it('answers an API Gateway event with a base64 body and mixed-case headers', async () => {
       // Prepare
