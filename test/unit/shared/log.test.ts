@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED_KEYS, REDACTED_UNDER } from '../../../functions/shared/log.js';
+import { REDACTED_KEYS } from '../../../functions/shared/log.js';
 import { captureLog } from '../../support/captured-log.js';
 
 const SECRET = 'very-secret-value';
+/** Objects a secret may be logged under, one level down: the usual ones and names nobody planned for. */
+const CONTAINERS = ['config', 'headers', 'env', 'err', 'client', 'slackOptions'];
 
 describe('log redaction', () => {
   it.each(REDACTED_KEYS)('redacts %s at the top level', (key) => {
@@ -17,7 +19,7 @@ describe('log redaction', () => {
     expect(log.records()[0]).toMatchObject({ [key]: '[redacted]', kept: 'visible' });
   });
 
-  it.each(REDACTED_UNDER.flatMap((container) => REDACTED_KEYS.map((key) => [container, key])))(
+  it.each(CONTAINERS.flatMap((container) => REDACTED_KEYS.map((key) => [container, key])))(
     'redacts %s.%s',
     (container, key) => {
       // Prepare
