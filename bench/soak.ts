@@ -23,6 +23,8 @@ import type { Benchmark, Figure } from './run.js';
 const DURATION_SECONDS = Number(process.env.SOAK_DURATION ?? 600);
 const INCIDENTS = Number(process.env.SOAK_INCIDENTS ?? Math.round((20_000 * DURATION_SECONDS) / 600));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** One request in this many is a GitHub delivery (0: none, to see the Alertmanager intake alone). */
+const GITHUB_EVERY = Number(process.env.SOAK_GITHUB_EVERY ?? 10);
 const SNAPSHOTS_AT = (process.env.SOAK_HEAP_SNAPSHOTS ?? '')
   .split(',')
   .filter((text) => text.trim() !== '')
@@ -186,7 +188,7 @@ class SoakTraffic {
 
   next(request: CannonRequest): CannonRequest {
     this.sent += 1;
-    if (this.sent % 10 === 0) return this.github(request);
+    if (GITHUB_EVERY > 0 && this.sent % GITHUB_EVERY === 0) return this.github(request);
     const due = Math.min(this.incidents, Math.ceil((this.incidents * this.elapsedMs()) / this.durationMs));
     if (this.opened < due) {
       const group = { group: this.opened++, startsAt: new Date().toISOString() };

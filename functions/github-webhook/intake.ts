@@ -14,6 +14,7 @@ import {
 } from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
+import { PublishedDeliveries } from './published-deliveries.js';
 
 /** A claim older than this belongs to an attempt that crashed: a redelivery may take it over. */
 export const CLAIM_TIMEOUT_MS = 60_000;
@@ -63,6 +64,7 @@ export function deliveryKey(identity: string): string {
 
 export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
   const { store, clock, logger } = deps;
+  const published = new PublishedDeliveries();
   const authentication: DeliveryAuthentication = {
     secretName: 'GITHUB_WEBHOOK_SECRET',
     sender: 'GitHub',
@@ -80,6 +82,11 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
         'X-Hub-Signature-256 is missing or does not match the body: check the webhook secret',
       );
     },
+  };
+
+  const duplicate = (context: Record<string, string>, eventId: string): WebhookResponse => {
+    logger.info({ ...context, eventId }, 'duplicate GitHub delivery');
+    return { status: 200, body: { ok: true, duplicate: true, eventId } };
   };
 
   return async (request) => {
@@ -113,6 +120,8 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     const { event } = normalized;
 
     const key = deliveryKey(deliveryIdentity(request.body));
+    const knownEventId = published.eventIdOf(key);
+    if (knownEventId !== undefined) return duplicate(context, knownEventId);
     let claim: DeliveryClaim;
     try {
       claim = await claimDelivery(store, key, clock.now(), deliveryId);
@@ -126,8 +135,8 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
       return inFlight(claim.retryAfterSeconds);
     }
     if (claim.kind === 'published') {
-      logger.info({ ...context, eventId: claim.eventId }, 'duplicate GitHub delivery');
-      return { status: 200, body: { ok: true, duplicate: true, eventId: claim.eventId } };
+      published.remember(key, claim.eventId);
+      return duplicate(context, claim.eventId);
     }
 
     try {
@@ -140,16 +149,19 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
       });
       return unavailable('the event was not published');
     }
-    const published: DeliveryRecord = {
+    const record: DeliveryRecord = {
       state: 'published',
       eventId: event.id,
       publishedAt: clock.now().toISOString(),
       deliveryId,
     };
     // The event is out: a failure here only means a later redelivery could publish it again.
-    await store.put(key, JSON.stringify(published), DELIVERY_RECORD).catch((error: unknown) => {
-      logger.warn({ ...context, err: error }, 'published, but could not mark the delivery as published');
-    });
+    await store.put(key, JSON.stringify(record), DELIVERY_RECORD).then(
+      () => published.remember(key, event.id),
+      (error: unknown) => {
+        logger.warn({ ...context, err: error }, 'published, but could not mark the delivery as published');
+      },
+    );
     logger.info({ ...context, eventId: event.id, type: event.type }, 'GitHub event published');
     return { status: 200, body: { ok: true, eventId: event.id } };
   };

@@ -433,6 +433,53 @@ describe('GitHub webhook', () => {
       expect(bus.published).toHaveLength(1);
     });
 
+    it('answers a redelivery of what it published from memory, without reading the store', async () => {
+      // Prepare
+      const webhook = intake();
+      await webhook(deploymentStatus());
+      let reads = 0;
+      const get = store.get.bind(store);
+      const putIfAbsent = store.putIfAbsent.bind(store);
+      store.get = (key) => {
+        reads++;
+        return get(key);
+      };
+      store.putIfAbsent = (key, body, options) => {
+        reads++;
+        return putIfAbsent(key, body, options);
+      };
+
+      // Act
+      const redelivered = await webhook(deploymentStatus());
+
+      // Assess
+      expect(redelivered.body).toEqual({ ok: true, duplicate: true, eventId: `github:${DELIVERY}` });
+      expect(reads).toBe(0);
+      expect(bus.published).toHaveLength(1);
+    });
+
+    it('learns a delivery published by another intake (a restart, another Lambda) from the store once', async () => {
+      // Prepare: published by an earlier intake over the same store.
+      await intake()(deploymentStatus());
+      const webhook = intake();
+      let reads = 0;
+      const get = store.get.bind(store);
+      store.get = (key) => {
+        reads++;
+        return get(key);
+      };
+
+      // Act
+      const first = await webhook(deploymentStatus());
+      const second = await webhook(deploymentStatus());
+
+      // Assess
+      expect(first.body).toMatchObject({ duplicate: true });
+      expect(second.body).toMatchObject({ duplicate: true });
+      expect(reads).toBe(1);
+      expect(bus.published).toHaveLength(1);
+    });
+
     it('publishes the same delivery sent three times at once exactly once, asking the others to retry', async () => {
       // Prepare
       const webhook = intake();
