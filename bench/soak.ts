@@ -290,7 +290,7 @@ async function startServe(dataDir: string, heapDir: string): Promise<{ child: Ch
   const profileDir = process.env.SOAK_CPU_PROFILE_DIR;
   // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line.
   const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...profileFlags, 'bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir];
+  const args = [...profileFlags, ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir];
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stackConfigDir } from '../../functions/shared/stack-config.js';
-import { buildApp } from '../../lib/app.js';
 import {
   estimateMonthlyCost,
   formatEstimate,
@@ -13,11 +12,16 @@ import {
   type Template,
 } from './cost-estimate.js';
 
-/** The stacks' templates as `cdk synth` makes them (functions not bundled: their code costs nothing here). */
-export function synthesizedTemplates(
+/**
+ * The stacks' templates as `cdk synth` makes them (functions not bundled: their code costs nothing here).
+ * The CDK app is loaded here, not with the CLI: aws-cdk-lib is large, and on load it wraps every `fs`
+ * and `child_process` function with its own timing, which no other command (`toilless serve`) wants.
+ */
+export async function synthesizedTemplates(
   configDir: string,
   profile: 'small' | 'large' = 'small',
-): Record<string, Template> {
+): Promise<Record<string, Template>> {
+  const { buildApp } = await import('../../lib/app.js');
   const outdir = mkdtempSync(join(tmpdir(), 'toilless-cost-'));
   const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
     context?: Record<string, unknown>;
@@ -69,7 +73,7 @@ export function costCommand(): Command {
     )
     .option('--dir <dir>', 'the stack-config directory', stackConfigDir())
     .action(
-      (options: {
+      async (options: {
         profile: string;
         logsGbPerDay: number;
         tracesGbPerDay: number;
@@ -85,7 +89,7 @@ export function costCommand(): Command {
         console.log(
           formatEstimate(
             estimateMonthlyCost(
-              synthesizedTemplates(options.dir, options.profile === 'large' ? 'large' : 'small'),
+              await synthesizedTemplates(options.dir, options.profile === 'large' ? 'large' : 'small'),
               table,
               load,
             ),

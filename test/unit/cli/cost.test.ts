@@ -168,9 +168,9 @@ describe('toilless cost of the default footprint', () => {
   let templates: Record<string, Template>;
   const saved = process.env.CDK_VALIDATION;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     process.env.CDK_VALIDATION = 'false';
-    templates = synthesizedTemplates(stackConfigDir());
+    templates = await synthesizedTemplates(stackConfigDir());
   }, 120_000);
 
   afterAll(() => {
@@ -225,7 +225,7 @@ describe('toilless cost with the sample app', () => {
   let templates: Record<string, Template>;
   const saved = process.env.CDK_VALIDATION;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // Prepare: the repository's stack-config with observability.sampleApp enabled at its default size.
     process.env.CDK_VALIDATION = 'false';
     scratch = mkdtempSync(join(tmpdir(), 'toilless-cost-sample-app-'));
@@ -234,7 +234,7 @@ describe('toilless cost with the sample app', () => {
     const toilless = parseYaml(readFileSync(file, 'utf8'));
     toilless.observability = { ...toilless.observability, sampleApp: { enabled: true } };
     writeFileSync(file, stringifyYaml(toilless));
-    templates = synthesizedTemplates(scratch);
+    templates = await synthesizedTemplates(scratch);
   }, 120_000);
 
   afterAll(() => {

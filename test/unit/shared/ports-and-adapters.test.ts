@@ -109,6 +109,19 @@ describe('Ports and adapters', () => {
     }
   });
 
+  it('leaves the CDK app (aws-cdk-lib) out of the CLI until `toilless cost` asks for it', () => {
+    // aws-cdk-lib wraps every fs and child_process function with its timing when loaded: `toilless serve`
+    // and its processors must not pay for that on each file operation.
+    for (const entry of ['bin/toilless.ts', 'functions/local/processor-process-main.ts']) {
+      // Act
+      const onImport = loadedOnImport(entry);
+
+      // Assess
+      expect(onImport.packages.has('aws-cdk-lib'), entry).toBe(false);
+    }
+    expect(everythingLoadable('bin/toilless.ts').packages.has('aws-cdk-lib')).toBe(true);
+  });
+
   it('never loads Octokit or the Slack client in the Alertmanager intake, nor S3 outside its store adapter', () => {
     // Act
     const graph = everythingLoadable('functions/alertmanager-webhook/handler.ts');
