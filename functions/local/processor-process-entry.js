@@ -1,6 +1,8 @@
-// The processors' process (see processor-process.ts). First of all it lowers its CPU priority, so that
-// every thread it starts from here on (libuv's pool among them) inherits it; then it registers the
-// TypeScript loader and loads the host.
+// The processors' process (see processor-process.ts). First of all it lowers its CPU priority, before
+// it loads anything: on Linux the nice value is per thread, so it is set for every thread already
+// running (V8's own) and every thread started from here on (libuv's pool among them) inherits it. Then
+// it registers the TypeScript loader and loads the host.
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { register } from 'tsx/esm/api';
 
@@ -8,7 +10,7 @@ const nice = process.env.TOILLESS_PROCESSORS_NICE;
 let niceError;
 if (nice !== undefined) {
   try {
-    setPriority(0, Number(nice));
+    for (const thread of readdirSync('/proc/self/task')) setPriority(Number(thread), Number(nice));
   } catch (error) {
     niceError = error;
   }
