@@ -185,7 +185,7 @@ export class InProcessEventBus implements SubscribableEventBus {
   /**
    * Runs `work` as part of a delivery under way: what it publishes is accepted even while the bus is
    * closing, like a handler's follow-up events. For handlers whose publishes arrive by another route
-   * (the processor thread's messages), outside the delivery's own async context.
+   * (the processors process's messages), outside the delivery's own async context.
    */
   asDelivery<T>(work: () => Promise<T>): Promise<T> {
     return this.delivery.run(true, work);
