@@ -9,6 +9,8 @@
  * the intake's request rate and p99. SOAK_HEAP_SNAPSHOTS=1000,10000 writes a heap snapshot of the server
  * when that many incidents were opened (into SOAK_HEAP_DIR, default the OS temp dir) to compare.
  * SOAK_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server (.cpuprofile) there when it stops.
+ * SOAK_NODE_ARGS='--trace-gc ...' passes V8/Node flags to the server (those NODE_OPTIONS refuses).
+ * SOAK_GITHUB_EVERY=n makes one request in n a GitHub delivery (default 10; 0: none).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -290,7 +292,16 @@ async function startServe(dataDir: string, heapDir: string): Promise<{ child: Ch
   const profileDir = process.env.SOAK_CPU_PROFILE_DIR;
   // --cpu-prof is refused in NODE_OPTIONS: it goes on the command line.
   const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...profileFlags, ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bin/toilless.js', 'serve', '--port', '0', '--data-dir', dataDir];
+  const args = [
+    ...profileFlags,
+    ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    'bin/toilless.js',
+    'serve',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+  ];
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
