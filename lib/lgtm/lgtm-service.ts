@@ -1,11 +1,12 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as efs from 'aws-cdk-lib/aws-efs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { type ComponentImage, imageReference, loadStackVersions } from '../../functions/shared/versions.js';
+import { arm64FargateTask } from './arm64-task.js';
 import type { ServiceConfigs } from './service-configs.js';
 
 /** Where the init container writes the config; the main container mounts the same volume read-only. */
@@ -152,18 +153,11 @@ export class LgtmService extends Construct {
     const deployed = props.configs.deploy(props.configFolder, props.generatedConfigFiles ?? {});
     this.configHash = deployed.hash;
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+    ({ logGroup: this.logGroup, taskDefinition: this.taskDefinition } = arm64FargateTask(this, {
       cpu,
       memoryLimitMiB,
-      runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.ARM64,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
-    });
+      logRetention: props.logRetention,
+    }));
     this.taskDefinition.addVolume({ name: 'config' });
 
     this.configSync = this.taskDefinition.addContainer('ConfigSync', {

@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { type ComponentImage, imageReference } from '../../functions/shared/versions.js';
+import { arm64FargateTask } from './arm64-task.js';
 
 /** The name in the namespace; prometheus.yml's `sample-app` host. */
 export const SAMPLE_APP_NAME = 'sample-app';
@@ -105,18 +106,11 @@ export class SampleApp extends Construct {
       platform: ecrAssets.Platform.LINUX_ARM64,
       buildArgs: { NODE_IMAGE: imageReference(props.nodeImage) },
     });
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+    ({ logGroup: this.logGroup, taskDefinition: this.taskDefinition } = arm64FargateTask(this, {
       cpu,
       memoryLimitMiB,
-      runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.ARM64,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
-    });
+      logRetention: props.logRetention,
+    }));
     this.container = this.taskDefinition.addContainer('Main', {
       image: ecs.ContainerImage.fromDockerImageAsset(this.image),
       essential: true,
