@@ -14,7 +14,7 @@ import {
 } from '../shared/http/intake.js';
 import { errorResponse, type WebhookHandler, type WebhookResponse } from '../shared/http/webhook.js';
 import type { ObjectStore } from '../shared/ports/object-store.js';
-import { PublishedDeliveries } from './published-deliveries.js';
+import { RecentMap } from '../shared/recent-map.js';
 
 /** A claim older than this belongs to an attempt that crashed: a redelivery may take it over. */
 export const CLAIM_TIMEOUT_MS = 60_000;
@@ -62,9 +62,16 @@ export function deliveryKey(identity: string): string {
   return `webhooks/github/${identity}.json`;
 }
 
+/**
+ * Claim keys this intake saw published, with their event ids. A published record never changes again,
+ * so a re-send (GitHub's redeliveries, a replay, a person) is answered 200 duplicate from memory instead
+ * of two store reads.
+ */
+export const PUBLISHED_DELIVERIES_KEPT = 10_000;
+
 export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
   const { store, clock, logger } = deps;
-  const published = new PublishedDeliveries();
+  const published = new RecentMap<string, string>(PUBLISHED_DELIVERIES_KEPT);
   const authentication: DeliveryAuthentication = {
     secretName: 'GITHUB_WEBHOOK_SECRET',
     sender: 'GitHub',
@@ -120,7 +127,7 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     const { event } = normalized;
 
     const key = deliveryKey(deliveryIdentity(request.body));
-    const knownEventId = published.eventIdOf(key);
+    const knownEventId = published.get(key);
     if (knownEventId !== undefined) return duplicate(context, knownEventId);
     let claim: DeliveryClaim;
     try {
@@ -135,7 +142,7 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
       return inFlight(claim.retryAfterSeconds);
     }
     if (claim.kind === 'published') {
-      published.remember(key, claim.eventId);
+      published.set(key, claim.eventId);
       return duplicate(context, claim.eventId);
     }
 
@@ -157,7 +164,7 @@ export function createGitHubWebhook(deps: IntakeDependencies): WebhookHandler {
     };
     // The event is out: a failure here only means a later redelivery could publish it again.
     await store.put(key, JSON.stringify(record), DELIVERY_RECORD).then(
-      () => published.remember(key, event.id),
+      () => published.set(key, event.id),
       (error: unknown) => {
         logger.warn({ ...context, err: error }, 'published, but could not mark the delivery as published');
       },

@@ -4,10 +4,12 @@
  * resend it); answering them from memory spares two store reads each. After a minute a copy is
  * processed again, so pending work is still picked up by the resends of repeat_interval.
  */
+import { RecentMap } from '../shared/recent-map.js';
+
 export class SettledNotifications {
   static readonly TTL_MS = 60_000;
   static readonly MAX_ENTRIES = 10_000;
-  private readonly settledAt = new Map<string, number>();
+  private readonly settledAt = new RecentMap<string, number>(SettledNotifications.MAX_ENTRIES);
 
   get size(): number {
     return this.settledAt.size;
@@ -22,12 +24,6 @@ export class SettledNotifications {
   }
 
   add(id: string, now: number): void {
-    this.settledAt.delete(id);
     this.settledAt.set(id, now);
-    // Map keeps insertion order: the first entry is the oldest.
-    if (this.settledAt.size > SettledNotifications.MAX_ENTRIES) {
-      const oldest = this.settledAt.keys().next().value;
-      if (oldest !== undefined) this.settledAt.delete(oldest);
-    }
   }
 }
