@@ -14,11 +14,12 @@ import { loadToillessConfig } from '../shared/stack-config.js';
 import { composeLocalProcessors, createLocalNotifier, type LocalProcessors } from './local-processors.js';
 import { LocalSecretSource } from './local-secrets.js';
 import {
+  AwaitedReplies,
+  answerWhenDone,
   type FromProcessors,
   type ProcessorProcessData,
   type ToProcessors,
   toCrossingError,
-  toError,
 } from './processor-process.js';
 
 /** How often the process reports its memory. */
@@ -36,24 +37,16 @@ export async function runProcessors(niceError: unknown): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => undefined); // a terminal's Ctrl-C reaches the whole group: the server decides
 
-  const publishes = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
-  let nextPublish = 1;
+  const publishes = new AwaitedReplies();
   const bus: EventBus = {
     publish: (events: readonly ToillessEvent[]) =>
-      new Promise<void>((resolve, reject) => {
-        const id = nextPublish++;
-        publishes.set(id, { resolve, reject });
-        send({ type: 'publish', id, events });
-      }),
+      publishes.request((id) => send({ type: 'publish', id, events })),
   };
 
   let processors: LocalProcessors | undefined;
   const waiting: ToProcessors[] = [];
   const finish = (id: number, work: Promise<void>) =>
-    work.then(
-      () => send({ type: 'done', id, error: undefined }),
-      (error: unknown) => send({ type: 'done', id, error: toCrossingError(error) }),
-    );
+    answerWhenDone(work, (error) => send({ type: 'done', id, error }));
   const handle = (message: ToProcessors, ready: LocalProcessors) => {
     switch (message.type) {
       case 'deliver':
@@ -62,13 +55,9 @@ export async function runProcessors(niceError: unknown): Promise<void> {
       case 'schedule':
         finish(message.id, ready.runSchedule(message.name));
         return;
-      case 'published': {
-        const call = publishes.get(message.id);
-        publishes.delete(message.id);
-        if (message.error) call?.reject(toError(message.error));
-        else call?.resolve();
+      case 'published':
+        publishes.settle(message.id, message.error);
         return;
-      }
       case 'stop-schedules':
         ready.stopSchedules();
         return;

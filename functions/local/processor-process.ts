@@ -87,7 +87,7 @@ const ENTRY = fileURLToPath(new URL('./processor-process-entry.js', import.meta.
 interface Running {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
-  readonly calls: Map<number, { resolve: () => void; reject: (error: Error) => void }>;
+  readonly calls: AwaitedReplies;
   exited: boolean;
   /** Every processor was composed: a later exit is a crash worth logging. */
   started: boolean;
@@ -102,7 +102,6 @@ export async function startProcessorProcess(options: ProcessorProcessOptions): P
 
 class ProcessorProcessHost implements LocalProcessors {
   private running: Running | undefined;
-  private nextId = 1;
   private closed = false;
   private starts = 0;
 
@@ -146,15 +145,10 @@ class ProcessorProcessHost implements LocalProcessors {
   private async call(message: (id: number) => ToProcessors): Promise<void> {
     if (this.closed) throw new Error('the processors are stopped');
     const running = await this.process();
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      if (running.exited) {
-        reject(new Error('the processors stopped before this could be sent to them: it is retried'));
-        return;
-      }
-      running.calls.set(id, { resolve, reject });
-      send(running.child, message(id));
-    });
+    if (running.exited) {
+      throw new Error('the processors stopped before this could be sent to them: it is retried');
+    }
+    return running.calls.request((id) => send(running.child, message(id)));
   }
 
   /** The running process, started (again) when there is none: after a crash the next call restarts it. */
@@ -175,7 +169,7 @@ class ProcessorProcessHost implements LocalProcessors {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...(nice !== undefined ? { TOILLESS_PROCESSORS_NICE: String(nice) } : {}) },
     });
-    const calls: Running['calls'] = new Map();
+    const calls = new AwaitedReplies();
     let markReady!: () => void;
     let failStart!: (error: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -204,18 +198,12 @@ class ProcessorProcessHost implements LocalProcessors {
           failStart(toError(message.error));
           child.kill('SIGTERM');
           return;
-        case 'done': {
-          const call = calls.get(message.id);
-          calls.delete(message.id);
-          if (message.error) call?.reject(toError(message.error));
-          else call?.resolve();
+        case 'done':
+          calls.settle(message.id, message.error);
           return;
-        }
         case 'publish':
-          this.options.publish(message.events).then(
-            () => send(child, { type: 'published', id: message.id, error: undefined }),
-            (error: unknown) =>
-              send(child, { type: 'published', id: message.id, error: toCrossingError(error) }),
+          answerWhenDone(this.options.publish(message.events), (error) =>
+            send(child, { type: 'published', id: message.id, error }),
           );
           return;
         case 'signal':
@@ -235,8 +223,7 @@ class ProcessorProcessHost implements LocalProcessors {
         `the processors stopped (exit code ${code}${signal ? `, ${signal}` : ''}) before finishing this: it is retried`,
       );
       failStart(stopped);
-      for (const call of calls.values()) call.reject(stopped);
-      calls.clear();
+      calls.failAll(stopped);
       if (!this.closed && running.started) {
         logger.error({ code, signal }, 'the processors stopped: the next delivery starts them again');
       }
@@ -249,6 +236,46 @@ function send(child: ChildProcess, message: ToProcessors): void {
   // A process that ended fails what waited on this message through its 'exit'; a send racing the
   // channel's close reports the error here, where there is nothing more to do.
   if (child.connected) child.send(message, () => undefined);
+}
+
+/** Requests sent to the other process, waiting for its answer by id. */
+export class AwaitedReplies {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+
+  /** Sends a request under a new id; settles with its answer. */
+  request(send: (id: number) => void): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      send(id);
+    });
+  }
+
+  /** The answer to request `id`: done, or the error it failed with there. */
+  settle(id: number, error: CrossingError | undefined): void {
+    const call = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (error) call?.reject(toError(error));
+    else call?.resolve();
+  }
+
+  /** The other process is gone: no answer will come. */
+  failAll(error: Error): void {
+    for (const call of this.waiting.values()) call.reject(error);
+    this.waiting.clear();
+  }
+}
+
+/** Answers a request once its work is done, with the error it failed with if it did. */
+export function answerWhenDone(
+  work: Promise<void>,
+  answer: (error: CrossingError | undefined) => void,
+): void {
+  work.then(
+    () => answer(undefined),
+    (error: unknown) => answer(toCrossingError(error)),
+  );
 }
 
 export function toCrossingError(error: unknown): CrossingError {
