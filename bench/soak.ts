@@ -393,31 +393,17 @@ async function memoryMetrics(url: string): Promise<Figure[]> {
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })
     .then((response) => response.text())
     .catch(() => '');
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
-  return [
-    { name: 'V8 heap used at end', value: mib(value('toilless_nodejs_heap_size_used_bytes')), unit: 'MiB' },
-    { name: 'V8 heap total at end', value: mib(value('toilless_nodejs_heap_size_total_bytes')), unit: 'MiB' },
-    {
-      name: 'external memory at end',
-      value: mib(value('toilless_nodejs_external_memory_bytes')),
-      unit: 'MiB',
-    },
+  const figures: readonly (readonly [name: string, series: string])[] = [
+    ['V8 heap used at end', 'toilless_nodejs_heap_size_used_bytes'],
+    ['V8 heap total at end', 'toilless_nodejs_heap_size_total_bytes'],
+    ['external memory at end', 'toilless_nodejs_external_memory_bytes'],
     // The processors run in a child process of the server: its share of the RSS above.
-    {
-      name: 'processors RSS at end',
-      value: mib(value('toilless_processors_resident_memory_bytes')),
-      unit: 'MiB',
-    },
-    {
-      name: 'processors heap used at end',
-      value: mib(value('toilless_processors_heap_used_bytes')),
-      unit: 'MiB',
-    },
-    {
-      name: 'processors heap total at end',
-      value: mib(value('toilless_processors_heap_total_bytes')),
-      unit: 'MiB',
-    },
+    ['processors RSS at end', 'toilless_processors_resident_memory_bytes'],
+    ['processors heap used at end', 'toilless_processors_heap_used_bytes'],
+    ['processors heap total at end', 'toilless_processors_heap_total_bytes'],
   ];
+  return figures.map(([name, series]) => {
+    const bytes = Number(new RegExp(`^${series} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { name, value: Math.round(bytes / 1024 / 1024), unit: 'MiB' };
+  });
 }
